@@ -1,0 +1,117 @@
+# Tracebridge build. `make test` and `make run` install what they need
+# themselves (through `make deps`). Everything builds into $(BUILD) so that
+# several checkouts or developers can build side by side (make BUILD=build-x).
+
+BUILD    ?= build
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+PKGS     := rdkafka avro-c libpq libevent libevent_pthreads jansson libsodium libelf
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN     := -Wall -Wextra -Werror
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -Icommon/include \
+             -I/usr/include/libiberty $(PKG_CFLAGS) -MMD -MP
+LDLIBS   := $(PKG_LIBS) -liberty -lpthread -lm
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=all
+
+# Debian packages needed to build, test and run (idempotent; quick when present).
+DEB_PKGS := build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev \
+            zlib1g-dev librdkafka-dev libavro-dev libpq-dev libevent-dev \
+            libjansson-dev libsodium-dev libiberty-dev libcmocka-dev \
+            postgresql postgresql-contrib curl jq procps iproute2 util-linux
+
+SERVICES := adapter canonicalizer correlator aggregator timeline-api probe-agent
+TOOLS    := $(patsubst tools/%/,%,$(sort $(dir $(wildcard tools/*/*.c))))
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(COMMON_SRC))
+COMMON_ASAN_OBJ := $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(COMMON_SRC))
+
+.PHONY: all deps test unit integration run lint clean format bins unit-bins
+.DEFAULT_GOAL := all
+
+# ---- objects ---------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -c -o $@ $<
+
+$(BUILD)/libtb.a: $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/asan/libtb.a: $(COMMON_ASAN_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# ---- service and tool binaries: services/NAME/*.c -> $(BUILD)/bin/tb-NAME ---
+define prog_template
+$(2)_SRC := $$(wildcard $(1)/$(2)/*.c)
+$(2)_OBJ := $$(patsubst %.c,$(BUILD)/obj/%.o,$$($(2)_SRC))
+$(2)_LIBOBJ := $$(filter-out %/main.o,$$($(2)_OBJ))
+$(2)_ASAN_LIBOBJ := $$(patsubst $(BUILD)/obj/%,$(BUILD)/asan/obj/%,$$($(2)_LIBOBJ))
+$(BUILD)/bin/tb-$(2): $$($(2)_OBJ) $(BUILD)/libtb.a $$($(2)_EXTRA_DEPS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$($(2)_OBJ) $(BUILD)/libtb.a $$($(2)_LDLIBS) $$(LDLIBS)
+endef
+BUILT_SERVICES := $(foreach s,$(SERVICES),$(if $(wildcard services/$(s)/main.c),$(s)))
+$(foreach s,$(BUILT_SERVICES),$(eval $(call prog_template,services,$(s))))
+$(foreach t,$(TOOLS),$(eval $(call prog_template,tools,$(t))))
+BINS := $(foreach s,$(BUILT_SERVICES) $(TOOLS),$(BUILD)/bin/tb-$(s))
+
+# ---- unit tests: tests/unit/common/test_X.c and tests/unit/SERVICE/test_X.c --
+# A service's tests link that service's objects except main.o.
+UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
+unit_group = $(word 3,$(subst /, ,$(1)))
+define unit_template
+$(BUILD)/tests/$(basename $(notdir $(1))): $(BUILD)/obj/$(basename $(1)).o \
+    $$(if $$(filter common,$(2)),,$$($(2)_LIBOBJ)) $(BUILD)/libtb.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$($(2)_LDLIBS) $$(LDLIBS) -lcmocka
+$(BUILD)/asan/tests/$(basename $(notdir $(1))): $(BUILD)/asan/obj/$(basename $(1)).o \
+    $$(if $$(filter common,$(2)),,$$($(2)_ASAN_LIBOBJ)) $(BUILD)/asan/libtb.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) $(SAN) -o $$@ $$^ $$($(2)_LDLIBS) $$(LDLIBS) -lcmocka
+endef
+$(foreach f,$(UNIT_SRC),$(eval $(call unit_template,$(f),$(call unit_group,$(f)))))
+UNIT_BINS := $(foreach f,$(UNIT_SRC),$(BUILD)/tests/$(basename $(notdir $(f))) \
+                                      $(BUILD)/asan/tests/$(basename $(notdir $(f))))
+
+# ---- top-level targets -----------------------------------------------------
+all: bins unit-bins
+bins: $(BINS)
+unit-bins: $(UNIT_BINS)
+
+deps:
+	@tools/deps.sh $(DEB_PKGS)
+
+test: deps
+	$(MAKE) all
+	BUILD=$(BUILD) tests/run.sh
+
+unit: all
+	BUILD=$(BUILD) tests/run.sh --unit-only
+
+integration: all
+	BUILD=$(BUILD) tests/run.sh --integration-only
+
+run: deps
+	$(MAKE) bins
+	BUILD=$(BUILD) tools/run-stack.sh
+
+lint:
+	clang-tidy --quiet $(COMMON_SRC) $(foreach s,$(BUILT_SERVICES),$($(s)_SRC)) -- $(ALL_CFLAGS)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --suppress=missingIncludeSystem -Icommon/include common services tools
+
+format:
+	clang-format -i $(wildcard common/*.c common/include/tb/*.h services/*/*.c services/*/*.h tools/*/*.c tests/unit/*/*.c)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,93 @@
+# tests/lib/harness.sh — shared helpers for integration tests (source it).
+#
+# Gives every test: a private temp dir ($TB_TMP), a cleanup trap that stops
+# exactly the processes the test started (by PID) and removes the temp dir even
+# on failure, TAP reporting (tb_ok / tb_fail / tb_skip / tb_check) and polling
+# helpers (tb_wait_for). Broker and PostgreSQL helpers live in broker.sh and
+# pg.sh next to this file; they register their own cleanup with tb_on_exit.
+
+set -u
+TB_ROOT=${TB_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) TB_BIN="$BUILD/bin" ;; *) TB_BIN="$TB_ROOT/$BUILD/bin" ;; esac
+TB_TMP=$(mktemp -d /tmp/tb-it.XXXXXX)
+chmod 755 "$TB_TMP"
+TB_PIDS=()
+TB_EXIT_HOOKS=()
+TB_FAILED=0
+
+tb_on_exit() { TB_EXIT_HOOKS+=("$*"); }
+
+tb_cleanup() {
+  local i pid
+  for ((i = ${#TB_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
+    eval "${TB_EXIT_HOOKS[$i]}" >/dev/null 2>&1 || true
+  done
+  for pid in "${TB_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${TB_PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ "${TB_KEEP_TMP:-0}" = 1 ]; then
+    echo "# kept $TB_TMP"
+  else
+    rm -rf "$TB_TMP"
+  fi
+}
+trap tb_cleanup EXIT
+trap 'exit 130' INT TERM
+
+tb_ok() { echo "ok - $*"; }
+tb_fail() { echo "not ok - $*"; TB_FAILED=1; }
+tb_skip() { local name=$1; shift; echo "ok - $name # SKIP $*"; }
+tb_diag() { echo "# $*"; }
+
+# tb_check NAME EXPECTED GOT: equality check printing both on failure.
+tb_check() {
+  if [ "$2" = "$3" ]; then tb_ok "$1"; else tb_fail "$1"; tb_diag "expected: $2"; tb_diag "got:      $3"; fi
+}
+
+# tb_start NAME CMD...: start a process in the background, log to $TB_TMP/NAME.log,
+# remember its PID (printed on stdout) for cleanup.
+tb_start() {
+  local name=$1; shift
+  "$@" >"$TB_TMP/$name.log" 2>&1 &
+  local pid=$!
+  TB_PIDS+=("$pid")
+  echo "$pid"
+}
+
+# tb_stop PID [SIGNAL]: stop one process we started and wait for it.
+tb_stop() {
+  local pid=$1 sig=${2:-TERM}
+  kill "-$sig" "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# tb_wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
+tb_wait_for() {
+  local secs=$1; shift
+  local deadline=$((SECONDS + secs))
+  while [ $SECONDS -le $deadline ]; do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# tb_free_port: a TCP port on 127.0.0.1 that is free right now.
+tb_free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 30000))
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && { echo "$p"; return 0; }
+  done
+  return 1
+}
+
+tb_finish() { exit "$TB_FAILED"; }

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Test runner: unit tests (plain and under ASan+UBSan) then integration tests.
+#
+# Every test binary/script prints TAP-style lines: "ok - NAME", "not ok - NAME",
+# "ok - NAME # SKIP reason". cmocka binaries are run with TAP output. A binary
+# or script that exits non-zero without reporting a failure counts as one
+# failure, so a crash is never silent. Closing line: "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+mode=all
+case "${1:-}" in
+  --unit-only) mode=unit ;;
+  --integration-only) mode=integration ;;
+esac
+
+passed=0; failed=0; skipped=0
+failures=()
+logdir=$(mktemp -d /tmp/tb-test-logs.XXXXXX)
+
+count() { # name logfile rc
+  local name=$1 log=$2 rc=$3 p f s
+  p=$(grep -cE '^ok ' "$log" | tr -d ' ' || true)
+  s=$(grep -cE '^ok .*# (SKIP|skip)' "$log" | tr -d ' ' || true)
+  f=$(grep -cE '^not ok ' "$log" | tr -d ' ' || true)
+  p=$((p - s))
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    f=1
+    echo "not ok - $name exited with status $rc without reporting a failure" >>"$log"
+  fi
+  if [ "$rc" -eq 0 ] && [ $((p + f + s)) -eq 0 ]; then
+    f=1
+    echo "not ok - $name ran no test" >>"$log"
+  fi
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  if [ "$f" -gt 0 ]; then
+    failures+=("$name")
+    echo "FAIL $name ($p passed, $f failed)"
+    grep -E '^not ok|^#' "$log" | head -40 | sed 's/^/    /'
+  else
+    if [ "$s" -gt 0 ]; then echo "PASS $name ($p passed, $s skipped)"; else echo "PASS $name ($p passed)"; fi
+  fi
+  grep -E '^ok .*# (SKIP|skip)' "$log" | sed 's/^/    /'
+}
+
+run_unit() {
+  local dir=$1 tag=$2 bin name log rc
+  for bin in "$dir"/test_*; do
+    [ -x "$bin" ] || continue
+    name="$tag/$(basename "$bin")"
+    log="$logdir/$(echo "$name" | tr '/' '_').log"
+    CMOCKA_MESSAGE_OUTPUT=TAP ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      TB_SRCDIR="$PWD" timeout 300 "$bin" >"$log" 2>&1
+    rc=$?
+    count "$name" "$log" "$rc"
+  done
+}
+
+if [ "$mode" != integration ]; then
+  run_unit "$BUILD/tests" unit
+  run_unit "$BUILD/asan/tests" unit-asan
+fi
+
+if [ "$mode" != unit ]; then
+  for t in tests/integration/*.sh; do
+    [ -f "$t" ] || continue
+    name="integration/$(basename "$t" .sh)"
+    log="$logdir/$(basename "$t" .sh).log"
+    BUILD="$BUILD" timeout 900 bash "$t" >"$log" 2>&1
+    rc=$?
+    count "$name" "$log" "$rc"
+  done
+fi
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+  echo "failed: ${failures[*]} (logs in $logdir)"
+else
+  rm -rf "$logdir"
+fi
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
