@@ -25,8 +25,9 @@ SERVICES := adapter canonicalizer correlator aggregator timeline-api probe-agent
 TOOLS    := $(patsubst tools/%/,%,$(sort $(dir $(wildcard tools/*/*.c))))
 
 COMMON_SRC := $(wildcard common/*.c)
-COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(COMMON_SRC))
-COMMON_ASAN_OBJ := $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(COMMON_SRC))
+COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(COMMON_SRC)) $(BUILD)/obj/gen/tb_embedded.o
+COMMON_ASAN_OBJ := $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(COMMON_SRC)) $(BUILD)/asan/obj/gen/tb_embedded.o
+EMBED_SRC := $(sort $(wildcard schemas/avro/*.avsc schemas/sql/*.sql))
 
 .PHONY: all deps test unit integration run lint clean format bins unit-bins
 .DEFAULT_GOAL := all
@@ -37,6 +38,19 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -c -o $@ $<
+
+# Schemas and migrations are compiled into libtb (see tb/embedded.h).
+$(BUILD)/gen/tb_embedded.c: $(EMBED_SRC) tools/embed.sh
+	@mkdir -p $(dir $@)
+	tools/embed.sh $(EMBED_SRC) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/tb_embedded.o: $(BUILD)/gen/tb_embedded.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/asan/obj/gen/tb_embedded.o: $(BUILD)/gen/tb_embedded.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -c -o $@ $<
 
