@@ -72,8 +72,9 @@ $(BUILD)/bin/tb-$(2): $$($(2)_OBJ) $(BUILD)/libtb.a $$($(2)_EXTRA_DEPS)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$($(2)_OBJ) $(BUILD)/libtb.a $$($(2)_LDLIBS) $$(LDLIBS)
 endef
+# A service folder without main.c yet still has objects its unit tests link.
 BUILT_SERVICES := $(foreach s,$(SERVICES),$(if $(wildcard services/$(s)/main.c),$(s)))
-$(foreach s,$(BUILT_SERVICES),$(eval $(call prog_template,services,$(s))))
+$(foreach s,$(SERVICES),$(eval $(call prog_template,services,$(s))))
 $(foreach t,$(TOOLS),$(eval $(call prog_template,tools,$(t))))
 BINS := $(foreach s,$(BUILT_SERVICES) $(TOOLS),$(BUILD)/bin/tb-$(s))
 
