@@ -179,10 +179,93 @@ typedef struct tb_dead_letter {
 	size_t payload_len;
 } tb_dead_letter_t;
 
+/* ---- ProbeBatch (tb.probe.raw.v1): what one probe-agent sends per drain ----
+ * All times are ns since the Unix epoch (the agent converts from boot time).
+ * User frames are already normalized by the agent to (build-id, file offset,
+ * module path); absolute addresses appear only for frames that could not be
+ * normalized (anonymous or JIT mappings). */
+
+typedef struct tb_probe_kframe {
+	char *symbol;         /* kallsyms name; "" if unresolved */
+	uint64_t offset;      /* offset into symbol */
+	char *module;         /* kernel module name, NULL for vmlinux */
+} tb_probe_kframe_t;
+
+typedef struct tb_probe_uframe {
+	char *build_id;       /* lowercase hex GNU build-id, NULL if unknown */
+	uint64_t file_offset; /* offset in the mapped file */
+	char *module;         /* path of the mapped file, "" if none */
+	char *symbol;         /* resolved locally when the ELF has symbols, else NULL */
+	int has_address;
+	uint64_t address;     /* only for frames that could not be normalized */
+} tb_probe_uframe_t;
+
+typedef struct tb_probe_process {
+	uint32_t pid;
+	char *exec_id;        /* "node:start_ns:pid" */
+	char *binary;         /* absolute path of the executable */
+	char *binary_build_id; /* NULL if unknown */
+	char *container_id;   /* NULL on the host */
+	uint64_t cgroup_id;
+	char *comm;
+	int64_t start_ns;
+} tb_probe_process_t;
+
+typedef struct tb_probe_sample {
+	uint32_t pid;
+	uint32_t tid;
+	int32_t cpu;
+	int64_t first_ns;     /* first and last sample folded into this stack */
+	int64_t last_ns;
+	int64_t count;
+	tb_probe_kframe_t *kernel_frames; /* innermost first */
+	size_t n_kernel_frames;
+	tb_probe_uframe_t *user_frames;   /* innermost first */
+	size_t n_user_frames;
+} tb_probe_sample_t;
+
+typedef struct tb_probe_uprobe_count {
+	char *build_id;       /* of the probed binary, NULL if unknown */
+	char *binary;         /* path of the probed binary */
+	char *symbol;
+	uint64_t file_offset;
+	int64_t hits;         /* exact hits in this batch window */
+	int attached;         /* the uprobe is (still) attached */
+	tb_probe_uframe_t *stack; /* a representative user stack, innermost first */
+	size_t n_stack;
+} tb_probe_uprobe_count_t;
+
+typedef struct tb_probe_load {
+	uint32_t pid;
+	char *path;           /* mapped file */
+	char *build_id;       /* NULL if unknown */
+	int64_t ts_ns;
+} tb_probe_load_t;
+
+typedef struct tb_probe_batch {
+	char *node;
+	char *boot_id;        /* /proc/sys/kernel/random/boot_id */
+	char *agent_version;
+	int64_t seq;          /* per (node, boot_id), starts at 0, +1 per batch */
+	int64_t start_ns;     /* window covered by this batch */
+	int64_t end_ns;
+	tb_probe_process_t *processes;
+	size_t n_processes;
+	tb_probe_sample_t *samples;
+	size_t n_samples;
+	tb_probe_uprobe_count_t *uprobe_counts;
+	size_t n_uprobe_counts;
+	tb_probe_load_t *loads;
+	size_t n_loads;
+	int64_t lost_samples; /* ring buffer full / stack not captured */
+	int64_t lost_events;  /* other events (exec, exit, load, uprobe) lost */
+} tb_probe_batch_t;
+
 void tb_runtime_event_clear(tb_runtime_event_t *ev);
 void tb_event_clear(tb_event_t *ev);
 void tb_artifact_clear(tb_artifact_t *a);
 void tb_finding_clear(tb_finding_t *f);
 void tb_dead_letter_clear(tb_dead_letter_t *d);
+void tb_probe_batch_clear(tb_probe_batch_t *b);
 
 #endif
