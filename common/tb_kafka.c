@@ -201,6 +201,7 @@ static int warm_up(struct kcore *k, const char *const *topics, size_t n_topics, 
 			rd_kafka_resp_err_t te;
 
 			if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+				rd_kafka_poll(k->rk, 0); /* error_cb runs from poll: collect the cause */
 				last_error(k, e, why, sizeof(why));
 				rc = tb_err(err, "cannot reach Kafka at %s: %s", k->bootstrap, why);
 				break;
@@ -508,7 +509,6 @@ tb_kafka_consumer_t *tb_kafka_consumer_new(const tb_kafka_conf_t *conf, const ch
 		tb_err(err, "kafka consumer for %s: %s", c->k.bootstrap, errstr);
 		goto fail;
 	}
-	rd_kafka_poll_set_consumer(c->k.rk);
 	c->m_consumed = counter(conf, "kafka_consumed_total", "messages consumed");
 	c->m_commits = counter(conf, "kafka_commits_total", "offset commits that succeeded");
 	c->m_rejected = counter(conf, "kafka_commit_rejected_total", "offset commits refused during a rebalance");
@@ -516,8 +516,10 @@ tb_kafka_consumer_t *tb_kafka_consumer_new(const tb_kafka_conf_t *conf, const ch
 						   "messages behind the high watermark, summed over assigned partitions",
 						   NULL)
 				 : NULL;
+	/* Before poll_set_consumer, so that warm_up can serve error_cb with rd_kafka_poll. */
 	if (warm_up(&c->k, topics, n_topics, err) < 0)
 		goto fail;
+	rd_kafka_poll_set_consumer(c->k.rk);
 	subs = rd_kafka_topic_partition_list_new((int)n_topics);
 	for (size_t i = 0; i < n_topics; i++)
 		rd_kafka_topic_partition_list_add(subs, topics[i], RD_KAFKA_PARTITION_UA);
