@@ -66,7 +66,7 @@ static const tb_option_t std_opts[] = {
 	{"config", TB_OPT_PATH, NULL, "config file of 'name = value' lines (# comments)", NULL},
 	{"log-level", TB_OPT_STRING, "info", "minimum level of the JSON log lines on stderr", "debug|info|warn|error"},
 	{"admin-addr", TB_OPT_STRING, "127.0.0.1:0",
-	 "HOST:PORT of the admin HTTP server (/healthz, /readyz, /metrics); port 0 = any free port", NULL},
+	 "HOST:PORT of the admin server (/healthz, /readyz, /metrics); port 0 = any free port", NULL},
 	{"admin-port-file", TB_OPT_PATH, NULL, "write the admin server's bound port to this file", NULL},
 	{"brokers", TB_OPT_STRING, "localhost:9092", "Kafka bootstrap servers, HOST:PORT[,HOST:PORT...]", NULL},
 	{"tenant", TB_OPT_STRING, "default", "tenant for records that carry none", NULL},
@@ -635,7 +635,7 @@ static int apply_file_line(tb_config_t *cfg, char *line, const char *origin, tb_
 	key = trim(s);
 	if (!key[0])
 		return tb_err(err, "%s: the name before '=' is empty", origin);
-	if (clean_value(eq + 1, &value) < 0)
+	if (clean_value(trim(eq + 1), &value) < 0)
 		return tb_err(err, "%s: value of '%s': unterminated or misplaced double quote", origin, key);
 	if (strncmp(key, "kafka.", 6) == 0)
 		return set_prop(cfg, key + 6, value, origin, err);
@@ -743,7 +743,8 @@ void tb_config_usage(const tb_config_t *cfg, FILE *f)
 		usage_line(f, left, e->help, detail);
 	}
 	usage_line(f, "-X KEY=VALUE", "librdkafka property, repeatable; -X list shows them all",
-		   "env TB_KAFKA_<PROP> (TB_KAFKA_SOCKET_TIMEOUT_MS = socket.timeout.ms), file kafka.<prop> = value");
+		   "env TB_KAFKA_<PROP>, e.g. TB_KAFKA_SOCKET_TIMEOUT_MS for socket.timeout.ms");
+	fprintf(f, "  %-30s %s\n", "", "config file: kafka.<prop> = value");
 	usage_line(f, "-h, --help", "print this help and exit", NULL);
 	usage_line(f, "--version", "print the version and exit", NULL);
 	fprintf(f, "\nConfig file: 'name = value' lines, # comments. Booleans: true/false, yes/no, on/off, 1/0.\n"
@@ -822,7 +823,8 @@ int tb_config_load_envp(tb_config_t **out, const char *prog, const char *version
 	if (load_config_file(cfg, args, n_args, envp, err) < 0 || apply_env(cfg, envp, err) < 0 ||
 	    apply_argv(cfg, args, n_args, err) < 0)
 		goto cleanup;
-	rd_kafka_conf_destroy(cfg->kconf);
+	if (cfg->kconf)
+		rd_kafka_conf_destroy(cfg->kconf);
 	cfg->kconf = NULL;
 	*out = cfg;
 	cfg = NULL;
