@@ -9,7 +9,8 @@
  *   topics                                  the built-in topic table (no broker)
  *
  * `tb-kafka COMMAND --help` explains each command. -b defaults to $TB_BROKERS.
- * Every librdkafka property passes through -X (before or after COMMAND). It
+ * Every librdkafka property passes through -X (before or after COMMAND) or,
+ * as for the services, TB_KAFKA_<PROP> in the environment (-X wins). It
  * goes through the same producer/consumer code as the services, so what it
  * shows is what they do. Logs are JSON on stderr.
  *
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tb/log.h"
 #include "tool.h"
@@ -74,6 +76,33 @@ void tool_conf(const tool_globals_t *g, tb_kafka_conf_t *conf)
 	conf->timeout_ms = g->timeout_ms;
 }
 
+/* TB_KAFKA_<PROP>=value -> -X prop=value (PROP lower-cased, '_' -> '.'), as
+ * the services read them (tb/config.h); -X given later wins. */
+static int env_props(tool_globals_t *g, char **envp, char *store, size_t cap)
+{
+	size_t used = 0;
+
+	for (char **e = envp; e && *e; e++) {
+		size_t len;
+
+		if (strncmp(*e, "TB_KAFKA_", 9) != 0 || !strchr(*e, '='))
+			continue;
+		len = strlen(*e + 9) + 1;
+		if (used + len > cap)
+			return -1;
+		for (size_t i = 0; i < len; i++) {
+			char ch = (*e)[9 + i];
+			int in_key = !memchr(store + used, '=', i);
+
+			store[used + i] = in_key && ch == '_' ? '.' : in_key && ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+		}
+		if (tool_add_prop(g, store + used) < 0)
+			return -1;
+		used += len;
+	}
+	return 0;
+}
+
 static int install_signals(void)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -89,10 +118,15 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	tool_globals_t g = {.stop = &g_stop, .timeout_ms = 10000};
+	static char envbuf[16384];
 	tb_log_level_t level = TB_LOG_WARN;
 	const char *cmd;
 	int ch;
 
+	if (env_props(&g, environ, envbuf, sizeof(envbuf)) < 0) {
+		fprintf(stderr, "tb-kafka: too many or too long TB_KAFKA_* variables\n");
+		return 2;
+	}
 	g.bootstrap = getenv("TB_BROKERS");
 	if (g.bootstrap && !g.bootstrap[0])
 		g.bootstrap = NULL;

@@ -25,6 +25,13 @@ static void usage(FILE *f)
 		   "       tb-kafka topics\n");
 }
 
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	tb_log(level <= 3 ? TB_LOG_ERROR : level == 4 ? TB_LOG_WARN : level <= 6 ? TB_LOG_INFO : TB_LOG_DEBUG,
+	       "kafka %s: %s", fac, buf);
+}
+
 static rd_kafka_t *handle(const tool_globals_t *g)
 {
 	rd_kafka_conf_t *rc = rd_kafka_conf_new();
@@ -39,6 +46,7 @@ static rd_kafka_t *handle(const tool_globals_t *g)
 		rd_kafka_conf_destroy(rc);
 		return NULL;
 	}
+	rd_kafka_conf_set_log_cb(rc, log_cb);
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, rc, errstr, sizeof(errstr));
 	if (!rk) {
 		fprintf(stderr, "tb-kafka metadata: %s\n", errstr);
