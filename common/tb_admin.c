@@ -168,6 +168,14 @@ static void reply(struct evhttp_request *req, int code, const char *reason, cons
 
 	evhttp_add_header(h, "Content-Type", ctype);
 	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		/* evhttp 2.1 would send the body after a HEAD: give only its length. */
+		char len[24];
+
+		snprintf(len, sizeof(len), "%zu", strlen(body));
+		evhttp_add_header(h, "Content-Length", len);
+		body = "";
+	}
 	if (buf)
 		evbuffer_add(buf, body, strlen(body));
 	evhttp_send_reply(req, code, reason, buf);

@@ -29,6 +29,8 @@
  * an immediate _exit(128 + signal number). SIGPIPE is ignored. Call
  * tb_service_init before starting any other thread. The signals stay
  * blocked after shutdown, so a late one cannot turn a clean exit into a kill.
+ * The signal and admin threads point at the tb_service_t: keep it in place
+ * (e.g. on main's stack) and do not copy it between init and shutdown.
  *
  * Exit codes (what main returns; documented in every --help):
  */
