@@ -83,6 +83,11 @@ void tb_jsonstream_reset(tb_jsonstream_t *s, uint64_t offset, uint64_t line)
 	s->reason[0] = '\0';
 }
 
+size_t tb_jsonstream_buffered(const tb_jsonstream_t *s)
+{
+	return s->cap;
+}
+
 const char *tb_jsonstream_kind_name(tb_jsonstream_kind_t kind)
 {
 	switch (kind) {

@@ -93,6 +93,9 @@ void tb_jsonstream_finish(tb_jsonstream_t *s);
 /* Next item: 1 = *item filled, 0 = need more input (or all drained). */
 int tb_jsonstream_next(tb_jsonstream_t *s, tb_jsonstream_item_t *item);
 
+/* Size of the internal buffer in bytes (for metrics, and to check the bound). */
+size_t tb_jsonstream_buffered(const tb_jsonstream_t *s);
+
 /* Name of a kind for logs: "object", "garbage", "truncated", "too_large". */
 const char *tb_jsonstream_kind_name(tb_jsonstream_kind_t kind);
 
