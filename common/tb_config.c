@@ -59,7 +59,6 @@ typedef struct arg {
 	arg_kind_t kind;
 	size_t idx;        /* ARG_OPT: entry index */
 	const char *value; /* ARG_OPT: value text; ARG_KAFKA: "key=value" */
-	const char *spelled; /* the argument as typed, for messages */
 } arg_t;
 
 static const tb_option_t std_opts[] = {
@@ -435,7 +434,8 @@ static void prescan(int argc, char **argv, argv_scan_t *s)
 			s->help = 1;
 		else if (strcmp(a, "--version") == 0)
 			s->version = 1;
-		else if (strcmp(a, "-Xlist") == 0 || (strcmp(a, "-X") == 0 && i + 1 < argc && strcmp(argv[i + 1], "list") == 0))
+		else if (strcmp(a, "-Xlist") == 0 ||
+			 (strcmp(a, "-X") == 0 && i + 1 < argc && strcmp(argv[i + 1], "list") == 0))
 			s->xlist = 1;
 	}
 }
@@ -448,11 +448,14 @@ static int parse_long(tb_config_t *cfg, int argc, char **argv, int *i, arg_t *ou
 	char hint[160], name[128];
 
 	out->kind = ARG_OPT;
-	out->spelled = argv[*i];
-	if (!e && !eq && strncmp(a, "no-", 3) == 0 && (e = find_entry(cfg, a + 3)) && e->type == TB_OPT_BOOL) {
-		out->idx = (size_t)(e - cfg->e);
-		out->value = "false";
-		return 0;
+	if (!e && !eq && strncmp(a, "no-", 3) == 0) {
+		entry_t *neg = find_entry(cfg, a + 3);
+
+		if (neg && neg->type == TB_OPT_BOOL) {
+			out->idx = (size_t)(neg - cfg->e);
+			out->value = "false";
+			return 0;
+		}
 	}
 	if (!e) {
 		snprintf(name, sizeof(name), "%.*s", (int)len, a);
@@ -492,11 +495,9 @@ static int parse_argv(tb_config_t *cfg, int argc, char **argv, arg_t *args, size
 				return tb_err(err, "option -X needs a value (-X KEY=VALUE, e.g. -X socket.timeout.ms=1000)");
 			out->kind = ARG_KAFKA;
 			out->value = argv[++i];
-			out->spelled = "-X";
 		} else if (strncmp(a, "-X", 2) == 0) {
 			out->kind = ARG_KAFKA;
 			out->value = a + 2;
-			out->spelled = "-X";
 		} else if (strcmp(a, "--") == 0) {
 			if (i + 1 < argc)
 				return tb_err(err, "unexpected argument '%s': %s takes only options; see '%s --help'",

@@ -349,6 +349,9 @@ static void unknown_option_suggests_the_near_miss(void **state)
 		     "unknown option '--bokers' (did you mean '--brokers'?); see 'tb-test --help'");
 	expect_error((const char *[]){"--zzzzzz", NULL}, NULL, "unknown option '--zzzzzz'; see 'tb-test --help'");
 	expect_error((const char *[]){"-q", NULL}, NULL, "unknown option '-q'; see 'tb-test --help'");
+	/* --no- only negates booleans */
+	expect_error((const char *[]){"--no-tenant", NULL}, NULL,
+		     "unknown option '--no-tenant' (did you mean '--tenant'?); see 'tb-test --help'");
 }
 
 static void positional_argument_is_rejected(void **state)
