@@ -46,6 +46,7 @@ struct tb_kafka_producer {
 	struct kcore k;
 	atomic_long failed; /* deliveries failed since the last flush */
 	char first_failure[512];
+	tb_metrics_t *metrics;
 	tb_metric_t *m_produced;
 	tb_metric_t *m_delivered;
 	tb_metric_t *m_failed;
@@ -280,6 +281,7 @@ tb_kafka_producer_t *tb_kafka_producer_new(const tb_kafka_conf_t *conf, const ch
 		tb_err(err, "kafka producer for %s: %s", p->k.bootstrap, errstr);
 		goto fail;
 	}
+	p->metrics = conf->metrics;
 	p->m_produced = counter(conf, "kafka_produced_total", "messages handed to the Kafka producer");
 	p->m_delivered = counter(conf, "kafka_delivered_total", "messages acknowledged by the broker");
 	p->m_failed = counter(conf, "kafka_delivery_failed_total", "messages the broker did not acknowledge");
@@ -371,6 +373,11 @@ int tb_kafka_producer_poll(tb_kafka_producer_t *p, int timeout_ms)
 int tb_kafka_producer_in_flight(tb_kafka_producer_t *p)
 {
 	return rd_kafka_outq_len(p->k.rk);
+}
+
+tb_metrics_t *tb_kafka_producer_metrics(const tb_kafka_producer_t *p)
+{
+	return p->metrics;
 }
 
 const char *tb_kafka_producer_bootstrap(const tb_kafka_producer_t *p)

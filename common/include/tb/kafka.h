@@ -104,6 +104,10 @@ int tb_kafka_producer_poll(tb_kafka_producer_t *p, int timeout_ms);
 /* Messages produced but not yet acknowledged or failed. */
 int tb_kafka_producer_in_flight(tb_kafka_producer_t *p);
 
+/* The metrics registry the producer was created with (NULL if none), so
+ * helpers built on a producer (tb/dlq.h) count into the same registry. */
+tb_metrics_t *tb_kafka_producer_metrics(const tb_kafka_producer_t *p);
+
 /* The bootstrap servers this producer was created with (for messages). */
 const char *tb_kafka_producer_bootstrap(const tb_kafka_producer_t *p);
 
