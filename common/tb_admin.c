@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -96,8 +97,13 @@ int tb_admin_parse_addr(const char *addr, char *host, size_t host_cap, int *port
 static int listen_on(const char *host, int port, int *fd_out, int *bound_port, tb_err_t *err)
 {
 	struct addrinfo hints = {0}, *res = NULL, *ai;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+		struct sockaddr_storage ss;
+	} u = {0};
+	socklen_t sl = sizeof(u);
 	char port_s[8];
 	int fd = -1, rc, one = 1, saved = 0;
 
@@ -124,13 +130,12 @@ static int listen_on(const char *host, int port, int *fd_out, int *bound_port, t
 	freeaddrinfo(res);
 	if (fd < 0)
 		return tb_err(err, "cannot bind %s:%d: %s", host, port, strerror(saved ? saved : EADDRNOTAVAIL));
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+	if (getsockname(fd, &u.sa, &sl) < 0) {
 		saved = errno;
 		close(fd);
 		return tb_err(err, "getsockname on %s:%d: %s", host, port, strerror(saved));
 	}
-	*bound_port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-					       : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	*bound_port = ntohs(u.sa.sa_family == AF_INET6 ? u.in6.sin6_port : u.in.sin_port);
 	*fd_out = fd;
 	return 0;
 }
@@ -326,7 +331,7 @@ int tb_admin_start(tb_admin_t **out, const tb_admin_opts_t *opts, tb_err_t *err)
 {
 	tb_admin_t *a = calloc(1, sizeof(*a));
 	char host[256];
-	int port, fd = -1;
+	int port = 0, fd = -1;
 
 	*out = NULL;
 	if (!a)

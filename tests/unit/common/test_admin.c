@@ -438,7 +438,7 @@ static int port_from_file(const char *path)
 
 static void service_starts_not_ready_then_becomes_ready(void **state)
 {
-	tmpdir_t t;
+	tmpdir_t t = {0};
 	char *argv[] = {"tb-svc-test", NULL, "--log-level=warn", NULL};
 	tb_service_t svc;
 	resp_t r;
