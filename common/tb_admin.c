@@ -70,10 +70,13 @@ int tb_admin_parse_addr(const char *addr, char *host, size_t host_cap, int *port
 	} else {
 		colon = strrchr(addr, ':');
 		if (!colon)
-			return tb_err(err, "address '%s': expected HOST:PORT, e.g. 127.0.0.1:9090 (port 0 = any free port)",
-				      addr);
+			return tb_err(
+			    err,
+			    "address '%s': expected HOST:PORT, e.g. 127.0.0.1:9090 (port 0 = any free port)",
+			    addr);
 		if (memchr(addr, ':', (size_t)(colon - addr)))
-			return tb_err(err, "address '%s': write an IPv6 host in brackets, e.g. [::1]:9090", addr);
+			return tb_err(err, "address '%s': write an IPv6 host in brackets, e.g. [::1]:9090",
+				      addr);
 		h = addr;
 		hlen = (size_t)(colon - addr);
 	}
@@ -129,7 +132,8 @@ static int listen_on(const char *host, int port, int *fd_out, int *bound_port, t
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		return tb_err(err, "cannot bind %s:%d: %s", host, port, strerror(saved ? saved : EADDRNOTAVAIL));
+		return tb_err(err, "cannot bind %s:%d: %s", host, port,
+			      strerror(saved ? saved : EADDRNOTAVAIL));
 	if (getsockname(fd, &u.sa, &sl) < 0) {
 		saved = errno;
 		close(fd);
@@ -166,7 +170,8 @@ static int write_port_file(const char *path, int port, tb_err_t *err)
 
 /* ---- HTTP --------------------------------------------------------------- */
 
-static void reply(struct evhttp_request *req, int code, const char *reason, const char *ctype, const char *body)
+static void reply(struct evhttp_request *req, int code, const char *reason, const char *ctype,
+		  const char *body)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evbuffer *buf = evbuffer_new();
@@ -234,9 +239,9 @@ static const struct route {
 	const char *path;
 	void (*serve)(tb_admin_t *a, struct evhttp_request *req);
 } routes[] = {
-	{"/healthz", serve_healthz},
-	{"/readyz", serve_readyz},
-	{"/metrics", serve_metrics},
+    {"/healthz", serve_healthz},
+    {"/readyz", serve_readyz},
+    {"/metrics", serve_metrics},
 };
 
 static void handle(struct evhttp_request *req, void *arg)
@@ -261,7 +266,8 @@ static void handle(struct evhttp_request *req, void *arg)
 		routes[i].serve(a, req);
 		return;
 	}
-	snprintf(msg, sizeof(msg), "no such path: %.200s (the admin server has /healthz, /readyz and /metrics)", path);
+	snprintf(msg, sizeof(msg),
+		 "no such path: %.200s (the admin server has /healthz, /readyz and /metrics)", path);
 	reply_error(req, 404, "Not Found", "not_found", msg);
 }
 
@@ -298,8 +304,9 @@ static int setup_http(tb_admin_t *a, int fd, tb_err_t *err)
 	evhttp_set_timeout(a->http, ADMIN_IDLE_TIMEOUT_S);
 	evhttp_set_max_headers_size(a->http, 16384);
 	evhttp_set_max_body_size(a->http, 4096);
-	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-						    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+						EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+						EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(a->http, handle, a);
 	if (pipe2(a->wake, O_CLOEXEC | O_NONBLOCK) < 0)
 		return tb_err(err, "wake pipe: %s", strerror(errno));
@@ -360,7 +367,8 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	tb_admin_stop(a);
-	return tb_err_wrap(err, "admin server on %s", opts->addr && opts->addr[0] ? opts->addr : TB_ADMIN_DEFAULT_ADDR);
+	return tb_err_wrap(err, "admin server on %s",
+			   opts->addr && opts->addr[0] ? opts->addr : TB_ADMIN_DEFAULT_ADDR);
 }
 
 int tb_admin_port(const tb_admin_t *a)

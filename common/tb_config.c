@@ -45,7 +45,7 @@ struct tb_config {
 	size_t n;
 	char **props; /* key, value, key, value, ... */
 	size_t n_pairs;
-	size_t props_cap; /* in pairs */
+	size_t props_cap;	/* in pairs */
 	rd_kafka_conf_t *kconf; /* scratch conf to validate properties; load time only */
 };
 
@@ -57,19 +57,20 @@ typedef enum arg_kind {
 /* One command-line assignment, parsed but not yet applied. */
 typedef struct arg {
 	arg_kind_t kind;
-	size_t idx;        /* ARG_OPT: entry index */
+	size_t idx;	   /* ARG_OPT: entry index */
 	const char *value; /* ARG_OPT: value text; ARG_KAFKA: "key=value" */
 } arg_t;
 
 static const tb_option_t std_opts[] = {
-	{"config", TB_OPT_PATH, NULL, "config file of 'name = value' lines (# comments)", NULL},
-	{"log-level", TB_OPT_STRING, "info", "minimum level of the JSON log lines on stderr", "debug|info|warn|error"},
-	{"admin-addr", TB_OPT_STRING, "127.0.0.1:0",
-	 "HOST:PORT of the admin server (/healthz, /readyz, /metrics); port 0 = any free port", NULL},
-	{"admin-port-file", TB_OPT_PATH, NULL, "write the admin server's bound port to this file", NULL},
-	{"brokers", TB_OPT_STRING, "localhost:9092", "Kafka bootstrap servers, HOST:PORT[,HOST:PORT...]", NULL},
-	{"tenant", TB_OPT_STRING, "default", "tenant for records that carry none", NULL},
-	{NULL, 0, NULL, NULL, NULL},
+    {"config", TB_OPT_PATH, NULL, "config file of 'name = value' lines (# comments)", NULL},
+    {"log-level", TB_OPT_STRING, "info", "minimum level of the JSON log lines on stderr",
+     "debug|info|warn|error"},
+    {"admin-addr", TB_OPT_STRING, "127.0.0.1:0",
+     "HOST:PORT of the admin server (/healthz, /readyz, /metrics); port 0 = any free port", NULL},
+    {"admin-port-file", TB_OPT_PATH, NULL, "write the admin server's bound port to this file", NULL},
+    {"brokers", TB_OPT_STRING, "localhost:9092", "Kafka bootstrap servers, HOST:PORT[,HOST:PORT...]", NULL},
+    {"tenant", TB_OPT_STRING, "default", "tenant for records that carry none", NULL},
+    {NULL, 0, NULL, NULL, NULL},
 };
 
 static const char *type_word[] = {"STRING", "INT", "BOOL", "DURATION", "PATH"};
@@ -246,13 +247,15 @@ static int check_value(const entry_t *e, const char *text, int64_t *num, char *w
 	case TB_OPT_BOOL:
 		rc = parse_bool(text, num);
 		if (rc)
-			snprintf(why, cap, "'%s' is not a boolean (use true/false, yes/no, on/off or 1/0)", text);
+			snprintf(why, cap, "'%s' is not a boolean (use true/false, yes/no, on/off or 1/0)",
+				 text);
 		break;
 	case TB_OPT_DURATION_MS:
 		rc = parse_duration(text, num);
 		if (rc == -1)
 			snprintf(why, cap,
-				 "'%s' is not a duration (use a whole number with ms, s, m or h, e.g. 250ms or 5s; "
+				 "'%s' is not a duration (use a whole number with ms, s, m or h, e.g. 250ms "
+				 "or 5s; "
 				 "a bare number is milliseconds)",
 				 text);
 		else if (rc == -2)
@@ -297,8 +300,8 @@ static int set_prop(tb_config_t *cfg, const char *key, const char *value, const 
 	char errstr[512];
 
 	if (!key[0])
-		return tb_err(err, "librdkafka property (%s): the property name is empty (expected KEY=VALUE)",
-			      origin);
+		return tb_err(
+		    err, "librdkafka property (%s): the property name is empty (expected KEY=VALUE)", origin);
 	if (!cfg->kconf)
 		cfg->kconf = rd_kafka_conf_new();
 	if (rd_kafka_conf_set(cfg->kconf, key, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
@@ -334,8 +337,9 @@ static int set_prop_kv(tb_config_t *cfg, const char *kv, const char *origin, tb_
 	char key[256];
 
 	if (!eq || eq == kv)
-		return tb_err(err, "option -X '%s': expected KEY=VALUE, e.g. -X socket.timeout.ms=1000 (see -X list)",
-			      kv);
+		return tb_err(
+		    err, "option -X '%s': expected KEY=VALUE, e.g. -X socket.timeout.ms=1000 (see -X list)",
+		    kv);
 	if ((size_t)(eq - kv) >= sizeof(key))
 		return tb_err(err, "option -X '%.40s...': the property name is too long", kv);
 	memcpy(key, kv, (size_t)(eq - kv));
@@ -361,11 +365,13 @@ static int add_entry(tb_config_t *cfg, const tb_option_t *o, tb_err_t *err)
 	char why[512];
 
 	if (!valid_name(o->name))
-		return tb_err(err, "option table: invalid option name '%s' (lowercase letters, digits and '-'; "
-				   "not help/version)",
+		return tb_err(err,
+			      "option table: invalid option name '%s' (lowercase letters, digits and '-'; "
+			      "not help/version)",
 			      o->name);
 	if (e && e->type != o->type)
-		return tb_err(err, "option table: standard option '%s' redeclared with another type", o->name);
+		return tb_err(err, "option table: standard option '%s' redeclared with another type",
+			      o->name);
 	if (!e) {
 		e = &cfg->e[cfg->n++];
 	} else {
@@ -408,7 +414,8 @@ static int build_entries(tb_config_t *cfg, const tb_option_t *opts, tb_err_t *er
 		 * a service entry replacing a standard one is allowed. */
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(opts[i].name, opts[j].name) == 0)
-				return tb_err(err, "option table: option '%s' is declared twice", opts[i].name);
+				return tb_err(err, "option table: option '%s' is declared twice",
+					      opts[i].name);
 		if (add_entry(cfg, &opts[i], err) < 0)
 			return -1;
 	}
@@ -476,7 +483,8 @@ static int parse_long(tb_config_t *cfg, int argc, char **argv, int *i, arg_t *ou
 		return 0;
 	}
 	if (*i + 1 >= argc || strncmp(argv[*i + 1], "--", 2) == 0)
-		return tb_err(err, "option '--%s' needs a value (--%s=VALUE or --%s VALUE)", e->name, e->name, e->name);
+		return tb_err(err, "option '--%s' needs a value (--%s=VALUE or --%s VALUE)", e->name, e->name,
+			      e->name);
 	out->value = argv[++*i];
 	return 0;
 }
@@ -492,7 +500,9 @@ static int parse_argv(tb_config_t *cfg, int argc, char **argv, arg_t *args, size
 			continue;
 		if (strcmp(a, "-X") == 0) {
 			if (i + 1 >= argc)
-				return tb_err(err, "option -X needs a value (-X KEY=VALUE, e.g. -X socket.timeout.ms=1000)");
+				return tb_err(
+				    err,
+				    "option -X needs a value (-X KEY=VALUE, e.g. -X socket.timeout.ms=1000)");
 			out->kind = ARG_KAFKA;
 			out->value = argv[++i];
 		} else if (strncmp(a, "-X", 2) == 0) {
@@ -500,8 +510,9 @@ static int parse_argv(tb_config_t *cfg, int argc, char **argv, arg_t *args, size
 			out->value = a + 2;
 		} else if (strcmp(a, "--") == 0) {
 			if (i + 1 < argc)
-				return tb_err(err, "unexpected argument '%s': %s takes only options; see '%s --help'",
-					      argv[i + 1], cfg->prog, cfg->prog);
+				return tb_err(
+				    err, "unexpected argument '%s': %s takes only options; see '%s --help'",
+				    argv[i + 1], cfg->prog, cfg->prog);
 			continue;
 		} else if (strncmp(a, "--", 2) == 0) {
 			if (parse_long(cfg, argc, argv, &i, out, err) < 0)
@@ -509,8 +520,8 @@ static int parse_argv(tb_config_t *cfg, int argc, char **argv, arg_t *args, size
 		} else if (a[0] == '-' && a[1]) {
 			return tb_err(err, "unknown option '%s'; see '%s --help'", a, cfg->prog);
 		} else {
-			return tb_err(err, "unexpected argument '%s': %s takes only options; see '%s --help'", a,
-				      cfg->prog, cfg->prog);
+			return tb_err(err, "unexpected argument '%s': %s takes only options; see '%s --help'",
+				      a, cfg->prog, cfg->prog);
 		}
 		(*n_args)++;
 	}
@@ -648,8 +659,8 @@ static int apply_file_line(tb_config_t *cfg, char *line, const char *origin, tb_
 	e = find_entry(cfg, key);
 	if (!e) {
 		suggest(cfg, key, "", hint, sizeof(hint));
-		return tb_err(err, "%s: unknown key '%s'%s; see '%s --help' for the options", origin, key, hint,
-			      cfg->prog);
+		return tb_err(err, "%s: unknown key '%s'%s; see '%s --help' for the options", origin, key,
+			      hint, cfg->prog);
 	}
 	return set_value(e, value, TB_SRC_FILE, origin, err);
 }
@@ -734,7 +745,8 @@ void tb_config_usage(const tb_config_t *cfg, FILE *f)
 		if (e->type == TB_OPT_BOOL)
 			snprintf(left, sizeof(left), "--[no-]%s[=BOOL]", e->name);
 		else
-			snprintf(left, sizeof(left), "--%s=%s", e->name, e->choices ? e->choices : type_word[e->type]);
+			snprintf(left, sizeof(left), "--%s=%s", e->name,
+				 e->choices ? e->choices : type_word[e->type]);
 		env_name(e->name, env, sizeof(env));
 		if (e->def)
 			snprintf(detail, sizeof(detail), "env %s, default %s%s%s", env, e->def[0] ? "" : "\"",
@@ -748,10 +760,11 @@ void tb_config_usage(const tb_config_t *cfg, FILE *f)
 	fprintf(f, "  %-30s %s\n", "", "config file: kafka.<prop> = value");
 	usage_line(f, "-h, --help", "print this help and exit", NULL);
 	usage_line(f, "--version", "print the version and exit", NULL);
-	fprintf(f, "\nConfig file: 'name = value' lines, # comments. Booleans: true/false, yes/no, on/off, 1/0.\n"
-		   "Durations: 250ms, 5s, 2m, 1h (a bare number is milliseconds).\n"
-		   "Exit codes: 0 ok, 1 runtime failure, 2 configuration error, 3 dependency unreachable at "
-		   "start.\n");
+	fprintf(
+	    f, "\nConfig file: 'name = value' lines, # comments. Booleans: true/false, yes/no, on/off, 1/0.\n"
+	       "Durations: 250ms, 5s, 2m, 1h (a bare number is milliseconds).\n"
+	       "Exit codes: 0 ok, 1 runtime failure, 2 configuration error, 3 dependency unreachable at "
+	       "start.\n");
 }
 
 /* ---- load / free / get -------------------------------------------------- */
@@ -836,8 +849,8 @@ cleanup:
 	return rc;
 }
 
-int tb_config_load(tb_config_t **out, const char *prog, const char *version, const tb_option_t *opts, int argc,
-		   char **argv, tb_err_t *err)
+int tb_config_load(tb_config_t **out, const char *prog, const char *version, const tb_option_t *opts,
+		   int argc, char **argv, tb_err_t *err)
 {
 	return tb_config_load_envp(out, prog, version, opts, argc, argv, NULL, NULL, err);
 }

@@ -70,7 +70,8 @@ bool tb_service_wait(const tb_service_t *svc, int timeout_ms)
 static void *signal_thread(void *arg)
 {
 	tb_service_t *svc = arg;
-	struct pollfd p[2] = {{.fd = svc->sig_fd, .events = POLLIN}, {.fd = svc->quit_pipe[0], .events = POLLIN}};
+	struct pollfd p[2] = {{.fd = svc->sig_fd, .events = POLLIN},
+			      {.fd = svc->quit_pipe[0], .events = POLLIN}};
 	struct signalfd_siginfo si;
 	const char *name;
 	int seen = 0;
@@ -168,7 +169,8 @@ static void register_metrics(tb_service_t *svc, const char *version)
 		if (labels[i] == '"' || labels[i] == '\\' || labels[i] == '\n')
 			labels[i] = '_';
 	snprintf(labels + strlen(labels), sizeof(labels) - strlen(labels), "\"");
-	tb_metric_set(tb_metrics_gauge(svc->metrics, "build_info", "always 1; the version is a label", labels), 1);
+	tb_metric_set(
+	    tb_metrics_gauge(svc->metrics, "build_info", "always 1; the version is a label", labels), 1);
 	tb_metric_set(tb_metrics_gauge(svc->metrics, "start_time_seconds", "process start, Unix time", NULL),
 		      (int64_t)time(NULL));
 	svc->ready_gauge = tb_metrics_gauge(svc->metrics, "ready", "1 when /readyz answers 200", NULL);
@@ -176,7 +178,8 @@ static void register_metrics(tb_service_t *svc, const char *version)
 
 static const char *source_word(tb_config_source_t s)
 {
-	static const char *w[] = {"default", "config file", "environment TB_ADMIN_ADDR", "command line --admin-addr"};
+	static const char *w[] = {"default", "config file", "environment TB_ADMIN_ADDR",
+				  "command line --admin-addr"};
 
 	return w[s];
 }
@@ -217,8 +220,8 @@ static void reset(tb_service_t *svc)
 	svc->name = svc->name_buf;
 }
 
-int tb_service_init(tb_service_t *svc, const char *name, const char *version, const tb_option_t *opts, int argc,
-		    char **argv)
+int tb_service_init(tb_service_t *svc, const char *name, const char *version, const tb_option_t *opts,
+		    int argc, char **argv)
 {
 	tb_admin_opts_t ao = {0};
 	tb_err_t err = {{0}};
@@ -256,8 +259,8 @@ int tb_service_init(tb_service_t *svc, const char *name, const char *version, co
 		tb_err_wrap(&err, "choose another --admin-addr, or port 0 for any free port");
 		goto fail;
 	}
-	tb_info("starting %s %s; admin server on port %d", tb_config_prog(svc->cfg), version ? version : "unknown",
-		tb_admin_port(svc->admin));
+	tb_info("starting %s %s; admin server on port %d", tb_config_prog(svc->cfg),
+		version ? version : "unknown", tb_admin_port(svc->admin));
 	return 0;
 fail:
 	fprintf(stderr, "tb-%s: %s\n", svc->name, err.msg);

@@ -67,7 +67,7 @@ typedef enum tb_opt_type {
 } tb_opt_type_t;
 
 typedef struct tb_option {
-	const char *name;    /* long name, lowercase with dashes: "batch-size"; NULL ends the table */
+	const char *name; /* long name, lowercase with dashes: "batch-size"; NULL ends the table */
 	tb_opt_type_t type;
 	const char *def;     /* default as text (parsed like any other value); NULL = unset */
 	const char *help;    /* one line for --help */
@@ -92,8 +92,8 @@ typedef struct tb_config tb_config_t;
  * --version or -X list was handled (printed to stdout; the caller exits 0,
  * *out is NULL); -1 with err set on a configuration error (the caller exits 2,
  * *out is NULL). */
-int tb_config_load(tb_config_t **out, const char *prog, const char *version, const tb_option_t *opts, int argc,
-		   char **argv, tb_err_t *err);
+int tb_config_load(tb_config_t **out, const char *prog, const char *version, const tb_option_t *opts,
+		   int argc, char **argv, tb_err_t *err);
 
 /* The same with an explicit environment (NULL-terminated "KEY=VALUE" array;
  * NULL means `environ`) and stream for --help/--version (NULL = stdout). */

@@ -45,7 +45,7 @@
 #include "tb/config.h"
 #include "tb/metrics.h"
 
-#define TB_EXIT_OK 0          /* clean run, or --help / --version */
+#define TB_EXIT_OK 0	      /* clean run, or --help / --version */
 #define TB_EXIT_FAILURE 1     /* runtime failure (also: admin port cannot be bound) */
 #define TB_EXIT_CONFIG 2      /* configuration error: bad option, value or config file */
 #define TB_EXIT_UNREACHABLE 3 /* a dependency (Kafka, PostgreSQL) unreachable at start */
@@ -57,7 +57,7 @@ typedef struct tb_service {
 	tb_config_t *cfg;      /* tb_config_str(svc.cfg, "brokers"), ... */
 	tb_metrics_t *metrics; /* register the service's metrics here */
 	tb_admin_t *admin;     /* tb_admin_port(svc.admin) */
-	int exit_code;         /* set when tb_service_init returned non-zero */
+	int exit_code;	       /* set when tb_service_init returned non-zero */
 
 	/* Private. */
 	char name_buf[64];
@@ -80,8 +80,8 @@ typedef struct tb_service {
  * --help/--version, TB_EXIT_CONFIG on a configuration error (the message goes
  * to stderr as a plain line "tb-NAME: MESSAGE" and as a JSON log line),
  * TB_EXIT_FAILURE when signals or the admin server cannot be set up. */
-int tb_service_init(tb_service_t *svc, const char *name, const char *version, const tb_option_t *opts, int argc,
-		    char **argv);
+int tb_service_init(tb_service_t *svc, const char *name, const char *version, const tb_option_t *opts,
+		    int argc, char **argv);
 
 /* True once a stop was requested (signal or tb_service_request_stop).
  * Cheap (one atomic load): check it in every loop. */

@@ -63,8 +63,8 @@ static void http(int port, const char *method, const char *path, resp_t *r)
 	size_t len = 0, cap = 4096;
 	int fd = connect_port(port), n;
 
-	n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", method,
-		     path);
+	n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+		     method, path);
 	assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
 	r->raw = malloc(cap);
 	for (;;) {
@@ -200,7 +200,8 @@ static void metrics_serves_prometheus_text(void **state)
 	resp_t r;
 
 	(void)state;
-	tb_metric_add(tb_metrics_counter(m, "records_total", "records seen", "topic=\"tb.events.raw.v1\""), 7);
+	tb_metric_add(tb_metrics_counter(m, "records_total", "records seen", "topic=\"tb.events.raw.v1\""),
+		      7);
 	a = start(&o);
 	http(tb_admin_port(a), "GET", "/metrics", &r);
 	assert_int_equal(r.status, 200);
@@ -229,11 +230,13 @@ static void unknown_path_gets_404_json_error(void **state)
 	http(tb_admin_port(a), "GET", "/nope", &r);
 	assert_int_equal(r.status, 404);
 	assert_header(&r, "Content-Type: application/json");
-	assert_string_equal(r.body, "{\"error\":{\"code\":\"not_found\",\"message\":\"no such path: /nope (the admin "
-				    "server has /healthz, /readyz and /metrics)\"}}");
+	assert_string_equal(r.body,
+			    "{\"error\":{\"code\":\"not_found\",\"message\":\"no such path: /nope (the admin "
+			    "server has /healthz, /readyz and /metrics)\"}}");
 	resp_free(&r);
 	assert_get(tb_admin_port(a), "/", 404,
-		   "{\"error\":{\"code\":\"not_found\",\"message\":\"no such path: / (the admin server has /healthz, "
+		   "{\"error\":{\"code\":\"not_found\",\"message\":\"no such path: / (the admin server has "
+		   "/healthz, "
 		   "/readyz and /metrics)\"}}");
 	tb_admin_stop(a);
 }
@@ -249,8 +252,9 @@ static void post_on_ops_path_gets_405(void **state)
 	http(tb_admin_port(a), "POST", "/healthz", &r);
 	assert_int_equal(r.status, 405);
 	assert_header(&r, "Allow: GET, HEAD");
-	assert_string_equal(r.body, "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"/healthz accepts only "
-				    "GET and HEAD\"}}");
+	assert_string_equal(r.body,
+			    "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"/healthz accepts only "
+			    "GET and HEAD\"}}");
 	resp_free(&r);
 	tb_admin_stop(a);
 }
@@ -345,7 +349,8 @@ static void busy_port_error_names_the_address(void **state)
 	o.addr = addr;
 	assert_int_equal(tb_admin_start(&b, &o, &err), -1);
 	assert_null(b);
-	snprintf(want, sizeof(want), "admin server on %s: cannot bind %s: Address already in use", addr, addr);
+	snprintf(want, sizeof(want), "admin server on %s: cannot bind %s: Address already in use", addr,
+		 addr);
 	assert_string_equal(err.msg, want);
 	tb_admin_stop(a);
 }
@@ -399,10 +404,11 @@ static void parse_addr_rejects_what_is_not_host_port(void **state)
 
 	(void)state;
 	assert_int_equal(tb_admin_parse_addr("localhost", host, sizeof(host), &port, &err), -1);
-	assert_string_equal(err.msg,
-			    "address 'localhost': expected HOST:PORT, e.g. 127.0.0.1:9090 (port 0 = any free port)");
+	assert_string_equal(
+	    err.msg, "address 'localhost': expected HOST:PORT, e.g. 127.0.0.1:9090 (port 0 = any free port)");
 	assert_int_equal(tb_admin_parse_addr("127.0.0.1:99999", host, sizeof(host), &port, &err), -1);
-	assert_string_equal(err.msg, "address '127.0.0.1:99999': port '99999' is not a number from 0 to 65535");
+	assert_string_equal(err.msg,
+			    "address '127.0.0.1:99999': port '99999' is not a number from 0 to 65535");
 	assert_int_equal(tb_admin_parse_addr("127.0.0.1:http", host, sizeof(host), &port, &err), -1);
 	assert_string_equal(err.msg, "address '127.0.0.1:http': port 'http' is not a number from 0 to 65535");
 	assert_int_equal(tb_admin_parse_addr("::1:80", host, sizeof(host), &port, &err), -1);
@@ -533,8 +539,8 @@ static char *init_capturing_stderr(tb_service_t *svc, const tb_option_t *opts, i
 static void config_error_exits_2_with_plain_and_json_message(void **state)
 {
 	static const tb_option_t opts[] = {
-		{"workers", TB_OPT_INT, "4", "worker threads", NULL},
-		{NULL, 0, NULL, NULL, NULL},
+	    {"workers", TB_OPT_INT, "4", "worker threads", NULL},
+	    {NULL, 0, NULL, NULL, NULL},
 	};
 	char *argv[] = {"tb-svc-test", "--workers=four", NULL};
 	tb_service_t svc;
@@ -545,10 +551,12 @@ static void config_error_exits_2_with_plain_and_json_message(void **state)
 	text = init_capturing_stderr(&svc, opts, 2, argv, &rc);
 	assert_int_not_equal(rc, 0);
 	assert_int_equal(svc.exit_code, TB_EXIT_CONFIG);
-	if (!strstr(text, "tb-svc-test: option 'workers' (command line --workers): 'four' is not an integer\n"))
+	if (!strstr(text,
+		    "tb-svc-test: option 'workers' (command line --workers): 'four' is not an integer\n"))
 		fail_msg("expected a plain stderr line naming the option; got:\n%s", text);
-	if (!strstr(text, "\"level\":\"error\",\"service\":\"svc-test\",\"msg\":\"configuration error: option "
-			  "'workers' (command line --workers): 'four' is not an integer\"}"))
+	if (!strstr(text,
+		    "\"level\":\"error\",\"service\":\"svc-test\",\"msg\":\"configuration error: option "
+		    "'workers' (command line --workers): 'four' is not an integer\"}"))
 		fail_msg("expected a JSON log line with the same message; got:\n%s", text);
 	free(text);
 	tb_service_shutdown(&svc); /* harmless after a failed init */
@@ -565,8 +573,9 @@ static void bad_admin_addr_is_a_configuration_error(void **state)
 	text = init_capturing_stderr(&svc, NULL, 2, argv, &rc);
 	assert_int_not_equal(rc, 0);
 	assert_int_equal(svc.exit_code, TB_EXIT_CONFIG);
-	if (!strstr(text, "tb-svc-test: option 'admin-addr' (command line --admin-addr): address 'localhost': "
-			  "expected HOST:PORT, e.g. 127.0.0.1:9090 (port 0 = any free port)\n"))
+	if (!strstr(text,
+		    "tb-svc-test: option 'admin-addr' (command line --admin-addr): address 'localhost': "
+		    "expected HOST:PORT, e.g. 127.0.0.1:9090 (port 0 = any free port)\n"))
 		fail_msg("expected the message to name --admin-addr; got:\n%s", text);
 	free(text);
 }
@@ -587,10 +596,11 @@ static void busy_admin_port_exits_1(void **state)
 	text = init_capturing_stderr(&svc, NULL, 2, argv, &rc);
 	assert_int_not_equal(rc, 0);
 	assert_int_equal(svc.exit_code, TB_EXIT_FAILURE);
-	snprintf(want, sizeof(want),
-		 "choose another --admin-addr, or port 0 for any free port: admin server on 127.0.0.1:%d: cannot "
-		 "bind 127.0.0.1:%d: Address already in use",
-		 tb_admin_port(a), tb_admin_port(a));
+	snprintf(
+	    want, sizeof(want),
+	    "choose another --admin-addr, or port 0 for any free port: admin server on 127.0.0.1:%d: cannot "
+	    "bind 127.0.0.1:%d: Address already in use",
+	    tb_admin_port(a), tb_admin_port(a));
 	if (!strstr(text, want))
 		fail_msg("expected \"%s\"; got:\n%s", want, text);
 	free(text);
@@ -642,27 +652,27 @@ static void second_signal_forces_exit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(healthz_answers_ok_json),
-		cmocka_unit_test(readyz_follows_the_readiness_callback),
-		cmocka_unit_test(readyz_without_callback_is_ready),
-		cmocka_unit_test(metrics_serves_prometheus_text),
-		cmocka_unit_test(unknown_path_gets_404_json_error),
-		cmocka_unit_test(post_on_ops_path_gets_405),
-		cmocka_unit_test(head_and_query_strings_are_served),
-		cmocka_unit_test(port_file_holds_the_port_until_stop),
-		cmocka_unit_test(default_address_listens_on_loopback_only),
-		cmocka_unit_test(busy_port_error_names_the_address),
-		cmocka_unit_test(stop_closes_idle_connections),
-		cmocka_unit_test(parse_addr_accepts_host_port_forms),
-		cmocka_unit_test(parse_addr_rejects_what_is_not_host_port),
-		cmocka_unit_test(service_starts_not_ready_then_becomes_ready),
-		cmocka_unit_test(sigterm_requests_a_stop_and_wakes_the_stop_fd),
-		cmocka_unit_test(request_stop_from_another_thread_wakes_wait),
-		cmocka_unit_test(config_error_exits_2_with_plain_and_json_message),
-		cmocka_unit_test(bad_admin_addr_is_a_configuration_error),
-		cmocka_unit_test(busy_admin_port_exits_1),
-		cmocka_unit_test(help_and_version_exit_0),
-		cmocka_unit_test(second_signal_forces_exit),
+	    cmocka_unit_test(healthz_answers_ok_json),
+	    cmocka_unit_test(readyz_follows_the_readiness_callback),
+	    cmocka_unit_test(readyz_without_callback_is_ready),
+	    cmocka_unit_test(metrics_serves_prometheus_text),
+	    cmocka_unit_test(unknown_path_gets_404_json_error),
+	    cmocka_unit_test(post_on_ops_path_gets_405),
+	    cmocka_unit_test(head_and_query_strings_are_served),
+	    cmocka_unit_test(port_file_holds_the_port_until_stop),
+	    cmocka_unit_test(default_address_listens_on_loopback_only),
+	    cmocka_unit_test(busy_port_error_names_the_address),
+	    cmocka_unit_test(stop_closes_idle_connections),
+	    cmocka_unit_test(parse_addr_accepts_host_port_forms),
+	    cmocka_unit_test(parse_addr_rejects_what_is_not_host_port),
+	    cmocka_unit_test(service_starts_not_ready_then_becomes_ready),
+	    cmocka_unit_test(sigterm_requests_a_stop_and_wakes_the_stop_fd),
+	    cmocka_unit_test(request_stop_from_another_thread_wakes_wait),
+	    cmocka_unit_test(config_error_exits_2_with_plain_and_json_message),
+	    cmocka_unit_test(bad_admin_addr_is_a_configuration_error),
+	    cmocka_unit_test(busy_admin_port_exits_1),
+	    cmocka_unit_test(help_and_version_exit_0),
+	    cmocka_unit_test(second_signal_forces_exit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

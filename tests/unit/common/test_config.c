@@ -18,12 +18,12 @@
 #include "tb/config.h"
 
 static const tb_option_t opts[] = {
-	{"batch-size", TB_OPT_INT, "500", "records per produce batch", NULL},
-	{"flush", TB_OPT_DURATION_MS, "250ms", "longest wait before a batch goes out", NULL},
-	{"dry-run", TB_OPT_BOOL, "false", "do everything but produce", NULL},
-	{"policy", TB_OPT_STRING, "strict", "privacy policy", "strict|relaxed|off"},
-	{"symbol-dir", TB_OPT_PATH, NULL, "directory of ELF files by build-id", NULL},
-	{NULL, 0, NULL, NULL, NULL},
+    {"batch-size", TB_OPT_INT, "500", "records per produce batch", NULL},
+    {"flush", TB_OPT_DURATION_MS, "250ms", "longest wait before a batch goes out", NULL},
+    {"dry-run", TB_OPT_BOOL, "false", "do everything but produce", NULL},
+    {"policy", TB_OPT_STRING, "strict", "privacy policy", "strict|relaxed|off"},
+    {"symbol-dir", TB_OPT_PATH, NULL, "directory of ELF files by build-id", NULL},
+    {NULL, 0, NULL, NULL, NULL},
 };
 
 static char *data_path(const char *name)
@@ -48,8 +48,8 @@ static int load(tb_config_t **cfg, const char *const *args, const char *const *e
 		argv[argc++] = (char *)*args;
 	argv[argc] = NULL;
 	tb_err_clear(err);
-	return tb_config_load_envp(cfg, "test", "1.2.3", opts, argc, argv, (char **)(env ? env : (const char *[]){NULL}),
-				   NULL, err);
+	return tb_config_load_envp(cfg, "test", "1.2.3", opts, argc, argv,
+				   (char **)(env ? env : (const char *[]){NULL}), NULL, err);
 }
 
 /* Expect a configuration error with exactly this message. */
@@ -152,8 +152,8 @@ static void config_flag_beats_tb_config_env(void **state)
 
 static void argv_takes_equals_and_separate_value_forms(void **state)
 {
-	const char *args[] = {"--batch-size=42", "--tenant", "acme", "--brokers=a:1,b:2", "--policy", "relaxed",
-			      "--log-level=debug", NULL};
+	const char *args[] = {"--batch-size=42", "--tenant",	      "acme", "--brokers=a:1,b:2", "--policy",
+			      "relaxed",	 "--log-level=debug", NULL};
 	tb_config_t *cfg;
 	tb_err_t err;
 
@@ -217,8 +217,8 @@ static void durations_parse_to_milliseconds(void **state)
 
 static void empty_env_is_unset_and_foreign_tb_vars_are_ignored(void **state)
 {
-	const char *env[] = {"TB_TENANT=", "TB_SRCDIR=/somewhere", "TB_NOT_AN_OPTION=zzz", "BROKERS=x",
-			     "TB_BATCH_SIZE=64", NULL};
+	const char *env[] = {"TB_TENANT=", "TB_SRCDIR=/somewhere", "TB_NOT_AN_OPTION=zzz",
+			     "BROKERS=x",  "TB_BATCH_SIZE=64",	   NULL};
 	tb_config_t *cfg;
 	tb_err_t err;
 
@@ -232,12 +232,14 @@ static void empty_env_is_unset_and_foreign_tb_vars_are_ignored(void **state)
 
 static void kafka_props_pass_through_from_file_env_and_x(void **state)
 {
-	const char *args[] = {"--config", data_path("precedence.conf"), "-X", "socket.timeout.ms=1000",
-			      "-Xclient.id=tb-test-1", "-X", "auto.offset.reset=earliest", NULL};
+	const char *args[] = {
+	    "--config", data_path("precedence.conf"), "-X", "socket.timeout.ms=1000", "-Xclient.id=tb-test-1",
+	    "-X",	"auto.offset.reset=earliest", NULL};
 	const char *env[] = {"TB_KAFKA_SOCKET_TIMEOUT_MS=2000", "TB_KAFKA_MESSAGE_MAX_BYTES=2000000",
 			     "TB_KAFKA_LINGER_MS=20", NULL};
-	const char *want[] = {"linger.ms", "20", "socket.timeout.ms", "1000", "message.max.bytes", "2000000",
-			      "client.id", "tb-test-1", "auto.offset.reset", "earliest"};
+	const char *want[] = {"linger.ms",	   "20",      "socket.timeout.ms", "1000",
+			      "message.max.bytes", "2000000", "client.id",	   "tb-test-1",
+			      "auto.offset.reset", "earliest"};
 	const char *const *props;
 	tb_config_t *cfg;
 	tb_err_t err;
@@ -302,7 +304,8 @@ static void help_lists_every_option_with_env_and_default(void **state)
 	assert_contains(text, "env TB_TENANT, default default");
 	assert_contains(text, "-X KEY=VALUE");
 	assert_contains(text, "TB_KAFKA_SOCKET_TIMEOUT_MS");
-	assert_contains(text, "Exit codes: 0 ok, 1 runtime failure, 2 configuration error, 3 dependency unreachable");
+	assert_contains(
+	    text, "Exit codes: 0 ok, 1 runtime failure, 2 configuration error, 3 dependency unreachable");
 	free(text);
 }
 
@@ -347,7 +350,8 @@ static void unknown_option_suggests_the_near_miss(void **state)
 	(void)state;
 	expect_error((const char *[]){"--bokers=x:1", NULL}, NULL,
 		     "unknown option '--bokers' (did you mean '--brokers'?); see 'tb-test --help'");
-	expect_error((const char *[]){"--zzzzzz", NULL}, NULL, "unknown option '--zzzzzz'; see 'tb-test --help'");
+	expect_error((const char *[]){"--zzzzzz", NULL}, NULL,
+		     "unknown option '--zzzzzz'; see 'tb-test --help'");
 	expect_error((const char *[]){"-q", NULL}, NULL, "unknown option '-q'; see 'tb-test --help'");
 	/* --no- only negates booleans */
 	expect_error((const char *[]){"--no-tenant", NULL}, NULL,
@@ -379,40 +383,47 @@ static void bad_int_names_option_and_source(void **state)
 		     "option 'batch-size' (command line --batch-size): 'ten' is not an integer");
 	expect_error(NULL, (const char *[]){"TB_BATCH_SIZE=12x", NULL},
 		     "option 'batch-size' (environment TB_BATCH_SIZE): '12x' is not an integer");
-	expect_error((const char *[]){"--batch-size", "99999999999999999999", NULL}, NULL,
-		     "option 'batch-size' (command line --batch-size): '99999999999999999999' is out of range for a "
-		     "64-bit integer");
+	expect_error(
+	    (const char *[]){"--batch-size", "99999999999999999999", NULL}, NULL,
+	    "option 'batch-size' (command line --batch-size): '99999999999999999999' is out of range for a "
+	    "64-bit integer");
 }
 
 static void bad_bool_names_option_and_source(void **state)
 {
 	(void)state;
-	expect_error((const char *[]){"--dry-run=maybe", NULL}, NULL,
-		     "option 'dry-run' (command line --dry-run): 'maybe' is not a boolean (use true/false, yes/no, "
-		     "on/off or 1/0)");
-	expect_error(NULL, (const char *[]){"TB_DRY_RUN=2", NULL},
-		     "option 'dry-run' (environment TB_DRY_RUN): '2' is not a boolean (use true/false, yes/no, "
-		     "on/off or 1/0)");
+	expect_error(
+	    (const char *[]){"--dry-run=maybe", NULL}, NULL,
+	    "option 'dry-run' (command line --dry-run): 'maybe' is not a boolean (use true/false, yes/no, "
+	    "on/off or 1/0)");
+	expect_error(
+	    NULL, (const char *[]){"TB_DRY_RUN=2", NULL},
+	    "option 'dry-run' (environment TB_DRY_RUN): '2' is not a boolean (use true/false, yes/no, "
+	    "on/off or 1/0)");
 }
 
 static void bad_duration_names_option_and_source(void **state)
 {
 	(void)state;
-	expect_error((const char *[]){"--flush=5sec", NULL}, NULL,
-		     "option 'flush' (command line --flush): '5sec' is not a duration (use a whole number with ms, "
-		     "s, m or h, e.g. 250ms or 5s; a bare number is milliseconds)");
-	expect_error(NULL, (const char *[]){"TB_FLUSH=-5s", NULL},
-		     "option 'flush' (environment TB_FLUSH): '-5s' is not a duration (use a whole number with ms, "
-		     "s, m or h, e.g. 250ms or 5s; a bare number is milliseconds)");
-	expect_error((const char *[]){"--flush=9999999999999999h", NULL}, NULL,
-		     "option 'flush' (command line --flush): '9999999999999999h' is out of range for a duration");
+	expect_error(
+	    (const char *[]){"--flush=5sec", NULL}, NULL,
+	    "option 'flush' (command line --flush): '5sec' is not a duration (use a whole number with ms, "
+	    "s, m or h, e.g. 250ms or 5s; a bare number is milliseconds)");
+	expect_error(
+	    NULL, (const char *[]){"TB_FLUSH=-5s", NULL},
+	    "option 'flush' (environment TB_FLUSH): '-5s' is not a duration (use a whole number with ms, "
+	    "s, m or h, e.g. 250ms or 5s; a bare number is milliseconds)");
+	expect_error(
+	    (const char *[]){"--flush=9999999999999999h", NULL}, NULL,
+	    "option 'flush' (command line --flush): '9999999999999999h' is out of range for a duration");
 }
 
 static void value_outside_choices_is_rejected(void **state)
 {
 	(void)state;
-	expect_error((const char *[]){"--log-level=loud", NULL}, NULL,
-		     "option 'log-level' (command line --log-level): 'loud' is not one of debug|info|warn|error");
+	expect_error(
+	    (const char *[]){"--log-level=loud", NULL}, NULL,
+	    "option 'log-level' (command line --log-level): 'loud' is not one of debug|info|warn|error");
 	expect_error(NULL, (const char *[]){"TB_POLICY=lax", NULL},
 		     "option 'policy' (environment TB_POLICY): 'lax' is not one of strict|relaxed|off");
 }
@@ -429,15 +440,17 @@ static void unreadable_config_file_is_named(void **state)
 	char want[8192], dir[4096];
 
 	(void)state;
-	expect_error((const char *[]){"--config=/nonexistent/tb.conf", NULL}, NULL,
-		     "config file '/nonexistent/tb.conf': cannot open: No such file or directory (fix --config or "
-		     "TB_CONFIG)");
-	expect_error(NULL, (const char *[]){"TB_CONFIG=/nonexistent/env.conf", NULL},
-		     "config file '/nonexistent/env.conf': cannot open: No such file or directory (fix --config or "
-		     "TB_CONFIG)");
+	expect_error(
+	    (const char *[]){"--config=/nonexistent/tb.conf", NULL}, NULL,
+	    "config file '/nonexistent/tb.conf': cannot open: No such file or directory (fix --config or "
+	    "TB_CONFIG)");
+	expect_error(
+	    NULL, (const char *[]){"TB_CONFIG=/nonexistent/env.conf", NULL},
+	    "config file '/nonexistent/env.conf': cannot open: No such file or directory (fix --config or "
+	    "TB_CONFIG)");
 	snprintf(dir, sizeof(dir), "%s", data_path(""));
-	snprintf(want, sizeof(want), "config file '%s': cannot read: Is a directory (fix --config or TB_CONFIG)",
-		 dir);
+	snprintf(want, sizeof(want),
+		 "config file '%s': cannot read: Is a directory (fix --config or TB_CONFIG)", dir);
 	expect_error((const char *[]){"--config", dir, NULL}, NULL, want);
 }
 
@@ -447,10 +460,11 @@ static void unknown_key_in_config_file_names_file_and_line(void **state)
 	const char *path = data_path("unknown_key.conf");
 
 	(void)state;
-	snprintf(want, sizeof(want),
-		 "config file %s:3: unknown key 'bokers' (did you mean 'brokers'?); see 'tb-test --help' for the "
-		 "options",
-		 path);
+	snprintf(
+	    want, sizeof(want),
+	    "config file %s:3: unknown key 'bokers' (did you mean 'brokers'?); see 'tb-test --help' for the "
+	    "options",
+	    path);
 	expect_error((const char *[]){"--config", path, NULL}, NULL, want);
 }
 
@@ -461,7 +475,8 @@ static void bad_lines_in_config_file_name_file_and_line(void **state)
 
 	(void)state;
 	path = data_path("bad_value.conf");
-	snprintf(want, sizeof(want), "option 'batch-size' (config file %s:2): 'lots' is not an integer", path);
+	snprintf(want, sizeof(want), "option 'batch-size' (config file %s:2): 'lots' is not an integer",
+		 path);
 	expect_error((const char *[]){"--config", path, NULL}, NULL, want);
 
 	path = data_path("no_equals.conf");
@@ -473,8 +488,8 @@ static void bad_lines_in_config_file_name_file_and_line(void **state)
 	expect_error((const char *[]){"--config", path, NULL}, NULL, want);
 
 	path = data_path("bad_quote.conf");
-	snprintf(want, sizeof(want), "config file %s:1: value of 'tenant': unterminated or misplaced double quote",
-		 path);
+	snprintf(want, sizeof(want),
+		 "config file %s:1: value of 'tenant': unterminated or misplaced double quote", path);
 	expect_error((const char *[]){"--config", path, NULL}, NULL, want);
 
 	path = data_path("bad_kafka.conf");
@@ -491,12 +506,14 @@ static void bad_kafka_property_is_rejected_by_librdkafka(void **state)
 	expect_error((const char *[]){"-X", "no.such.prop=1", NULL}, NULL,
 		     "librdkafka property 'no.such.prop' (command line -X): No such configuration property: "
 		     "\"no.such.prop\" (see -X list)");
-	expect_error(NULL, (const char *[]){"TB_KAFKA_SOCKET_TIMEOUT_MS=abc", NULL},
-		     "librdkafka property 'socket.timeout.ms' (environment TB_KAFKA_SOCKET_TIMEOUT_MS): Invalid "
-		     "value for configuration property \"socket.timeout.ms\" (see -X list)");
-	expect_error((const char *[]){"-X", "socket.timeout.ms", NULL}, NULL,
-		     "option -X 'socket.timeout.ms': expected KEY=VALUE, e.g. -X socket.timeout.ms=1000 (see -X "
-		     "list)");
+	expect_error(
+	    NULL, (const char *[]){"TB_KAFKA_SOCKET_TIMEOUT_MS=abc", NULL},
+	    "librdkafka property 'socket.timeout.ms' (environment TB_KAFKA_SOCKET_TIMEOUT_MS): Invalid "
+	    "value for configuration property \"socket.timeout.ms\" (see -X list)");
+	expect_error(
+	    (const char *[]){"-X", "socket.timeout.ms", NULL}, NULL,
+	    "option -X 'socket.timeout.ms': expected KEY=VALUE, e.g. -X socket.timeout.ms=1000 (see -X "
+	    "list)");
 	expect_error((const char *[]){"-X=1", NULL}, NULL,
 		     "option -X '=1': expected KEY=VALUE, e.g. -X socket.timeout.ms=1000 (see -X list)");
 }
@@ -506,8 +523,8 @@ static void bad_kafka_property_is_rejected_by_librdkafka(void **state)
 static void service_may_redeclare_a_standard_option(void **state)
 {
 	static const tb_option_t mine[] = {
-		{"brokers", TB_OPT_STRING, "kafka:9092", "where the cluster is", NULL},
-		{NULL, 0, NULL, NULL, NULL},
+	    {"brokers", TB_OPT_STRING, "kafka:9092", "where the cluster is", NULL},
+	    {NULL, 0, NULL, NULL, NULL},
 	};
 	char *argv[] = {"tb-x", NULL};
 	tb_config_t *cfg;
@@ -522,21 +539,21 @@ static void service_may_redeclare_a_standard_option(void **state)
 static void option_table_mistakes_are_reported(void **state)
 {
 	static const tb_option_t dup[] = {
-		{"a", TB_OPT_INT, "1", "", NULL},
-		{"a", TB_OPT_INT, "2", "", NULL},
-		{NULL, 0, NULL, NULL, NULL},
+	    {"a", TB_OPT_INT, "1", "", NULL},
+	    {"a", TB_OPT_INT, "2", "", NULL},
+	    {NULL, 0, NULL, NULL, NULL},
 	};
 	static const tb_option_t bad_def[] = {
-		{"workers", TB_OPT_INT, "many", "", NULL},
-		{NULL, 0, NULL, NULL, NULL},
+	    {"workers", TB_OPT_INT, "many", "", NULL},
+	    {NULL, 0, NULL, NULL, NULL},
 	};
 	static const tb_option_t retyped[] = {
-		{"brokers", TB_OPT_INT, "1", "", NULL},
-		{NULL, 0, NULL, NULL, NULL},
+	    {"brokers", TB_OPT_INT, "1", "", NULL},
+	    {NULL, 0, NULL, NULL, NULL},
 	};
 	static const tb_option_t bad_name[] = {
-		{"Big_Name", TB_OPT_INT, "1", "", NULL},
-		{NULL, 0, NULL, NULL, NULL},
+	    {"Big_Name", TB_OPT_INT, "1", "", NULL},
+	    {NULL, 0, NULL, NULL, NULL},
 	};
 	char *argv[] = {"tb-x", NULL};
 	tb_config_t *cfg;
@@ -545,45 +562,49 @@ static void option_table_mistakes_are_reported(void **state)
 	(void)state;
 	assert_int_equal(tb_config_load_envp(&cfg, "x", "1", dup, 1, argv, (char *[]){NULL}, NULL, &err), -1);
 	assert_string_equal(err.msg, "option table: option 'a' is declared twice");
-	assert_int_equal(tb_config_load_envp(&cfg, "x", "1", bad_def, 1, argv, (char *[]){NULL}, NULL, &err), -1);
+	assert_int_equal(tb_config_load_envp(&cfg, "x", "1", bad_def, 1, argv, (char *[]){NULL}, NULL, &err),
+			 -1);
 	assert_string_equal(err.msg, "option table: default of option 'workers': 'many' is not an integer");
-	assert_int_equal(tb_config_load_envp(&cfg, "x", "1", retyped, 1, argv, (char *[]){NULL}, NULL, &err), -1);
+	assert_int_equal(tb_config_load_envp(&cfg, "x", "1", retyped, 1, argv, (char *[]){NULL}, NULL, &err),
+			 -1);
 	assert_string_equal(err.msg, "option table: standard option 'brokers' redeclared with another type");
-	assert_int_equal(tb_config_load_envp(&cfg, "x", "1", bad_name, 1, argv, (char *[]){NULL}, NULL, &err), -1);
-	assert_string_equal(err.msg, "option table: invalid option name 'Big_Name' (lowercase letters, digits and "
-				     "'-'; not help/version)");
+	assert_int_equal(tb_config_load_envp(&cfg, "x", "1", bad_name, 1, argv, (char *[]){NULL}, NULL, &err),
+			 -1);
+	assert_string_equal(err.msg,
+			    "option table: invalid option name 'Big_Name' (lowercase letters, digits and "
+			    "'-'; not help/version)");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(defaults_apply_when_nothing_is_set),
-		cmocka_unit_test(file_env_argv_override_in_that_order),
-		cmocka_unit_test(config_file_quotes_and_comments),
-		cmocka_unit_test(config_flag_beats_tb_config_env),
-		cmocka_unit_test(argv_takes_equals_and_separate_value_forms),
-		cmocka_unit_test(bool_takes_bare_negated_and_literal_forms),
-		cmocka_unit_test(durations_parse_to_milliseconds),
-		cmocka_unit_test(empty_env_is_unset_and_foreign_tb_vars_are_ignored),
-		cmocka_unit_test(kafka_props_pass_through_from_file_env_and_x),
-		cmocka_unit_test(help_lists_every_option_with_env_and_default),
-		cmocka_unit_test(help_wins_over_a_bad_argument),
-		cmocka_unit_test(version_prints_program_and_version),
-		cmocka_unit_test(x_list_prints_librdkafka_properties),
-		cmocka_unit_test(unknown_option_suggests_the_near_miss),
-		cmocka_unit_test(positional_argument_is_rejected),
-		cmocka_unit_test(missing_value_names_the_option),
-		cmocka_unit_test(bad_int_names_option_and_source),
-		cmocka_unit_test(bad_bool_names_option_and_source),
-		cmocka_unit_test(bad_duration_names_option_and_source),
-		cmocka_unit_test(value_outside_choices_is_rejected),
-		cmocka_unit_test(empty_path_is_rejected),
-		cmocka_unit_test(unreadable_config_file_is_named),
-		cmocka_unit_test(unknown_key_in_config_file_names_file_and_line),
-		cmocka_unit_test(bad_lines_in_config_file_name_file_and_line),
-		cmocka_unit_test(bad_kafka_property_is_rejected_by_librdkafka),
-		cmocka_unit_test(service_may_redeclare_a_standard_option),
-		cmocka_unit_test(option_table_mistakes_are_reported),
+	    cmocka_unit_test(defaults_apply_when_nothing_is_set),
+	    cmocka_unit_test(file_env_argv_override_in_that_order),
+	    cmocka_unit_test(config_file_quotes_and_comments),
+	    cmocka_unit_test(config_flag_beats_tb_config_env),
+	    cmocka_unit_test(argv_takes_equals_and_separate_value_forms),
+	    cmocka_unit_test(bool_takes_bare_negated_and_literal_forms),
+	    cmocka_unit_test(durations_parse_to_milliseconds),
+	    cmocka_unit_test(empty_env_is_unset_and_foreign_tb_vars_are_ignored),
+	    cmocka_unit_test(kafka_props_pass_through_from_file_env_and_x),
+	    cmocka_unit_test(help_lists_every_option_with_env_and_default),
+	    cmocka_unit_test(help_wins_over_a_bad_argument),
+	    cmocka_unit_test(version_prints_program_and_version),
+	    cmocka_unit_test(x_list_prints_librdkafka_properties),
+	    cmocka_unit_test(unknown_option_suggests_the_near_miss),
+	    cmocka_unit_test(positional_argument_is_rejected),
+	    cmocka_unit_test(missing_value_names_the_option),
+	    cmocka_unit_test(bad_int_names_option_and_source),
+	    cmocka_unit_test(bad_bool_names_option_and_source),
+	    cmocka_unit_test(bad_duration_names_option_and_source),
+	    cmocka_unit_test(value_outside_choices_is_rejected),
+	    cmocka_unit_test(empty_path_is_rejected),
+	    cmocka_unit_test(unreadable_config_file_is_named),
+	    cmocka_unit_test(unknown_key_in_config_file_names_file_and_line),
+	    cmocka_unit_test(bad_lines_in_config_file_name_file_and_line),
+	    cmocka_unit_test(bad_kafka_property_is_rejected_by_librdkafka),
+	    cmocka_unit_test(service_may_redeclare_a_standard_option),
+	    cmocka_unit_test(option_table_mistakes_are_reported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
