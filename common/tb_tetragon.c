@@ -1,0 +1,1093 @@
+/*
+ * tb_tetragon.c — Tetragon JSON event -> tb_runtime_event_t (see
+ * tb/tetragon.h for the accepted shapes, the mapping and the event_id recipe).
+ *
+ * How it works: jansson parses the object; the envelope's single event key
+ * picks a per-type mapper; small typed accessors read fields with the
+ * tolerance rules (null/""/[]/{} = absent, numbers or decimal strings,
+ * lowerCamel fallback) and report type errors with the JSON path, which is
+ * kept as a chain of stack frames (jpath_t) and rendered only on error.
+ * A bare integer that overflows int64 (jansson refuses it) is re-read after
+ * quoting such numbers, so uint64 addresses written as numbers stay exact.
+ * The event_id hashes the identity fields plus a canonical serialization of
+ * the payload written straight from the jansson tree.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tb/hash.h"
+#include "tb/tetragon.h"
+
+#define MAX_BUILD_ID 64
+
+/* ---- JSON paths for error messages -------------------------------------- */
+
+typedef struct jpath {
+	const struct jpath *up;
+	const char *key; /* NULL: array index */
+	size_t idx;
+} jpath_t;
+
+static void path_render(const jpath_t *p, char *buf, size_t cap, size_t *len)
+{
+	int n;
+
+	if (!p)
+		return;
+	path_render(p->up, buf, cap, len);
+	if (*len >= cap)
+		return;
+	if (p->key)
+		n = snprintf(buf + *len, cap - *len, "%s%s", *len ? "." : "", p->key);
+	else
+		n = snprintf(buf + *len, cap - *len, "[%zu]", p->idx);
+	if (n > 0)
+		*len += (size_t)n;
+}
+
+static void describe(const json_t *v, char *buf, size_t cap)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: snprintf(buf, cap, "object"); break;
+	case JSON_ARRAY: snprintf(buf, cap, "array"); break;
+	case JSON_TRUE: snprintf(buf, cap, "true"); break;
+	case JSON_FALSE: snprintf(buf, cap, "false"); break;
+	case JSON_NULL: snprintf(buf, cap, "null"); break;
+	case JSON_INTEGER: snprintf(buf, cap, "number %" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
+	case JSON_REAL: snprintf(buf, cap, "number %.17g", json_real_value(v)); break;
+	case JSON_STRING: {
+		const char *s = json_string_value(v);
+		size_t n = json_string_length(v);
+
+		if (n > 40)
+			snprintf(buf, cap, "string \"%.40s...\"", s);
+		else
+			snprintf(buf, cap, "string \"%s\"", s);
+		break;
+	}
+	}
+}
+
+/* "PATH: expected WHAT, got DESCRIPTION" */
+static int bad(tb_err_t *err, const jpath_t *p, const char *expected, const json_t *got)
+{
+	char path[512] = "", desc[96];
+	size_t len = 0;
+
+	path_render(p, path, sizeof(path), &len);
+	describe(got, desc, sizeof(desc));
+	if (!len)
+		return tb_err(err, "expected %s, got %s", expected, desc);
+	return tb_err(err, "%s: expected %s, got %s", path, expected, desc);
+}
+
+/* ---- tolerant accessors -------------------------------------------------- */
+
+static int absent_like(const json_t *v)
+{
+	if (!v || json_is_null(v))
+		return 1;
+	if (json_is_string(v))
+		return json_string_length(v) == 0;
+	if (json_is_array(v))
+		return json_array_size(v) == 0;
+	if (json_is_object(v))
+		return json_object_size(v) == 0;
+	return 0;
+}
+
+/* "kernel_stack_trace" -> "kernelStackTrace" */
+static int to_camel(const char *key, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (const char *k = key; *k; k++) {
+		if (o + 1 >= cap)
+			return -1;
+		if (*k == '_' && k[1]) {
+			out[o++] = (char)toupper((unsigned char)*++k);
+			continue;
+		}
+		out[o++] = *k;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Member `key` (snake_case, then lowerCamel), NULL when absent-like. */
+static json_t *get(const json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	char camel[64];
+
+	if (!v && strchr(key, '_') && to_camel(key, camel, sizeof(camel)) == 0)
+		v = json_object_get(obj, camel);
+	return absent_like(v) ? NULL : v;
+}
+
+static int get_str(const json_t *obj, const jpath_t *up, const char *key, char **out, tb_err_t *err)
+{
+	json_t *v = get(obj, key);
+	jpath_t p = {up, key, 0};
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return bad(err, &p, "string", v);
+	*out = strndup(json_string_value(v), json_string_length(v));
+	if (!*out)
+		return tb_err(err, "out of memory");
+	return 0;
+}
+
+/* The member as a borrowed C string, NULL when absent. */
+static int peek_str(const json_t *obj, const jpath_t *up, const char *key, const char **out, tb_err_t *err)
+{
+	json_t *v = get(obj, key);
+	jpath_t p = {up, key, 0};
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return bad(err, &p, "string", v);
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int parse_decimal(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 20)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		d = (unsigned)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* An unsigned integer: JSON number or decimal string. *present = 0 when absent. */
+static int value_u64(const json_t *v, const jpath_t *p, uint64_t max, uint64_t *out, tb_err_t *err)
+{
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+
+		if (i < 0 || (uint64_t)i > max)
+			return bad(err, p, max == UINT32_MAX ? "unsigned 32-bit integer" : "unsigned integer", v);
+		*out = (uint64_t)i;
+		return 0;
+	}
+	if (json_is_string(v)) {
+		if (parse_decimal(json_string_value(v), json_string_length(v), out) < 0 || *out > max)
+			return bad(err, p, max == UINT32_MAX ? "decimal string (32-bit)" : "decimal string", v);
+		return 0;
+	}
+	return bad(err, p, json_is_real(v) ? "integer" : "decimal string", v);
+}
+
+static int get_uint(const json_t *obj, const jpath_t *up, const char *key, uint64_t max, uint64_t *out,
+		    int *present, tb_err_t *err)
+{
+	json_t *v = get(obj, key);
+	jpath_t p = {up, key, 0};
+
+	*out = 0;
+	if (present)
+		*present = v != NULL;
+	if (!v)
+		return 0;
+	return value_u64(v, &p, max, out, err);
+}
+
+static int get_obj(const json_t *obj, const jpath_t *up, const char *key, json_t **out, tb_err_t *err)
+{
+	json_t *v = get(obj, key);
+	jpath_t p = {up, key, 0};
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_object(v))
+		return bad(err, &p, "object", v);
+	*out = v;
+	return 0;
+}
+
+static int get_arr(const json_t *obj, const jpath_t *up, const char *key, json_t **out, tb_err_t *err)
+{
+	json_t *v = get(obj, key);
+	jpath_t p = {up, key, 0};
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_array(v))
+		return bad(err, &p, "array", v);
+	*out = v;
+	return 0;
+}
+
+static char *join2(const char *a, char sep, const char *b)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%s%c%s", a ? a : "", sep, b ? b : "") < 0)
+		return NULL;
+	return s;
+}
+
+/* ---- RFC 3339 timestamps --------------------------------------------------- */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	/* Howard Hinnant's algorithm: days since 1970-01-01 in the proleptic
+	 * Gregorian calendar. */
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const char *s, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int month_days(int y, int m)
+{
+	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* "2023-10-06T22:03:57.700327580Z" -> ns since the epoch. */
+static int parse_rfc3339(const char *s, size_t n, int64_t *out)
+{
+	int y, mo, d, h, mi, sec, oh = 0, om = 0;
+	int64_t frac = 0, secs;
+	size_t i = 19;
+	int fd = 0;
+
+	if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	    s[13] != ':' || s[16] != ':')
+		return -1;
+	if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) || digits(s + 11, 2, &h) ||
+	    digits(s + 14, 2, &mi) || digits(s + 17, 2, &sec))
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	if (s[i] == '.') {
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, fd++)
+			if (fd < 9)
+				frac = frac * 10 + (s[i] - '0');
+		if (fd == 0)
+			return -1;
+		for (int k = fd; k < 9; k++)
+			frac *= 10;
+	}
+	if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+		i++;
+	} else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+		if (digits(s + i + 1, 2, &oh) || digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+			return -1;
+		if (s[i] == '-')
+			oh = -oh, om = -om;
+		i += 6;
+	} else {
+		return -1;
+	}
+	if (i != n)
+		return -1;
+	secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec -
+	       (oh * 3600 + om * 60);
+	/* int64 nanoseconds cover 1677-09-21 .. 2262-04-11. */
+	if (secs < -9223372036LL || secs > 9223372035LL)
+		return -1;
+	*out = secs * 1000000000LL + frac;
+	return 0;
+}
+
+static int get_time(const json_t *obj, const jpath_t *up, const char *key, int64_t *out, int *present,
+		    tb_err_t *err)
+{
+	json_t *v = get(obj, key);
+	jpath_t p = {up, key, 0};
+
+	*present = v != NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || parse_rfc3339(json_string_value(v), json_string_length(v), out) < 0)
+		return bad(err, &p, "RFC 3339 timestamp", v);
+	return 0;
+}
+
+/* ---- process and container ------------------------------------------------- */
+
+/* "containerd://abc" -> "abc" (any "<scheme>://" prefix). */
+static char *strip_scheme(const char *id)
+{
+	const char *s = strstr(id, "://");
+
+	return strdup(s ? s + 3 : id);
+}
+
+/* "docker.io/x@sha256:abc" / "docker-pullable://x@sha256:abc" / "sha256:abc"
+ * -> "sha256:abc"; NULL when there is no digest. */
+static char *image_digest(const char *image_id)
+{
+	const char *at = strrchr(image_id, '@');
+	const char *d = at ? at + 1 : image_id;
+
+	if (!strchr(d, ':') || strstr(d, "://"))
+		return NULL;
+	return strdup(d);
+}
+
+static int parse_container(const json_t *proc, const jpath_t *pp, tb_container_t *c, tb_err_t *err)
+{
+	jpath_t podp = {pp, "pod", 0}, cp = {&podp, "container", 0}, ip = {&cp, "image", 0};
+	json_t *pod, *cont = NULL, *img = NULL;
+	const char *id = NULL, *image_id = NULL;
+
+	if (get_obj(proc, pp, "pod", &pod, err) < 0)
+		return -1;
+	if (pod && (get_obj(pod, &podp, "container", &cont, err) < 0 ||
+		    get_str(pod, &podp, "name", &c->pod, err) < 0 ||
+		    get_str(pod, &podp, "namespace", &c->namespace_, err) < 0 ||
+		    get_str(pod, &podp, "workload", &c->workload, err) < 0 ||
+		    get_str(pod, &podp, "workload_kind", &c->workload_kind, err) < 0))
+		return -1;
+	if (cont && (peek_str(cont, &cp, "id", &id, err) < 0 || get_str(cont, &cp, "name", &c->name, err) < 0 ||
+		     get_obj(cont, &cp, "image", &img, err) < 0))
+		return -1;
+	if (img && (get_str(img, &ip, "name", &c->image, err) < 0 || peek_str(img, &ip, "id", &image_id, err) < 0))
+		return -1;
+	if (!id && peek_str(proc, pp, "docker", &id, err) < 0)
+		return -1;
+	if (id && !(c->id = strip_scheme(id)))
+		return tb_err(err, "out of memory");
+	if (image_id)
+		c->image_digest = image_digest(image_id);
+	return 0;
+}
+
+static int parse_env(const json_t *proc, const jpath_t *pp, tb_process_t *p, tb_err_t *err)
+{
+	jpath_t ap = {pp, "environment_variables", 0};
+	json_t *arr, *el;
+	size_t i;
+
+	if (get_arr(proc, pp, "environment_variables", &arr, err) < 0)
+		return -1;
+	if (!arr)
+		return 0;
+	p->env = calloc(json_array_size(arr), sizeof(char *));
+	if (!p->env)
+		return tb_err(err, "out of memory");
+	json_array_foreach(arr, i, el) {
+		jpath_t ep = {&ap, NULL, i};
+		const char *k = NULL, *v = NULL;
+
+		if (!json_is_object(el))
+			return bad(err, &ep, "object {Key, Value}", el);
+		if (peek_str(el, &ep, "Key", &k, err) < 0 || (!k && peek_str(el, &ep, "key", &k, err) < 0) ||
+		    peek_str(el, &ep, "Value", &v, err) < 0 || (!v && peek_str(el, &ep, "value", &v, err) < 0))
+			return -1;
+		if (!k)
+			continue; /* protojson drops an empty key; nothing to name */
+		if (!(p->env[p->n_env] = join2(k, '=', v)))
+			return tb_err(err, "out of memory");
+		p->n_env++;
+	}
+	return 0;
+}
+
+static int parse_process(const json_t *proc, const jpath_t *pp, tb_runtime_event_t *ev, int64_t *start_ns,
+			 int *has_start, tb_err_t *err)
+{
+	tb_process_t *p = &ev->process;
+	uint64_t v;
+	int present;
+
+	if (get_uint(proc, pp, "pid", UINT32_MAX, &v, NULL, err) < 0)
+		return -1;
+	p->pid = (uint32_t)v;
+	if (get_uint(proc, pp, "tid", UINT32_MAX, &v, NULL, err) < 0)
+		return -1;
+	p->tid = (uint32_t)v;
+	/* uid is a wrapper: "uid":0 is root, no uid is unknown. */
+	if (get_uint(proc, pp, "uid", UINT32_MAX, &v, &present, err) < 0)
+		return -1;
+	p->uid = present ? (int64_t)v : -1;
+	if (get_str(proc, pp, "binary", &p->binary, err) < 0 || get_str(proc, pp, "arguments", &p->args, err) < 0 ||
+	    get_str(proc, pp, "cwd", &p->cwd, err) < 0 || get_str(proc, pp, "exec_id", &p->exec_id, err) < 0 ||
+	    get_str(proc, pp, "parent_exec_id", &p->parent_exec_id, err) < 0)
+		return -1;
+	if (parse_env(proc, pp, p, err) < 0)
+		return -1;
+	if (get_time(proc, pp, "start_time", start_ns, has_start, err) < 0)
+		return -1;
+	return parse_container(proc, pp, &ev->container, err);
+}
+
+/* ---- stack frames ---------------------------------------------------------- */
+
+static int parse_frame(const json_t *el, const jpath_t *fp, tb_raw_frame_t *f, tb_err_t *err)
+{
+	if (!json_is_object(el))
+		return bad(err, fp, "object (stack trace entry)", el);
+	if (get_uint(el, fp, "address", UINT64_MAX, &f->address, &f->has_address, err) < 0 ||
+	    get_uint(el, fp, "offset", UINT64_MAX, &f->offset, NULL, err) < 0 ||
+	    get_str(el, fp, "symbol", &f->symbol, err) < 0 || get_str(el, fp, "module", &f->module, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int parse_stack(const json_t *payload, const jpath_t *up, const char *key, tb_raw_frame_t **out,
+		       size_t *n_out, size_t *dropped, tb_err_t *err)
+{
+	jpath_t sp = {up, key, 0};
+	json_t *arr, *el;
+	size_t i, n;
+
+	if (get_arr(payload, up, key, &arr, err) < 0)
+		return -1;
+	if (!arr)
+		return 0;
+	n = json_array_size(arr);
+	if (n > TB_MAX_FRAMES) {
+		*dropped += n - TB_MAX_FRAMES;
+		n = TB_MAX_FRAMES;
+	}
+	*out = calloc(n, sizeof(**out));
+	if (!*out)
+		return tb_err(err, "out of memory");
+	json_array_foreach(arr, i, el) {
+		jpath_t fp = {&sp, NULL, i};
+
+		if (i >= n)
+			break;
+		if (parse_frame(el, &fp, &(*out)[i], err) < 0)
+			return -1;
+		(*n_out)++;
+	}
+	return 0;
+}
+
+static int parse_stacks(const json_t *payload, const jpath_t *pp, tb_runtime_event_t *ev, size_t *dropped,
+			tb_err_t *err)
+{
+	const char *kkey = get(payload, "kernel_stack_trace") ? "kernel_stack_trace" : "stack_trace";
+
+	if (parse_stack(payload, pp, kkey, &ev->kernel_frames, &ev->n_kernel_frames, dropped, err) < 0)
+		return -1;
+	return parse_stack(payload, pp, "user_stack_trace", &ev->user_frames, &ev->n_user_frames, dropped, err);
+}
+
+/* ---- per-type mappers --------------------------------------------------------- */
+
+typedef struct ctx {
+	const json_t *root;
+	const json_t *payload;
+	const jpath_t *path; /* the event key */
+	tb_runtime_event_t *ev;
+	tb_tetragon_result_t *res;
+	tb_err_t *err;
+} ctx_t;
+
+static int map_kprobe(ctx_t *c)
+{
+	return get_str(c->payload, c->path, "function_name", &c->ev->hook, c->err);
+}
+
+static int map_uprobe(ctx_t *c)
+{
+	uint64_t off;
+	int has_off;
+
+	if (get_str(c->payload, c->path, "path", &c->ev->path, c->err) < 0 ||
+	    get_str(c->payload, c->path, "symbol", &c->ev->hook, c->err) < 0 ||
+	    get_uint(c->payload, c->path, "offset", UINT64_MAX, &off, &has_off, c->err) < 0)
+		return -1;
+	if (!c->ev->hook && has_off && asprintf(&c->ev->hook, "0x%" PRIx64, off) < 0) {
+		c->ev->hook = NULL;
+		return tb_err(c->err, "out of memory");
+	}
+	return 0;
+}
+
+static int map_pair(ctx_t *c, const char *k1, const char *k2)
+{
+	const char *a = NULL, *b = NULL;
+
+	if (peek_str(c->payload, c->path, k1, &a, c->err) < 0 || peek_str(c->payload, c->path, k2, &b, c->err) < 0)
+		return -1;
+	if (!a && !b)
+		return 0;
+	if (!(c->ev->hook = join2(a, ':', b)))
+		return tb_err(c->err, "out of memory");
+	return 0;
+}
+
+static int map_tracepoint(ctx_t *c)
+{
+	return map_pair(c, "subsys", "event");
+}
+
+static int map_usdt(ctx_t *c)
+{
+	if (get_str(c->payload, c->path, "path", &c->ev->path, c->err) < 0)
+		return -1;
+	return map_pair(c, "provider", "name");
+}
+
+static int map_loader(ctx_t *c)
+{
+	jpath_t bp = {c->path, "buildid", 0};
+	unsigned char bin[MAX_BUILD_ID];
+	size_t n = 0;
+	json_t *v;
+	const char *b64;
+
+	if (get_str(c->payload, c->path, "path", &c->ev->path, c->err) < 0)
+		return -1;
+	v = get(c->payload, "buildid");
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return bad(c->err, &bp, "base64 string", v);
+	b64 = json_string_value(v);
+	if (sodium_base642bin(bin, sizeof(bin), b64, json_string_length(v), NULL, &n, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 &&
+	    sodium_base642bin(bin, sizeof(bin), b64, json_string_length(v), NULL, &n, NULL,
+			      sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0)
+		return bad(c->err, &bp, "base64 string of at most 64 bytes", v);
+	if (n == 0)
+		return 0;
+	if (!(c->ev->build_id = malloc(2 * n + 1)))
+		return tb_err(c->err, "out of memory");
+	tb_hex(bin, n, c->ev->build_id);
+	return 0;
+}
+
+static int map_throttle(ctx_t *c)
+{
+	if (get_str(c->payload, c->path, "type", &c->ev->hook, c->err) < 0)
+		return -1;
+	return get_str(c->payload, c->path, "cgroup", &c->ev->path, c->err);
+}
+
+static int map_rate_limit(ctx_t *c)
+{
+	uint64_t n;
+
+	if (get_uint(c->payload, c->path, "number_of_dropped_process_events", INT64_MAX, &n, NULL, c->err) < 0)
+		return -1;
+	c->ev->count = (int64_t)n;
+	return 0;
+}
+
+static int map_none(ctx_t *c)
+{
+	(void)c;
+	return 0;
+}
+
+typedef struct evtype {
+	const char *key;
+	const char *kind;      /* NULL: skipped */
+	int has_process;
+	int (*map)(ctx_t *c);
+} evtype_t;
+
+static const evtype_t types[] = {
+	{"process_exec", "exec", 1, map_none},
+	{"process_exit", "exit", 1, map_none},
+	{"process_kprobe", "kprobe", 1, map_kprobe},
+	{"process_uprobe", "uprobe", 1, map_uprobe},
+	{"process_tracepoint", "tracepoint", 1, map_tracepoint},
+	{"process_lsm", "lsm", 1, map_kprobe},
+	{"process_loader", "load", 1, map_loader},
+	{"process_usdt", "usdt", 1, map_usdt},
+	{"process_throttle", "throttle", 0, map_throttle},
+	{"rate_limit_info", "rate_limit", 0, map_rate_limit},
+	{"test", NULL, 0, NULL},
+};
+
+static const char *const envelope_keys[] = {"node_name", "time", "aggregation_info", "cluster_name", "node_labels"};
+
+const char *tb_tetragon_kind(const char *type)
+{
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(types[i].key, type) == 0)
+			return types[i].kind;
+	return NULL;
+}
+
+/* "processKprobe" -> "process_kprobe" */
+static void to_snake(const char *key, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (const char *k = key; *k && o + 2 < cap; k++) {
+		if (isupper((unsigned char)*k)) {
+			out[o++] = '_';
+			out[o++] = (char)tolower((unsigned char)*k);
+		} else {
+			out[o++] = *k;
+		}
+	}
+	out[o] = '\0';
+}
+
+static const evtype_t *find_type(const char *snake)
+{
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(types[i].key, snake) == 0)
+			return &types[i];
+	return NULL;
+}
+
+static int is_envelope(const char *snake)
+{
+	for (size_t i = 0; i < sizeof(envelope_keys) / sizeof(envelope_keys[0]); i++)
+		if (strcmp(envelope_keys[i], snake) == 0)
+			return 1;
+	return 0;
+}
+
+/* Append "k1, k2, ..." of obj to buf. */
+static void list_keys(const json_t *obj, char *buf, size_t cap)
+{
+	const char *k;
+	json_t *v;
+	size_t len = 0;
+
+	buf[0] = '\0';
+	json_object_foreach((json_t *)obj, k, v) {
+		int n = snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", k);
+
+		(void)v;
+		if (n < 0 || (size_t)n >= cap - len)
+			break;
+		len += (size_t)n;
+	}
+}
+
+/* Find the event key. Returns 1 known type (*t, *payload), 0 skipped
+ * (res->type set), -1 error. */
+static int dispatch(const json_t *root, const evtype_t **t, json_t **payload, tb_tetragon_result_t *res,
+		    tb_err_t *err)
+{
+	const char *k, *known_key = NULL, *unknown = NULL;
+	json_t *v;
+	char snake[64], keys[256];
+
+	*t = NULL;
+	json_object_foreach((json_t *)root, k, v) {
+		const evtype_t *et;
+
+		to_snake(k, snake, sizeof(snake));
+		if (is_envelope(snake))
+			continue;
+		et = find_type(snake);
+		if (!et) {
+			if (!unknown && json_is_object(v))
+				unknown = k;
+			continue;
+		}
+		if (*t)
+			return tb_err(err, "more than one event key: %s and %s", known_key, k);
+		*t = et;
+		known_key = k;
+		*payload = v;
+	}
+	if (*t) {
+		snprintf(res->type, sizeof(res->type), "%s", (*t)->key);
+		return (*t)->kind ? 1 : 0;
+	}
+	if (unknown) {
+		to_snake(unknown, snake, sizeof(snake));
+		snprintf(res->type, sizeof(res->type), "%s", snake);
+		return 0;
+	}
+	list_keys(root, keys, sizeof(keys));
+	if (json_object_size(root) == 0)
+		return tb_err(err, "not a Tetragon event: empty object");
+	if (json_object_get(root, "offset") || json_object_get(root, "address") || json_object_get(root, "module"))
+		return tb_err(err, "not a Tetragon event: no event key (keys: %s); this is a stack trace entry, "
+				   "an element of kernel_stack_trace/user_stack_trace, not a complete event", keys);
+	return tb_err(err, "not a Tetragon event: no event key such as process_exec (keys: %s)", keys);
+}
+
+/* ---- canonical JSON for the event id ----------------------------------------- */
+
+typedef struct cbuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+} cbuf_t;
+
+static void cb_put(cbuf_t *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->cap - b->len < n) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *np;
+
+		while (cap - b->len < n)
+			cap *= 2;
+		np = realloc(b->p, cap);
+		if (!np) {
+			b->oom = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void cb_str(cbuf_t *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t run = 0;
+
+	cb_put(b, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[6] = {'\\', 0, 0, 0, 0, 0};
+		size_t elen = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		cb_put(b, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			elen = 6;
+		}
+		cb_put(b, esc, elen);
+	}
+	cb_put(b, s + run, n - run);
+	cb_put(b, "\"", 1);
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void canon(cbuf_t *b, const json_t *v);
+
+static void canon_object(cbuf_t *b, const json_t *v)
+{
+	const char *stack_keys[64];
+	const char **keys = stack_keys, *k;
+	size_t n = 0, cap = json_object_size(v);
+	json_t *m;
+	int first = 1;
+
+	if (cap > 64 && !(keys = malloc(cap * sizeof(*keys)))) {
+		b->oom = 1;
+		return;
+	}
+	json_object_foreach((json_t *)v, k, m) {
+		if (!absent_like(m))
+			keys[n++] = k;
+	}
+	qsort(keys, n, sizeof(*keys), cmp_keys);
+	cb_put(b, "{", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (!first)
+			cb_put(b, ",", 1);
+		first = 0;
+		cb_str(b, keys[i], strlen(keys[i]));
+		cb_put(b, ":", 1);
+		canon(b, json_object_get(v, keys[i]));
+	}
+	cb_put(b, "}", 1);
+	if (keys != stack_keys)
+		free(keys);
+}
+
+static void canon(cbuf_t *b, const json_t *v)
+{
+	char num[40];
+	size_t i;
+	json_t *el;
+	int n;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		canon_object(b, v);
+		return;
+	case JSON_ARRAY:
+		cb_put(b, "[", 1);
+		json_array_foreach((json_t *)v, i, el) {
+			if (i)
+				cb_put(b, ",", 1);
+			canon(b, el);
+		}
+		cb_put(b, "]", 1);
+		return;
+	case JSON_STRING:
+		cb_str(b, json_string_value(v), json_string_length(v));
+		return;
+	case JSON_INTEGER:
+		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		cb_put(b, num, (size_t)n);
+		return;
+	case JSON_REAL:
+		n = snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+		cb_put(b, num, (size_t)n);
+		return;
+	case JSON_TRUE: cb_put(b, "true", 4); return;
+	case JSON_FALSE: cb_put(b, "false", 5); return;
+	case JSON_NULL: cb_put(b, "null", 4); return;
+	}
+}
+
+static int event_id(const evtype_t *t, const json_t *payload, tb_runtime_event_t *ev, tb_err_t *err)
+{
+	cbuf_t b = {0};
+	tb_hasher_t h;
+
+	canon(&b, payload);
+	if (b.oom) {
+		free(b.p);
+		return tb_err(err, "out of memory");
+	}
+	tb_hasher_init(&h, "tetragon.event.v1");
+	tb_hasher_str(&h, ev->node);
+	tb_hasher_u64(&h, (uint64_t)ev->ts_ns);
+	tb_hasher_str(&h, ev->process.exec_id);
+	tb_hasher_str(&h, t->key);
+	tb_hasher_str(&h, ev->hook);
+	tb_hasher_str(&h, ev->policy);
+	tb_hasher_bytes(&h, b.p, b.len);
+	tb_hasher_final128(&h, ev->event_id);
+	free(b.p);
+	return 0;
+}
+
+/* ---- JSON loading ------------------------------------------------------------- */
+
+/* Copy of json with every bare integer outside int64 wrapped in quotes. */
+static char *quote_big_ints(const char *json, size_t len, size_t *out_len)
+{
+	static const char max_pos[] = "9223372036854775807", min_neg[] = "9223372036854775808";
+	char *out = malloc(len * 2 + 1), *o = out;
+	int in_str = 0;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		char c = json[i];
+
+		if (in_str) {
+			*o++ = c;
+			i++;
+			if (c == '\\' && i < len)
+				*o++ = json[i++];
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c == '"') {
+			in_str = 1;
+			*o++ = c;
+			i++;
+			continue;
+		}
+		if (c == '-' || (c >= '0' && c <= '9')) {
+			size_t j = i + (c == '-'), d0 = j, nd;
+			int integral;
+			const char *lim = c == '-' ? min_neg : max_pos;
+
+			while (j < len && json[j] >= '0' && json[j] <= '9')
+				j++;
+			nd = j - d0;
+			integral = !(j < len && (json[j] == '.' || json[j] == 'e' || json[j] == 'E'));
+			if (integral && (nd > 19 || (nd == 19 && memcmp(json + d0, lim, 19) > 0))) {
+				*o++ = '"';
+				memcpy(o, json + i, j - i);
+				o += j - i;
+				*o++ = '"';
+				i = j;
+				continue;
+			}
+			memcpy(o, json + i, j - i);
+			o += j - i;
+			i = j > i ? j : i + 1;
+			continue;
+		}
+		*o++ = c;
+		i++;
+	}
+	*out_len = (size_t)(o - out);
+	return out;
+}
+
+static json_t *load(const char *json, size_t len, tb_err_t *err)
+{
+	json_error_t je;
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+	char *fixed;
+	size_t flen;
+
+	if (!root && json_error_code(&je) == json_error_numeric_overflow &&
+	    (fixed = quote_big_ints(json, len, &flen)) != NULL) {
+		root = json_loadb(fixed, flen, JSON_REJECT_DUPLICATES, &je);
+		free(fixed);
+	}
+	if (!root) {
+		tb_err(err, "invalid JSON at line %d column %d (byte %d): %s", je.line, je.column, je.position,
+		       je.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		bad(err, NULL, "a JSON object (one Tetragon event)", root);
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* ---- entry point -------------------------------------------------------------- */
+
+static int resolve_time(ctx_t *c, int has_start, int64_t start_ns)
+{
+	int present;
+
+	if (get_time(c->root, NULL, "time", &c->ev->ts_ns, &present, c->err) < 0)
+		return -1;
+	if (present)
+		return 0;
+	/* process_exit carries its own exit time. */
+	if (get_time(c->payload, c->path, "time", &c->ev->ts_ns, &present, c->err) < 0)
+		return -1;
+	if (!present && has_start)
+		c->ev->ts_ns = start_ns;
+	return 0;
+}
+
+static int fill(ctx_t *c, const evtype_t *t, const tb_tetragon_opts_t *opts)
+{
+	tb_runtime_event_t *ev = c->ev;
+	json_t *proc = NULL, *agg = NULL;
+	jpath_t procp = {c->path, "process", 0}, aggp = {NULL, "aggregation_info", 0};
+	int64_t start_ns = 0;
+	int has_start = 0;
+	uint64_t count;
+	int has_count;
+
+	if (!json_is_object(c->payload))
+		return bad(c->err, c->path, "object", c->payload);
+	ev->tenant = strdup(opts && opts->tenant && *opts->tenant ? opts->tenant : "default");
+	ev->source = strdup("tetragon");
+	ev->kind = strdup(t->kind);
+	if (!ev->tenant || !ev->source || !ev->kind)
+		return tb_err(c->err, "out of memory");
+	ev->process.uid = -1;
+	if (get_str(c->root, NULL, "node_name", &ev->node, c->err) < 0)
+		return -1;
+	if (t->has_process && get_obj(c->payload, c->path, "process", &proc, c->err) < 0)
+		return -1;
+	if (proc && parse_process(proc, &procp, ev, &start_ns, &has_start, c->err) < 0)
+		return -1;
+	if (resolve_time(c, has_start, start_ns) < 0)
+		return -1;
+	if (get_str(c->payload, c->path, "policy_name", &ev->policy, c->err) < 0)
+		return -1;
+	if (parse_stacks(c->payload, c->path, ev, &c->res->frames_dropped, c->err) < 0)
+		return -1;
+	ev->count = 1;
+	if (t->map(c) < 0)
+		return -1;
+	if (get_obj(c->root, NULL, "aggregation_info", &agg, c->err) < 0)
+		return -1;
+	if (agg && get_uint(agg, &aggp, "count", INT64_MAX, &count, &has_count, c->err) < 0)
+		return -1;
+	if (agg && has_count && count > 0)
+		ev->count = (int64_t)count;
+	return event_id(t, c->payload, ev, c->err);
+}
+
+tb_tetragon_status_t tb_tetragon_parse(const char *json, size_t len, const tb_tetragon_opts_t *opts,
+				       tb_runtime_event_t *out, tb_tetragon_result_t *res, tb_err_t *err)
+{
+	tb_tetragon_result_t local;
+	const evtype_t *t = NULL;
+	json_t *root, *payload = NULL;
+	int r;
+
+	if (!res)
+		res = &local;
+	memset(res, 0, sizeof(*res));
+	memset(out, 0, sizeof(*out));
+	res->status = TB_TETRAGON_ERROR;
+	root = load(json, len, err);
+	if (!root)
+		return TB_TETRAGON_ERROR;
+	r = dispatch(root, &t, &payload, res, err);
+	if (r <= 0) {
+		json_decref(root);
+		res->status = r == 0 ? TB_TETRAGON_SKIPPED : TB_TETRAGON_ERROR;
+		return res->status;
+	}
+	{
+		jpath_t ep = {NULL, t->key, 0};
+		ctx_t c = {root, payload, &ep, out, res, err};
+
+		r = fill(&c, t, opts);
+	}
+	json_decref(root);
+	if (r < 0) {
+		tb_runtime_event_clear(out);
+		memset(out, 0, sizeof(*out));
+		return res->status = TB_TETRAGON_ERROR;
+	}
+	return res->status = TB_TETRAGON_OK;
+}
