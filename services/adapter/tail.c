@@ -24,8 +24,7 @@ struct tb_tail {
 	int is_stdin;
 	int fd;
 	int poll_first;      /* not a regular file: poll before read */
-	int opened_once;
-	tb_tail_start_t start;
+	int skip_existing;   /* FROM_END, until the first open attempt */
 	dev_t dev;
 	ino_t ino;
 	uint64_t offset;
@@ -73,7 +72,7 @@ tb_tail_t *tb_tail_open(const char *path, const tb_tail_opts_t *opts, tb_err_t *
 	}
 	t->fd = -1;
 	t->is_stdin = strcmp(path, "-") == 0;
-	t->start = opts ? opts->start : TB_TAIL_FROM_START;
+	t->skip_existing = opts && opts->start == TB_TAIL_FROM_END;
 	t->line = 1;
 	return t;
 }
@@ -139,7 +138,7 @@ static void begin_generation(tb_tail_t *t, tb_tail_switch_t why)
 static int open_file(tb_tail_t *t, tb_tail_switch_t why, tb_err_t *err)
 {
 	struct stat st;
-	int fd;
+	int fd, skip;
 
 	if (t->is_stdin) {
 		t->fd = STDIN_FILENO;
@@ -147,12 +146,13 @@ static int open_file(tb_tail_t *t, tb_tail_switch_t why, tb_err_t *err)
 			return tb_err(err, "tail stdin: fstat: %s", strerror(errno));
 		t->poll_first = !S_ISREG(st.st_mode);
 		begin_generation(t, why);
-		t->opened_once = 1;
 		return 1;
 	}
 	/* O_NONBLOCK so that opening a FIFO without writer does not block. */
 	fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 && (errno == ENOENT))
+	skip = t->skip_existing;
+	t->skip_existing = 0; /* a file that appears later is all new data */
+	if (fd < 0 && errno == ENOENT)
 		return 0;
 	if (fd < 0)
 		return tb_err(err, "tail %s: open: %s", t->path, strerror(errno));
@@ -165,13 +165,11 @@ static int open_file(tb_tail_t *t, tb_tail_switch_t why, tb_err_t *err)
 	t->ino = st.st_ino;
 	t->poll_first = !S_ISREG(st.st_mode);
 	begin_generation(t, why);
-	if (!t->opened_once && t->start == TB_TAIL_FROM_END && S_ISREG(st.st_mode) &&
-	    skip_to_end(t, st.st_size, err) < 0) {
+	if (skip && S_ISREG(st.st_mode) && skip_to_end(t, st.st_size, err) < 0) {
 		close(fd);
 		t->fd = -1;
 		return -1;
 	}
-	t->opened_once = 1;
 	return 1;
 }
 

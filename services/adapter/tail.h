@@ -13,9 +13,9 @@
  *   - no file at the path = moved away, not yet recreated: keep reading the
  *     old descriptor and look again on the next call.
  * A path that does not exist yet is tolerated: each call tries to open it.
- * TB_TAIL_FROM_END applies only to the file found by the first successful
- * open; files that appear later (and files after a rotation) are read from
- * their beginning, since everything in them is new.
+ * TB_TAIL_FROM_END applies only to a file that exists at the first read;
+ * a file that appears later (and every file after a rotation) is read from
+ * its beginning, since everything in it is new.
  * Limits (poll-based, no inotify): a truncation followed by a rewrite past
  * our old offset before we look again cannot be seen; nor can a new file that
  * reuses the old inode number.

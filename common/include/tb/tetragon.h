@@ -39,7 +39,7 @@
  *   tenant   opts->tenant, default "default";  source "tetragon"
  *   node     node_name (absent -> NULL)
  *   ts_ns    `time` (RFC 3339, 0-9 fraction digits, Z or +hh:mm); if absent,
- *            the process start_time; if that is absent too, 0.
+ *            process_exit's own `time`, then the process start_time, else 0.
  *   process  pid, tid, uid (-1 when absent: Tetragon's uid is a wrapper, so
  *            absent means unknown and 0 means root), binary, args (arguments),
  *            cwd, exec_id, parent_exec_id, env ("Key=Value" from
@@ -70,7 +70,8 @@
  *     array   '[' elements (none left out) joined by ',' ']'
  *     string  '"' UTF-8 bytes, escaping only '"' -> \", '\' -> \\, and bytes
  *             below 0x20 as \b \f \n \r \t or \u00xx (lowercase hex) '"'
- *     integer decimal (jansson json_int_t; big integers kept as written)
+ *     integer decimal; a bare integer outside int64 is read as the string
+ *             of its digits, so it is written as that string
  *     real    printf "%.17g";  true / false / null
  *   No whitespace anywhere.
  */
