@@ -383,6 +383,39 @@ static void paused_consumer_fetches_nothing_until_resumed(void **state)
 	tb_kafka_producer_free(p);
 }
 
+static void cooperative_assignor_assigns_and_revokes_through_the_hook(void **state)
+{
+	static const char *const coop[] = {"session.timeout.ms", "6000", "partition.assignment.strategy",
+					   "cooperative-sticky"};
+	struct fixture *f = *state;
+	struct hook_state h = {.start_at = TB_KAFKA_OFFSET_BEGINNING};
+	tb_kafka_conf_t conf = conf_of(f, 1);
+	const char *topic = "coop";
+	tb_kafka_producer_t *p;
+	tb_kafka_consumer_t *c;
+	tb_err_t err = {{0}};
+	char *got[4] = {0};
+	int n;
+
+	create_topic(f, topic, 2);
+	p = producer(f, topic);
+	produce_n(p, topic, "c", 0, 4);
+	tb_kafka_producer_free(p);
+	conf.props = coop;
+	conf.n_pairs = 2;
+	c = tb_kafka_consumer_new(&conf, "g-coop", &topic, 1, &err);
+	if (!c)
+		fail_msg("expected a cooperative consumer, got error: %s", err.msg);
+	tb_kafka_consumer_set_rebalance_hook(c, seek_hook, &h);
+	n = consume_n(c, 4, got);
+	assert_int_equal(n, 4);
+	assert_int_equal(h.assigned_calls, 1);
+	assert_int_equal(h.last_n, 2);
+	free_strs(got, n);
+	assert_int_equal(tb_kafka_consumer_close(c, NULL, NULL), 0);
+	assert_int_equal(h.revoked_calls, 1);
+}
+
 static void headers_travel_with_the_message(void **state)
 {
 	struct fixture *f = *state;
@@ -429,6 +462,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(rebalance_hook_seeks_to_offsets_the_caller_stored, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_failing_hook_makes_the_poll_fail, setup, teardown),
 		cmocka_unit_test_setup_teardown(paused_consumer_fetches_nothing_until_resumed, setup, teardown),
+		cmocka_unit_test_setup_teardown(cooperative_assignor_assigns_and_revokes_through_the_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(headers_travel_with_the_message, setup, teardown),
 	};
 
