@@ -519,6 +519,7 @@ typedef struct ctx {
 	const json_t *root;
 	const json_t *payload;
 	const jpath_t *path; /* the event key */
+	size_t len;          /* input size */
 	tb_runtime_event_t *ev;
 	tb_tetragon_result_t *res;
 	tb_err_t *err;
@@ -889,11 +890,17 @@ static void canon(cbuf_t *b, const json_t *v)
 	}
 }
 
-static int event_id(const evtype_t *t, const json_t *payload, tb_runtime_event_t *ev, tb_err_t *err)
+static int event_id(const evtype_t *t, const json_t *payload, size_t size_hint, tb_runtime_event_t *ev,
+		    tb_err_t *err)
 {
 	cbuf_t b = {0};
 	tb_hasher_t h;
 
+	/* The canonical text is never longer than the input by much: one
+	 * allocation in the common case. */
+	b.cap = size_hint + 256;
+	b.p = malloc(b.cap);
+	b.oom = b.p == NULL;
 	canon(&b, payload);
 	if (b.oom) {
 		free(b.p);
@@ -1052,7 +1059,7 @@ static int fill(ctx_t *c, const evtype_t *t, const tb_tetragon_opts_t *opts)
 		return -1;
 	if (agg && has_count && count > 0)
 		ev->count = (int64_t)count;
-	return event_id(t, c->payload, ev, c->err);
+	return event_id(t, c->payload, c->len, ev, c->err);
 }
 
 tb_tetragon_status_t tb_tetragon_parse(const char *json, size_t len, const tb_tetragon_opts_t *opts,
@@ -1079,7 +1086,7 @@ tb_tetragon_status_t tb_tetragon_parse(const char *json, size_t len, const tb_te
 	}
 	{
 		jpath_t ep = {NULL, t->key, 0};
-		ctx_t c = {root, payload, &ep, out, res, err};
+		ctx_t c = {root, payload, &ep, len, out, res, err};
 
 		r = fill(&c, t, opts);
 	}
