@@ -145,7 +145,9 @@ typedef struct tb_kafka_batch {
  * set it to an offset it stored itself (e.g. in PostgreSQL) or to
  * TB_KAFKA_OFFSET_BEGINNING to start there. On revocation (assigned = 0) the
  * offsets are meaningless: the hook gives up its state for those partitions.
- * Returning -1 fails the poll (fatal for the consumer). */
+ * Returning -1 fails the poll (fatal for the consumer). The hook also runs
+ * (revocation) inside tb_kafka_consumer_close, so its state must outlive
+ * the close. */
 typedef int (*tb_kafka_rebalance_fn)(void *opaque, int assigned, tb_kafka_tp_t *tps, size_t n);
 
 /* Create a consumer in group `group_id` subscribed to `topics` (the broker is
@@ -163,7 +165,9 @@ tb_kafka_consumer_t *tb_kafka_consumer_new(const tb_kafka_conf_t *conf, const ch
 void tb_kafka_consumer_set_rebalance_hook(tb_kafka_consumer_t *c, tb_kafka_rebalance_fn fn, void *opaque);
 
 /* Clear `b`, then wait up to timeout_ms for the first message and take up to
- * `max` messages that are ready without further waiting. Returns the number of
+ * `max` (>= 1) messages that are ready without further waiting. Rebalances
+ * (and the hook) happen inside this call, so call it regularly even while
+ * paused. Returns the number of
  * messages (0 on timeout), or -1 on a fatal consumer error. Partition EOFs and
  * transient errors are logged, not returned. */
 int tb_kafka_poll_batch(tb_kafka_consumer_t *c, tb_kafka_batch_t *b, size_t max, int timeout_ms, tb_err_t *err);
