@@ -1026,8 +1026,8 @@ int tb_pg_migrate(tb_pg_t *pg, const char *dir, tb_err_t *err)
 	applied = migrate_locked(pg, &m, dir, err);
 	unlock_migrations(pg);
 	if (applied >= 0)
-		tb_info("database %s is at schema version %d (%d migration%s applied now)", pg->target,
-			m.items[m.n - 1].version, applied, applied == 1 ? "" : "s");
+		tb_info("database %s has every migration up to version %d (%d applied now)", pg->target,
+			m.items[m.n - 1].version, applied);
 	tb_pg_migrations_free(&m);
 	return applied;
 }

@@ -5,6 +5,7 @@
 -- to the whole cluster, so creation is idempotent and tolerates another
 -- database's migrator creating it at the same moment. The role has no password
 -- here (dev/test clusters trust loopback); production sets one out of band.
+-- The migrator therefore needs CREATEROLE (or to be the superuser).
 -- Tables added by later migrations get SELECT through the default privileges;
 -- observation partitions need nothing (they are read through observations).
 

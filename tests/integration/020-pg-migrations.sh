@@ -42,6 +42,13 @@ check_grep() {
 
 createdb() { tb_psql -c "CREATE DATABASE $1"; }
 
+# indexes TABLE PATTERN: how many indexes of TABLE have a definition LIKE PATTERN.
+indexes() { tb_psql -c "SELECT count(*) FROM pg_indexes WHERE tablename = '$1' AND indexdef LIKE '$2'"; }
+
+primary_key() { # TABLE
+  tb_psql -c "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = '$1'::regclass AND contype = 'p'"
+}
+
 if ! tb_pg_start; then
   tb_fail "PostgreSQL starts"
   tb_finish
@@ -91,25 +98,16 @@ tb_check "observations is range-partitioned on ts" "r|ts" \
 tb_check "observations has a default partition" "observations_default" \
   "$(tb_psql -c "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                  WHERE i.inhparent = 'observations'::regclass AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'")"
-tb_check "observations has a BRIN index on ts" "1" \
-  "$(tb_psql -c "SELECT count(*) FROM pg_indexes WHERE tablename = 'observations'
-                 AND indexdef LIKE '%USING brin (ts)%'")"
+tb_check "observations has a BRIN index on ts" "1" "$(indexes observations '%USING brin (ts)%')"
 tb_check "observations' primary key is (tenant, ts, event_id), ordered for keyset pagination" \
-  "PRIMARY KEY (tenant, ts, event_id)" \
-  "$(tb_psql -c "SELECT pg_get_constraintdef(oid) FROM pg_constraint
-                 WHERE conrelid = 'observations'::regclass AND contype = 'p'")"
+  "PRIMARY KEY (tenant, ts, event_id)" "$(primary_key observations)"
 for col in artifact_digest purl leaf_symbol_id; do
   tb_check "observations has a (tenant, $col, ts, event_id) index for filtered timelines" "1" \
-    "$(tb_psql -c "SELECT count(*) FROM pg_indexes WHERE tablename = 'observations'
-                   AND indexdef LIKE '%(tenant, $col, ts, event_id)%'")"
+    "$(indexes observations "%(tenant, $col, ts, event_id)%")"
 done
-tb_check "artifact_binaries has an index on build_id" "1" \
-  "$(tb_psql -c "SELECT count(*) FROM pg_indexes WHERE tablename = 'artifact_binaries'
-                 AND indexdef LIKE '%(build_id%'")"
+tb_check "artifact_binaries has an index on build_id" "1" "$(indexes artifact_binaries '%(build_id%')"
 tb_check "hot_symbols' primary key covers tenant, artifact, width, window and symbol" \
-  "PRIMARY KEY (tenant, artifact_digest, width, window_start, symbol_id)" \
-  "$(tb_psql -c "SELECT pg_get_constraintdef(oid) FROM pg_constraint
-                 WHERE conrelid = 'hot_symbols'::regclass AND contype = 'p'")"
+  "PRIMARY KEY (tenant, artifact_digest, width, window_start, symbol_id)" "$(primary_key hot_symbols)"
 
 # ---- the read-only API role ------------------------------------------------------
 API_URL=$(tb_pg_url tracebridge tb_api)
