@@ -42,7 +42,7 @@ static const tb_req_limits_t *limits_or_default(const tb_req_limits_t *lim, tb_r
 static json_t *load(const char *body, size_t len, tb_err_t *err)
 {
 	json_error_t je;
-	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 
 	if (!doc)
 		tb_err(err, "$: not JSON: %s (line %d, column %d)", je.text, je.line, je.column);
@@ -967,13 +967,19 @@ static void index_binary(merge_ctx_t *m, size_t i)
 		tb_map_put(m->by_bid, b->build_id, (void *)(uintptr_t)(i + 1));
 }
 
-/* The binary the explicit entry describes: same path, else (for a path-less
- * entry) the same build-id; -1 for a new one. */
+/* The binary the explicit entry describes: the same path, else the same
+ * build-id when one of the two has no path; -1 for a new one. */
 static long merge_find(merge_ctx_t *m, const tb_binary_t *e)
 {
-	void *v = e->path ? tb_map_get(m->by_path, e->path) : tb_map_get(m->by_bid, e->build_id);
+	void *v = e->path ? tb_map_get(m->by_path, e->path) : NULL;
+	long i;
 
-	return v ? (long)(uintptr_t)v - 1 : -1;
+	if (v)
+		return (long)(uintptr_t)v - 1;
+	if (!e->build_id || !(v = tb_map_get(m->by_bid, e->build_id)))
+		return -1;
+	i = (long)(uintptr_t)v - 1;
+	return !e->path || !m->a->binaries[i].path ? i : -1;
 }
 
 /* Fields the explicit entry gives replace the SBOM's; takes ownership of e. */

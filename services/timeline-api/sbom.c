@@ -1648,7 +1648,7 @@ int tb_sbom_parse(const char *body, size_t len, const tb_sbom_limits_t *lim, tb_
 		  tb_err_t *err)
 {
 	json_error_t jerror;
-	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerror);
+	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerror);
 	int rc;
 
 	if (!doc)

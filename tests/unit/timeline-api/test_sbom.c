@@ -486,6 +486,7 @@ static void rejects_duplicate_keys(void **state)
 }
 
 REJECT(rejects_array_document, "[]", "$: expected an SBOM object, got array")
+REJECT(rejects_scalar_document, "\"CycloneDX\"", "$: expected an SBOM object, got string")
 REJECT(rejects_unknown_format, "{\"name\":\"x\"}",
        "$: unknown SBOM format: expected CycloneDX JSON (bomFormat) or SPDX JSON (spdxVersion)")
 REJECT(rejects_other_bom_format, "{\"bomFormat\":\"SPDX\",\"specVersion\":\"1.5\"}",
@@ -736,6 +737,7 @@ int main(void)
 		cmocka_unit_test(rejects_text_that_is_not_json),
 		cmocka_unit_test(rejects_duplicate_keys),
 		cmocka_unit_test(rejects_array_document),
+		cmocka_unit_test(rejects_scalar_document),
 		cmocka_unit_test(rejects_unknown_format),
 		cmocka_unit_test(rejects_other_bom_format),
 		cmocka_unit_test(rejects_cyclonedx_1_3),
