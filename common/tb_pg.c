@@ -41,9 +41,9 @@ struct tb_pg {
 	PGconn *conn;
 	char *conninfo;
 	char target[256];
-	int wait_ms;       /* how long reconnects wait (from tb_pg_connect) */
-	char sqlstate[6];  /* of the last failure, "" after a success */
-	tb_pg_buf_t copy;  /* COPY rows not yet sent */
+	int wait_ms;	  /* how long reconnects wait (from tb_pg_connect) */
+	char sqlstate[6]; /* of the last failure, "" after a success */
+	tb_pg_buf_t copy; /* COPY rows not yet sent */
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -120,8 +120,8 @@ int tb_pg_describe_conninfo(const char *conninfo, char *out, size_t cap, tb_err_
 	port = opt_value(opts, "port") ? opt_value(opts, "port") : opt_value(defs, "port");
 	user = opt_value(opts, "user") ? opt_value(opts, "user") : opt_value(defs, "user");
 	db = opt_value(opts, "dbname") ? opt_value(opts, "dbname") : opt_value(defs, "dbname");
-	snprintf(out, cap, "%s:%s database %s user %s", host, port ? port : "5432", db ? db : (user ? user : "?"),
-		 user ? user : "?");
+	snprintf(out, cap, "%s:%s database %s user %s", host, port ? port : "5432",
+		 db ? db : (user ? user : "?"), user ? user : "?");
 	PQconninfoFree(opts);
 	PQconninfoFree(defs);
 	return 0;
@@ -176,12 +176,12 @@ static int connect_with_retries(tb_pg_t *pg, int max_wait_ms, tb_err_t *err)
 		if (now_ms() + backoff - start > max_wait_ms)
 			break;
 		if (attempt == 0)
-			tb_info("PostgreSQL at %s not reachable yet (%s); retrying for up to %d ms", pg->target, reason,
-				max_wait_ms);
+			tb_info("PostgreSQL at %s not reachable yet (%s); retrying for up to %d ms",
+				pg->target, reason, max_wait_ms);
 		sleep_ms(backoff);
 	}
-	return tb_err(err, "cannot connect to PostgreSQL at %s (gave up after %.1f s, %d attempts): %s", pg->target,
-		      (double)(now_ms() - start) / 1000.0, attempt + 1, reason);
+	return tb_err(err, "cannot connect to PostgreSQL at %s (gave up after %.1f s, %d attempts): %s",
+		      pg->target, (double)(now_ms() - start) / 1000.0, attempt + 1, reason);
 }
 
 /* Session settings every connection gets. */
@@ -304,15 +304,16 @@ static int fail_result(tb_pg_t *pg, const PGresult *res, const char *what, const
 	if (!primary) {
 		/* No server answer: the connection broke (or libpq failed locally). */
 		one_line(PQerrorMessage(pg->conn), msg, sizeof(msg));
-		snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", PQstatus(pg->conn) == CONNECTION_OK ? "XX000" : "08006");
+		snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s",
+			 PQstatus(pg->conn) == CONNECTION_OK ? "XX000" : "08006");
 		return tb_err(err, "%s: %s%s(connection to %s)", what, msg, msg[0] ? " " : "", pg->target);
 	}
 	snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", state ? state : "XX000");
 	one_line(primary, msg, sizeof(msg));
 	if (script && pos)
 		snprintf(where, sizeof(where), "line %d: ", line_of_position(script, atol(pos)));
-	return tb_err(err, "%s: %s%s%s%s%s%s (SQLSTATE %s)", what, where, msg, detail ? "; " : "", detail ? detail : "",
-		      hint ? "; hint: " : "", hint ? hint : "", pg->sqlstate);
+	return tb_err(err, "%s: %s%s%s%s%s%s (SQLSTATE %s)", what, where, msg, detail ? "; " : "",
+		      detail ? detail : "", hint ? "; hint: " : "", hint ? hint : "", pg->sqlstate);
 }
 
 static int result_ok(const PGresult *res)
@@ -322,7 +323,8 @@ static int result_ok(const PGresult *res)
 	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY;
 }
 
-long tb_pg_exec(tb_pg_t *pg, const char *what, const char *sql, int n, const char *const *params, tb_err_t *err)
+long tb_pg_exec(tb_pg_t *pg, const char *what, const char *sql, int n, const char *const *params,
+		tb_err_t *err)
 {
 	PGresult *res = PQexecParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0);
 	long rows;
@@ -459,8 +461,8 @@ int tb_pg_txn(tb_pg_t *pg, tb_pg_txn_fn fn, void *opaque, int max_attempts, tb_e
 		tb_pg_rollback(pg);
 		if (!transient)
 			break;
-		tb_warn("transaction on %s failed (attempt %d of %d), will run it again: %s", pg->target, attempt + 1,
-			max_attempts, e.msg);
+		tb_warn("transaction on %s failed (attempt %d of %d), will run it again: %s", pg->target,
+			attempt + 1, max_attempts, e.msg);
 		if (attempt + 1 == max_attempts)
 			tb_err_wrap(&e, "transaction failed %d times", max_attempts);
 	}
@@ -502,7 +504,11 @@ int tb_pg_copy_format(tb_pg_buf_t *b, const char *const *fields, size_t n)
 			continue;
 		}
 		for (; *s; s++) {
-			char esc = *s == '\\' ? '\\' : *s == '\t' ? 't' : *s == '\n' ? 'n' : *s == '\r' ? 'r' : 0;
+			char esc = *s == '\\'	? '\\'
+				   : *s == '\t' ? 't'
+				   : *s == '\n' ? 'n'
+				   : *s == '\r' ? 'r'
+						: 0;
 
 			if (esc) {
 				b->data[b->len++] = '\\';
@@ -607,17 +613,23 @@ int tb_pg_migration_parse_name(const char *filename, tb_err_t *err)
 	while (filename[digits] >= '0' && filename[digits] <= '9')
 		version = version * 10 + (filename[digits++] - '0');
 	if (digits == 0 || digits > 9)
-		return tb_err(err, "migration file %s: name must start with a version number of 1 to 9 digits (NNN_name.sql)",
+		return tb_err(err,
+			      "migration file %s: name must start with a version number of 1 to 9 digits "
+			      "(NNN_name.sql)",
 			      filename);
 	if (version == 0)
 		return tb_err(err, "migration file %s: version must be greater than 0", filename);
 	if (filename[digits] != '_' || digits + 1 == len - 4)
-		return tb_err(err, "migration file %s: the version must be followed by _name (NNN_name.sql)", filename);
+		return tb_err(err, "migration file %s: the version must be followed by _name (NNN_name.sql)",
+			      filename);
 	for (i = digits + 1; i < len - 4; i++) {
 		char c = filename[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return tb_err(err, "migration file %s: name may hold only letters, digits, '_' and '-'", filename);
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
+			return tb_err(err,
+				      "migration file %s: name may hold only letters, digits, '_' and '-'",
+				      filename);
 	}
 	return (int)version;
 }
@@ -668,8 +680,8 @@ int tb_pg_migrations_from(const char *const *names, const char *const *contents,
 	qsort(m.items, m.n, sizeof(*m.items), migration_cmp);
 	for (size_t i = 1; i < m.n; i++) {
 		if (m.items[i].version == m.items[i - 1].version) {
-			tb_err(err, "migrations %s and %s have the same version %d", m.items[i - 1].name, m.items[i].name,
-			       m.items[i].version);
+			tb_err(err, "migrations %s and %s have the same version %d", m.items[i - 1].name,
+			       m.items[i].name, m.items[i].version);
 			goto fail;
 		}
 	}
@@ -704,7 +716,8 @@ static char *read_text_file(const char *path, tb_err_t *err)
 		return NULL;
 	}
 	if (fstat(fileno(f), &st) < 0 || st.st_size > MIGRATION_MAX_BYTES) {
-		tb_err(err, "read %s: %s", path, st.st_size > MIGRATION_MAX_BYTES ? "larger than 16 MiB" : strerror(errno));
+		tb_err(err, "read %s: %s", path,
+		       st.st_size > MIGRATION_MAX_BYTES ? "larger than 16 MiB" : strerror(errno));
 		goto out;
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -715,7 +728,8 @@ static char *read_text_file(const char *path, tb_err_t *err)
 	got = fread(buf, 1, (size_t)st.st_size, f);
 	buf[got] = '\0';
 	if (got != (size_t)st.st_size || strlen(buf) != got) {
-		tb_err(err, "read %s: %s", path, got != (size_t)st.st_size ? "short read" : "contains a NUL byte");
+		tb_err(err, "read %s: %s", path,
+		       got != (size_t)st.st_size ? "short read" : "contains a NUL byte");
 		free(buf);
 		buf = NULL;
 	}
@@ -817,8 +831,9 @@ int tb_pg_migrations_load(const char *dir, tb_pg_migrations_t *out, tb_err_t *er
 	file_list_t l = {0};
 	int rc = dir ? list_dir(dir, &l, err) : list_embedded(&l, err);
 
-	if (rc == 0)
-		rc = tb_pg_migrations_from((const char *const *)l.names, (const char *const *)l.contents, l.n, out, err);
+	if (rc >= 0)
+		rc = tb_pg_migrations_from((const char *const *)l.names, (const char *const *)l.contents, l.n,
+					   out, err);
 	if (rc < 0)
 		tb_err_wrap(err, "migrations in %s", dir ? dir : "the binary (schemas/sql)");
 	file_list_free(&l, dir != NULL);
@@ -835,11 +850,11 @@ typedef struct applied {
 } applied_t;
 
 static const char *const CREATE_MIGRATIONS_TABLE =
-	"CREATE TABLE IF NOT EXISTS schema_migrations ("
-	" version integer PRIMARY KEY,"
-	" name text NOT NULL,"
-	" checksum text NOT NULL," /* lowercase hex sha256 of the file */
-	" applied_at timestamptz NOT NULL DEFAULT now())";
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version integer PRIMARY KEY,"
+    " name text NOT NULL,"
+    " checksum text NOT NULL," /* lowercase hex sha256 of the file */
+    " applied_at timestamptz NOT NULL DEFAULT now())";
 
 /* The rows of schema_migrations (none when the table does not exist). */
 static int read_applied(tb_pg_t *pg, applied_t **out, size_t *n, tb_err_t *err)
@@ -850,8 +865,8 @@ static int read_applied(tb_pg_t *pg, applied_t **out, size_t *n, tb_err_t *err)
 
 	*out = NULL;
 	*n = 0;
-	res = tb_pg_query(pg, "look for schema_migrations", "SELECT to_regclass('schema_migrations') IS NOT NULL", 0,
-			  NULL, err);
+	res = tb_pg_query(pg, "look for schema_migrations",
+			  "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL, err);
 	if (!res)
 		return -1;
 	rows = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -911,21 +926,25 @@ static int check_history(const tb_pg_migrations_t *m, const applied_t *a, size_t
 		if (a[i].version > newest)
 			newest = a[i].version;
 		if (!f) {
-			tb_warn("migration %s (version %d) is applied but not in %s: the database is newer than these migrations",
+			tb_warn("migration %s (version %d) is applied but not in %s: the database is newer "
+				"than these migrations",
 				a[i].name, a[i].version, dir ? dir : "this binary");
 			continue;
 		}
 		if (strcmp(f->checksum, a[i].checksum) != 0)
-			return tb_err(err,
-				      "migration %s was changed after it was applied on %s (checksum %.12s... in the database,"
-				      " %.12s... in the file): restore the file and put the change in a new migration",
-				      f->name, a[i].applied_at, a[i].checksum, f->checksum);
+			return tb_err(
+			    err,
+			    "migration %s was changed after it was applied on %s (checksum %.12s... in the "
+			    "database,"
+			    " %.12s... in the file): restore the file and put the change in a new migration",
+			    f->name, a[i].applied_at, a[i].checksum, f->checksum);
 	}
 	for (size_t i = 0; i < m->n; i++)
 		if (m->items[i].version < newest && !find_applied(a, na, m->items[i].version))
-			return tb_err(err,
-				      "migration %s is not applied but version %d already is: renumber it above %d",
-				      m->items[i].name, newest, newest);
+			return tb_err(
+			    err,
+			    "migration %s is not applied but version %d already is: renumber it above %d",
+			    m->items[i].name, newest, newest);
 	return 0;
 }
 
@@ -935,8 +954,10 @@ static int still_in_transaction(tb_pg_t *pg, const char *what, tb_err_t *err)
 {
 	if (PQtransactionStatus(pg->conn) == PQTRANS_INTRANS)
 		return 0;
-	return tb_err(err, "%s: ends the transaction itself (COMMIT/ROLLBACK/BEGIN in the file);"
-		      " a migration must not control transactions", what);
+	return tb_err(err,
+		      "%s: ends the transaction itself (COMMIT/ROLLBACK/BEGIN in the file);"
+		      " a migration must not control transactions",
+		      what);
 }
 
 /* Apply one migration with its schema_migrations row in one transaction. */
@@ -952,21 +973,22 @@ static int apply_one(tb_pg_t *pg, const tb_pg_migration_t *mig, tb_err_t *err)
 	if (tb_pg_begin(pg, err) < 0)
 		return -1;
 	if (tb_pg_exec_script(pg, what, mig->sql, err) < 0 || still_in_transaction(pg, what, err) < 0 ||
-	    tb_pg_exec(pg, "record migration", "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-		       3, params, err) < 0 ||
+	    tb_pg_exec(pg, "record migration",
+		       "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", 3,
+		       params, err) < 0 ||
 	    tb_pg_commit(pg, err) < 0) {
 		tb_pg_rollback(pg);
 		return -1;
 	}
-	tb_info("applied migration %s (version %d, sha256 %.12s...) in %lld ms", mig->name, mig->version, mig->checksum,
-		(long long)(now_ms() - start));
+	tb_info("applied migration %s (version %d, sha256 %.12s...) in %lld ms", mig->name, mig->version,
+		mig->checksum, (long long)(now_ms() - start));
 	return 0;
 }
 
 static int lock_migrations(tb_pg_t *pg, tb_err_t *err)
 {
-	PGresult *res = tb_pg_query(pg, "try the migration lock", "SELECT pg_try_advisory_lock(" MIGRATION_LOCK ")", 0,
-				    NULL, err);
+	PGresult *res = tb_pg_query(pg, "try the migration lock",
+				    "SELECT pg_try_advisory_lock(" MIGRATION_LOCK ")", 0, NULL, err);
 	int got;
 
 	if (!res)
@@ -976,7 +998,8 @@ static int lock_migrations(tb_pg_t *pg, tb_err_t *err)
 	if (got)
 		return 0;
 	tb_info("another migrator is working on %s; waiting for it to finish", pg->target);
-	res = tb_pg_query(pg, "wait for the migration lock", "SELECT pg_advisory_lock(" MIGRATION_LOCK ")", 0, NULL, err);
+	res = tb_pg_query(pg, "wait for the migration lock", "SELECT pg_advisory_lock(" MIGRATION_LOCK ")", 0,
+			  NULL, err);
 	PQclear(res);
 	return res ? 0 : -1;
 }
@@ -1067,7 +1090,7 @@ int tb_pg_migration_status(tb_pg_t *pg, const char *dir, tb_pg_migration_status_
 
 	if (tb_pg_migrations_load(dir, &m, err) < 0 || read_applied(pg, &a, &na, err) < 0)
 		goto out;
-	s = calloc(m.n + na, sizeof(*s));
+	s = calloc(m.n + na + 1, sizeof(*s)); /* + 1: never calloc(0) */
 	if (!s) {
 		tb_err(err, "migration status: out of memory");
 		goto out;
@@ -1077,9 +1100,9 @@ int tb_pg_migration_status(tb_pg_t *pg, const char *dir, tb_pg_migration_status_
 
 		s[k].version = m.items[i].version;
 		snprintf(s[k].name, sizeof(s[k].name), "%s", m.items[i].name);
-		s[k].state = !ap ? TB_PG_MIGRATION_PENDING
-				 : strcmp(ap->checksum, m.items[i].checksum) == 0 ? TB_PG_MIGRATION_APPLIED
-										 : TB_PG_MIGRATION_CHANGED;
+		s[k].state = !ap					      ? TB_PG_MIGRATION_PENDING
+			     : strcmp(ap->checksum, m.items[i].checksum) == 0 ? TB_PG_MIGRATION_APPLIED
+									      : TB_PG_MIGRATION_CHANGED;
 		if (ap)
 			snprintf(s[k].applied_at, sizeof(s[k].applied_at), "%s", ap->applied_at);
 	}

@@ -24,20 +24,21 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: tb-migrate --pg CONNINFO [--dir DIR] [--status] [--wait SECONDS] [--log-level LEVEL]\n"
-		"\n"
-		"Apply the pending PostgreSQL migrations (each in its own transaction, recorded in\n"
-		"schema_migrations), or with --status list every migration and its state.\n"
-		"\n"
-		"  --pg CONNINFO     postgresql:// URL or key=value conninfo (default: $TB_PG_URL)\n"
-		"  --dir DIR         read NNN_name.sql files from DIR instead of the ones built in\n"
-		"  --status          list migrations (pending, applied, changed, unknown); change nothing\n"
-		"  --wait SECONDS    keep retrying an unreachable server this long (default 10)\n"
-		"  --log-level L     debug|info|warn|error (default info; logs are JSON on stderr)\n"
-		"  --version         print the schema version built into this binary\n"
-		"\n"
-		"Exit codes: 0 ok, 2 bad usage, 3 cannot connect, 4 migration failed or changed.\n");
+	fprintf(
+	    out,
+	    "usage: tb-migrate --pg CONNINFO [--dir DIR] [--status] [--wait SECONDS] [--log-level LEVEL]\n"
+	    "\n"
+	    "Apply the pending PostgreSQL migrations (each in its own transaction, recorded in\n"
+	    "schema_migrations), or with --status list every migration and its state.\n"
+	    "\n"
+	    "  --pg CONNINFO     postgresql:// URL or key=value conninfo (default: $TB_PG_URL)\n"
+	    "  --dir DIR         read NNN_name.sql files from DIR instead of the ones built in\n"
+	    "  --status          list migrations (pending, applied, changed, unknown); change nothing\n"
+	    "  --wait SECONDS    keep retrying an unreachable server this long (default 10)\n"
+	    "  --log-level L     debug|info|warn|error (default info; logs are JSON on stderr)\n"
+	    "  --version         print the schema version built into this binary\n"
+	    "\n"
+	    "Exit codes: 0 ok, 2 bad usage, 3 cannot connect, 4 migration failed or changed.\n");
 }
 
 typedef struct opts {
@@ -51,10 +52,14 @@ typedef struct opts {
 static int parse_args(int argc, char **argv, opts_t *o, int *code)
 {
 	static const struct option longopts[] = {
-		{"pg", required_argument, NULL, 'p'},        {"dir", required_argument, NULL, 'd'},
-		{"status", no_argument, NULL, 's'},          {"wait", required_argument, NULL, 'w'},
-		{"log-level", required_argument, NULL, 'l'}, {"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+	    {"pg", required_argument, NULL, 'p'},
+	    {"dir", required_argument, NULL, 'd'},
+	    {"status", no_argument, NULL, 's'},
+	    {"wait", required_argument, NULL, 'w'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	tb_log_level_t level = TB_LOG_INFO;
 	tb_pg_migrations_t m = {0};
@@ -78,14 +83,16 @@ static int parse_args(int argc, char **argv, opts_t *o, int *code)
 		case 'w':
 			o->wait_ms = (int)(strtod(optarg, &end) * 1000);
 			if (end == optarg || *end || o->wait_ms < 0) {
-				fprintf(stderr, "tb-migrate: --wait needs a number of seconds, not '%s'\n", optarg);
+				fprintf(stderr, "tb-migrate: --wait needs a number of seconds, not '%s'\n",
+					optarg);
 				*code = EXIT_USAGE;
 				return -1;
 			}
 			break;
 		case 'l':
 			if (tb_log_level_parse(optarg, &level) < 0) {
-				fprintf(stderr, "tb-migrate: --log-level must be debug, info, warn or error\n");
+				fprintf(stderr,
+					"tb-migrate: --log-level must be debug, info, warn or error\n");
 				*code = EXIT_USAGE;
 				return -1;
 			}
@@ -112,8 +119,9 @@ static int parse_args(int argc, char **argv, opts_t *o, int *code)
 		}
 	}
 	if (optind < argc || !o->pg || !o->pg[0]) {
-		fprintf(stderr, optind < argc ? "tb-migrate: unexpected argument '%s'\n"
-					      : "tb-migrate: --pg CONNINFO (or TB_PG_URL) is required%s\n",
+		fprintf(stderr,
+			optind < argc ? "tb-migrate: unexpected argument '%s'\n"
+				      : "tb-migrate: --pg CONNINFO (or TB_PG_URL) is required%s\n",
 			optind < argc ? argv[optind] : "");
 		usage(stderr);
 		*code = EXIT_USAGE;

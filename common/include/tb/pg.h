@@ -69,7 +69,8 @@ int tb_pg_describe_conninfo(const char *conninfo, char *out, size_t cap, tb_err_
  * text parameters $1..$n (params may be NULL when n is 0; a NULL entry is SQL
  * NULL). `what` names the step for the error message. Returns the number of
  * rows affected (0 for statements without a count), or -1. */
-long tb_pg_exec(tb_pg_t *pg, const char *what, const char *sql, int n, const char *const *params, tb_err_t *err);
+long tb_pg_exec(tb_pg_t *pg, const char *what, const char *sql, int n, const char *const *params,
+		tb_err_t *err);
 
 /* Run a query and return its rows (free with PQclear). When the connection
  * turns out to be lost and no transaction was open, reconnect and try once
@@ -156,11 +157,11 @@ void tb_pg_ts(int64_t ns, char out[TB_PG_TS_LEN]);
 
 /* A migration file: schemas/sql/NNN_name.sql. */
 typedef struct tb_pg_migration {
-	int version;                          /* NNN */
-	char name[TB_PG_MIGRATION_NAME_MAX];  /* file name, e.g. "003_observations.sql" */
-	char *sql;                            /* file contents (owned) */
+	int version;			     /* NNN */
+	char name[TB_PG_MIGRATION_NAME_MAX]; /* file name, e.g. "003_observations.sql" */
+	char *sql;			     /* file contents (owned) */
 	size_t len;
-	char checksum[65];                    /* lowercase hex sha256 of the contents */
+	char checksum[65]; /* lowercase hex sha256 of the contents */
 } tb_pg_migration_t;
 
 typedef struct tb_pg_migrations {

@@ -17,10 +17,10 @@
 #include "tb/pg.h"
 
 /* assert that s contains sub, printing both when it does not */
-#define assert_contains(s, sub)                                                                                   \
-	do {                                                                                                      \
-		if (!strstr((s), (sub)))                                                                          \
-			fail_msg("expected \"%s\" to contain \"%s\"", (s), (sub));                                \
+#define assert_contains(s, sub)                                                                              \
+	do {                                                                                                 \
+		if (!strstr((s), (sub)))                                                                     \
+			fail_msg("expected \"%s\" to contain \"%s\"", (s), (sub));                           \
 	} while (0)
 
 static void parse_name_accepts_numbered_files(void **state)
@@ -39,14 +39,14 @@ static void parse_name_rejects_bad_names_and_says_why(void **state)
 		const char *name;
 		const char *why;
 	} bad[] = {
-		{"core.sql", "must start with a version number"},
-		{"001core.sql", "must be followed by _name"},
-		{"001_.sql", "must be followed by _name"},
-		{"000_zero.sql", "greater than 0"},
-		{"001_core.txt", "must end in .sql"},
-		{"1234567890_long.sql", "1 to 9 digits"},
-		{"001_has space.sql", "only letters, digits"},
-		{"001_dot.s.sql", "only letters, digits"},
+	    {"core.sql", "must start with a version number"},
+	    {"001core.sql", "must be followed by _name"},
+	    {"001_.sql", "must be followed by _name"},
+	    {"000_zero.sql", "greater than 0"},
+	    {"001_core.txt", "must end in .sql"},
+	    {"1234567890_long.sql", "1 to 9 digits"},
+	    {"001_has space.sql", "only letters, digits"},
+	    {"001_dot.s.sql", "only letters, digits"},
 	};
 	tb_err_t err;
 
@@ -89,8 +89,10 @@ static void migration_checksum_is_sha256_of_the_contents(void **state)
 	(void)state;
 	assert_int_equal(tb_pg_migrations_from(names, sql, 2, &m, &err), 0);
 	/* FIPS 180-2 test vector and the empty-input digest. */
-	assert_string_equal(m.items[0].checksum, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	assert_string_equal(m.items[1].checksum, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_string_equal(m.items[0].checksum,
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(m.items[1].checksum,
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	tb_pg_migrations_free(&m);
 }
 
@@ -226,8 +228,10 @@ static void copy_rows_escape_specials_and_write_null(void **state)
 	(void)state;
 	assert_int_equal(tb_pg_copy_format(&b, row1, 6), 0);
 	assert_int_equal(tb_pg_copy_format(&b, row2, 1), 0);
-	assert_int_equal(b.len, strlen("plain\t\\N\ttab\\there\tline\\nbreak\\r\tback\\\\slash\t\n\\\\x00ff\n"));
-	assert_memory_equal(b.data, "plain\t\\N\ttab\\there\tline\\nbreak\\r\tback\\\\slash\t\n\\\\x00ff\n", b.len);
+	assert_int_equal(b.len,
+			 strlen("plain\t\\N\ttab\\there\tline\\nbreak\\r\tback\\\\slash\t\n\\\\x00ff\n"));
+	assert_memory_equal(b.data, "plain\t\\N\ttab\\there\tline\\nbreak\\r\tback\\\\slash\t\n\\\\x00ff\n",
+			    b.len);
 	free(b.data);
 }
 
@@ -321,7 +325,8 @@ static void a_malformed_conninfo_is_reported(void **state)
 	(void)state;
 	assert_int_equal(tb_pg_describe_conninfo("host=a port", out, sizeof(out), &err), -1);
 	assert_contains(err.msg, "invalid PostgreSQL conninfo");
-	assert_int_equal(tb_pg_describe_conninfo("postgresql://h/db?no_such_option=1", out, sizeof(out), &err), -1);
+	assert_int_equal(
+	    tb_pg_describe_conninfo("postgresql://h/db?no_such_option=1", out, sizeof(out), &err), -1);
 	assert_contains(err.msg, "invalid PostgreSQL conninfo");
 }
 
@@ -337,25 +342,25 @@ static void migration_states_have_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parse_name_accepts_numbered_files),
-		cmocka_unit_test(parse_name_rejects_bad_names_and_says_why),
-		cmocka_unit_test(migrations_are_sorted_by_number_not_by_text),
-		cmocka_unit_test(migration_checksum_is_sha256_of_the_contents),
-		cmocka_unit_test(two_files_with_one_version_are_an_error_naming_both),
-		cmocka_unit_test(an_empty_migration_set_is_an_error),
-		cmocka_unit_test(loading_a_directory_reads_sql_files_and_ignores_others),
-		cmocka_unit_test(a_badly_named_sql_file_in_a_directory_is_an_error),
-		cmocka_unit_test(a_missing_directory_is_an_error_naming_it),
-		cmocka_unit_test(embedded_migrations_match_the_repository_files),
-		cmocka_unit_test(copy_rows_escape_specials_and_write_null),
-		cmocka_unit_test(copy_buffer_grows_for_long_values),
-		cmocka_unit_test(bytea_hex_is_backslash_x_lowercase),
-		cmocka_unit_test(timestamps_are_utc_microseconds),
-		cmocka_unit_test(backoff_doubles_from_100ms_and_caps_at_2s),
-		cmocka_unit_test(transient_sqlstates_are_connection_shutdown_serialization_deadlock),
-		cmocka_unit_test(conninfo_description_names_the_target_without_password),
-		cmocka_unit_test(a_malformed_conninfo_is_reported),
-		cmocka_unit_test(migration_states_have_names),
+	    cmocka_unit_test(parse_name_accepts_numbered_files),
+	    cmocka_unit_test(parse_name_rejects_bad_names_and_says_why),
+	    cmocka_unit_test(migrations_are_sorted_by_number_not_by_text),
+	    cmocka_unit_test(migration_checksum_is_sha256_of_the_contents),
+	    cmocka_unit_test(two_files_with_one_version_are_an_error_naming_both),
+	    cmocka_unit_test(an_empty_migration_set_is_an_error),
+	    cmocka_unit_test(loading_a_directory_reads_sql_files_and_ignores_others),
+	    cmocka_unit_test(a_badly_named_sql_file_in_a_directory_is_an_error),
+	    cmocka_unit_test(a_missing_directory_is_an_error_naming_it),
+	    cmocka_unit_test(embedded_migrations_match_the_repository_files),
+	    cmocka_unit_test(copy_rows_escape_specials_and_write_null),
+	    cmocka_unit_test(copy_buffer_grows_for_long_values),
+	    cmocka_unit_test(bytea_hex_is_backslash_x_lowercase),
+	    cmocka_unit_test(timestamps_are_utc_microseconds),
+	    cmocka_unit_test(backoff_doubles_from_100ms_and_caps_at_2s),
+	    cmocka_unit_test(transient_sqlstates_are_connection_shutdown_serialization_deadlock),
+	    cmocka_unit_test(conninfo_description_names_the_target_without_password),
+	    cmocka_unit_test(a_malformed_conninfo_is_reported),
+	    cmocka_unit_test(migration_states_have_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,10 +19,10 @@
 
 #include "tb/pg.h"
 
-#define assert_contains(s, sub)                                                                                   \
-	do {                                                                                                      \
-		if (!strstr((s), (sub)))                                                                          \
-			fail_msg("expected \"%s\" to contain \"%s\"", (s), (sub));                                \
+#define assert_contains(s, sub)                                                                              \
+	do {                                                                                                 \
+		if (!strstr((s), (sub)))                                                                     \
+			fail_msg("expected \"%s\" to contain \"%s\"", (s), (sub));                           \
 	} while (0)
 
 static const char *url(void)
@@ -108,7 +108,8 @@ static void an_unreachable_server_fails_after_retrying(void **state)
 
 	(void)state;
 	assert_null(tb_pg_connect("postgresql://postgres@127.0.0.1:1/tracebridge", 300, &err));
-	assert_contains(err.msg, "cannot connect to PostgreSQL at 127.0.0.1:1 database tracebridge user postgres");
+	assert_contains(err.msg,
+			"cannot connect to PostgreSQL at 127.0.0.1:1 database tracebridge user postgres");
 	assert_contains(err.msg, "gave up after");
 }
 
@@ -124,8 +125,10 @@ static void exec_counts_rows_and_query_returns_them(void **state)
 	PGresult *res;
 
 	tb_pg_bytea_hex(raw, 3, hex);
-	assert_int_equal(tb_pg_exec(pg, "insert kv", "INSERT INTO live_kv VALUES ($1, $2, $3)", 3, params, &err), 1);
-	res = tb_pg_query(pg, "read kv", "SELECT encode(v, 'hex'), n FROM live_kv WHERE k = $1", 1, params, &err);
+	assert_int_equal(
+	    tb_pg_exec(pg, "insert kv", "INSERT INTO live_kv VALUES ($1, $2, $3)", 3, params, &err), 1);
+	res = tb_pg_query(pg, "read kv", "SELECT encode(v, 'hex'), n FROM live_kv WHERE k = $1", 1, params,
+			  &err);
 	assert_non_null(res);
 	assert_int_equal(PQntuples(res), 1);
 	assert_string_equal(PQgetvalue(res, 0, 0), "005cff");
@@ -140,8 +143,10 @@ static void a_failed_statement_reports_step_reason_and_sqlstate(void **state)
 	const char *params[1] = {"dup-1"};
 	tb_err_t err = {{0}};
 
-	assert_int_equal(tb_pg_exec(pg, "insert kv", "INSERT INTO live_kv (k) VALUES ($1)", 1, params, &err), 1);
-	assert_int_equal(tb_pg_exec(pg, "insert kv", "INSERT INTO live_kv (k) VALUES ($1)", 1, params, &err), -1);
+	assert_int_equal(tb_pg_exec(pg, "insert kv", "INSERT INTO live_kv (k) VALUES ($1)", 1, params, &err),
+			 1);
+	assert_int_equal(tb_pg_exec(pg, "insert kv", "INSERT INTO live_kv (k) VALUES ($1)", 1, params, &err),
+			 -1);
 	assert_contains(err.msg, "insert kv: duplicate key value violates unique constraint");
 	assert_contains(err.msg, "(SQLSTATE 23505)");
 	assert_string_equal(tb_pg_sqlstate(pg), "23505");
@@ -166,7 +171,8 @@ static void a_script_error_names_its_line(void **state)
 	tb_pg_t *pg = *state;
 	tb_err_t err = {{0}};
 
-	assert_int_equal(tb_pg_exec_script(pg, "script", "SELECT 1;\n-- é comment\nSELECT 2;\nSELECT nope;\n", &err), -1);
+	assert_int_equal(
+	    tb_pg_exec_script(pg, "script", "SELECT 1;\n-- é comment\nSELECT 2;\nSELECT nope;\n", &err), -1);
 	assert_contains(err.msg, "script: line 4: column \"nope\" does not exist");
 }
 
@@ -189,7 +195,8 @@ static int insert_key(tb_pg_t *pg, void *opaque, tb_err_t *err)
 	if (c->kill_on_first_call && c->calls == 1)
 		kill_backend(pg);
 	/* On the killed connection this fails: the transaction must run again. */
-	return tb_pg_exec(pg, "touch key", "UPDATE live_kv SET n = 1 WHERE k = $1", 1, params, err) < 0 ? -1 : 0;
+	return tb_pg_exec(pg, "touch key", "UPDATE live_kv SET n = 1 WHERE k = $1", 1, params, err) < 0 ? -1
+													: 0;
 }
 
 static void a_transaction_runs_again_after_its_connection_was_killed(void **state)
@@ -201,7 +208,8 @@ static void a_transaction_runs_again_after_its_connection_was_killed(void **stat
 	if (tb_pg_txn(pg, insert_key, &c, 3, &err) < 0)
 		fail_msg("expected the transaction to succeed on its second run, got: %s", err.msg);
 	assert_int_equal(c.calls, 2);
-	assert_string_equal(value_of(pg, "SELECT count(*) || ':' || max(n) FROM live_kv WHERE k = 'txn-killed'"), "1:1");
+	assert_string_equal(
+	    value_of(pg, "SELECT count(*) || ':' || max(n) FROM live_kv WHERE k = 'txn-killed'"), "1:1");
 }
 
 static void a_transaction_with_a_real_error_runs_once(void **state)
@@ -249,9 +257,9 @@ static void copy_loads_rows_with_special_characters_and_nulls(void **state)
 {
 	tb_pg_t *pg = *state;
 	const char *rows[3][3] = {
-		{"tab\tnew\nline\\", "\\x00ff", "1"},
-		{NULL, NULL, NULL},
-		{"", "\\x", "-9223372036854775808"},
+	    {"tab\tnew\nline\\", "\\x00ff", "1"},
+	    {NULL, NULL, NULL},
+	    {"", "\\x", "-9223372036854775808"},
 	};
 	tb_err_t err = {{0}};
 	PGresult *res;
@@ -261,8 +269,9 @@ static void copy_loads_rows_with_special_characters_and_nulls(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(tb_pg_copy_row(pg, rows[i], 3, &err), 0);
 	assert_int_equal(tb_pg_copy_end(pg, &err), 3);
-	res = tb_pg_query(pg, "read copy",
-			  "SELECT a, encode(b, 'hex'), c FROM live_copy ORDER BY c NULLS LAST", 0, NULL, &err);
+	res =
+	    tb_pg_query(pg, "read copy", "SELECT a, encode(b, 'hex'), c FROM live_copy ORDER BY c NULLS LAST",
+			0, NULL, &err);
 	assert_non_null(res);
 	assert_int_equal(PQntuples(res), 3);
 	assert_string_equal(PQgetvalue(res, 0, 0), "");
@@ -288,7 +297,8 @@ static void copy_of_many_rows_is_sent_in_chunks(void **state)
 		assert_int_equal(tb_pg_copy_row(pg, row, 3, &err), 0);
 	}
 	assert_int_equal(tb_pg_copy_end(pg, &err), 20000);
-	assert_string_equal(value_of(pg, "SELECT count(DISTINCT c) || ':' || sum(c) FROM live_copy"), "20000:199990000");
+	assert_string_equal(value_of(pg, "SELECT count(DISTINCT c) || ':' || sum(c) FROM live_copy"),
+			    "20000:199990000");
 }
 
 static void a_failed_copy_stores_nothing_and_leaves_the_connection_usable(void **state)
@@ -354,7 +364,8 @@ static void migrate_applies_everything_once_then_nothing(void **state)
 	assert_int_equal(n, embedded_count());
 	for (size_t i = 0; i < n; i++) {
 		if (s[i].state != TB_PG_MIGRATION_APPLIED)
-			fail_msg("expected %s to be applied, it is %s", s[i].name, tb_pg_migration_state_name(s[i].state));
+			fail_msg("expected %s to be applied, it is %s", s[i].name,
+				 tb_pg_migration_state_name(s[i].state));
 		assert_true(s[i].applied_at[0] != '\0');
 	}
 	free(s);
@@ -379,7 +390,8 @@ static long insert_observation(tb_pg_t *pg, const char *ts, uint8_t b)
 
 	tb_pg_bytea_hex(id, 16, hex);
 	n = tb_pg_exec(pg, "insert observation",
-		       "INSERT INTO observations (ts, event_id, tenant, kind, source) VALUES ($1, $2, 't', 'sample', 'probe')"
+		       "INSERT INTO observations (ts, event_id, tenant, kind, source) VALUES ($1, $2, 't', "
+		       "'sample', 'probe')"
 		       " ON CONFLICT DO NOTHING",
 		       2, params, &err);
 	if (n < 0)
@@ -391,8 +403,8 @@ static const char *partition_of(tb_pg_t *pg, uint8_t b)
 {
 	char sql[160];
 
-	snprintf(sql, sizeof(sql), "SELECT tableoid::regclass::text FROM observations WHERE event_id = '\\x%02x%030d'",
-		 b, 0);
+	snprintf(sql, sizeof(sql),
+		 "SELECT tableoid::regclass::text FROM observations WHERE event_id = '\\x%02x%030d'", b, 0);
 	return value_of(pg, sql);
 }
 
@@ -443,8 +455,11 @@ static void a_replayed_event_is_not_stored_twice(void **state)
 	value_of(pg, "SELECT tb_observations_partition('2026-12-05 08:00:00+00')");
 	assert_int_equal(insert_observation(pg, "2026-12-05 08:00:00.000001+00", 5), 1);
 	assert_int_equal(insert_observation(pg, "2026-12-05 08:00:00.000001+00", 5), 0);
-	assert_string_equal(value_of(pg, "SELECT count(*) FROM observations WHERE event_id = '\\x05000000000000000000000000000000'"),
-			    "1");
+	assert_string_equal(
+	    value_of(
+		pg,
+		"SELECT count(*) FROM observations WHERE event_id = '\\x05000000000000000000000000000000'"),
+	    "1");
 }
 
 static void retention_drops_whole_days_before_the_cutoff(void **state)
@@ -458,7 +473,8 @@ static void retention_drops_whole_days_before_the_cutoff(void **state)
 	assert_int_equal(insert_observation(pg, "2020-01-02 12:00:00+00", 7), 1);
 	assert_int_equal(insert_observation(pg, "2019-06-01 12:00:00+00", 8), 1); /* default partition */
 	/* the cutoff inside 2020-01-02 keeps that day whole */
-	assert_string_equal(value_of(pg, "SELECT tb_observations_drop_before('2020-01-02 06:00:00+00')"), "1");
+	assert_string_equal(value_of(pg, "SELECT tb_observations_drop_before('2020-01-02 06:00:00+00')"),
+			    "1");
 	assert_string_equal(value_of(pg, "SELECT to_regclass('observations_20200101') IS NULL"), "t");
 	assert_string_equal(value_of(pg, "SELECT count(*) FROM observations WHERE ts < '2020-01-03'"), "1");
 	assert_string_equal(partition_of(pg, 7), "observations_20200102");
@@ -471,29 +487,32 @@ static void hot_symbol_windows_must_be_aligned_and_hold_their_samples(void **sta
 		const char *values;
 		const char *violates;
 	} bad[] = {
-		{"'2026-11-24 10:00:30+00', 60, 1, 1, '2026-11-24 10:00:30+00', '2026-11-24 10:00:31+00'",
-		 "hot_symbols_window_aligned"},
-		{"'2026-11-24 10:00:00+00', 60, 2, 1, '2026-11-24 10:00:01+00', '2026-11-24 10:00:02+00'",
-		 "hot_symbols_counts"},
-		{"'2026-11-24 10:00:00+00', 60, 1, 1, '2026-11-24 10:00:01+00', '2026-11-24 10:01:00+00'",
-		 "hot_symbols_seen_in_window"},
-		{"'2026-11-24 10:00:00+00', 120, 1, 1, '2026-11-24 10:00:01+00', '2026-11-24 10:00:02+00'",
-		 "hot_symbols_width_check"},
+	    {"'2026-11-24 10:00:30+00', 60, 1, 1, '2026-11-24 10:00:30+00', '2026-11-24 10:00:31+00'",
+	     "hot_symbols_window_aligned"},
+	    {"'2026-11-24 10:00:00+00', 60, 2, 1, '2026-11-24 10:00:01+00', '2026-11-24 10:00:02+00'",
+	     "hot_symbols_counts"},
+	    {"'2026-11-24 10:00:00+00', 60, 1, 1, '2026-11-24 10:00:01+00', '2026-11-24 10:01:00+00'",
+	     "hot_symbols_seen_in_window"},
+	    {"'2026-11-24 10:00:00+00', 120, 1, 1, '2026-11-24 10:00:01+00', '2026-11-24 10:00:02+00'",
+	     "hot_symbols_width_check"},
 	};
 	char sql[512];
 	tb_err_t err = {{0}};
 
 	ensure_schema(pg);
-	exec_or_fail(pg, "INSERT INTO hot_symbols (tenant, symbol_id, window_start, width, self_count, total_count,"
-			 " first_seen, last_seen) VALUES ('t', 1, '2026-11-24 10:00:00+00', 3600, 1, 3,"
-			 " '2026-11-24 10:00:00+00', '2026-11-24 10:59:59.999999+00')");
+	exec_or_fail(
+	    pg, "INSERT INTO hot_symbols (tenant, symbol_id, window_start, width, self_count, total_count,"
+		" first_seen, last_seen) VALUES ('t', 1, '2026-11-24 10:00:00+00', 3600, 1, 3,"
+		" '2026-11-24 10:00:00+00', '2026-11-24 10:59:59.999999+00')");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(sql, sizeof(sql),
-			 "INSERT INTO hot_symbols (tenant, symbol_id, window_start, width, self_count, total_count,"
+			 "INSERT INTO hot_symbols (tenant, symbol_id, window_start, width, self_count, "
+			 "total_count,"
 			 " first_seen, last_seen) VALUES ('t', 2, %s)",
 			 bad[i].values);
 		if (tb_pg_exec(pg, "insert window", sql, 0, NULL, &err) != -1)
-			fail_msg("expected (%s) to violate %s, it was stored", bad[i].values, bad[i].violates);
+			fail_msg("expected (%s) to violate %s, it was stored", bad[i].values,
+				 bad[i].violates);
 		assert_contains(err.msg, bad[i].violates);
 	}
 }
@@ -501,31 +520,32 @@ static void hot_symbol_windows_must_be_aligned_and_hold_their_samples(void **sta
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(connect_names_the_target),
-		cmocka_unit_test(an_unreachable_server_fails_after_retrying),
-		cmocka_unit_test(exec_counts_rows_and_query_returns_them),
-		cmocka_unit_test(a_failed_statement_reports_step_reason_and_sqlstate),
-		cmocka_unit_test(commit_after_an_error_fails_and_keeps_nothing),
-		cmocka_unit_test(a_script_error_names_its_line),
-		cmocka_unit_test(a_transaction_runs_again_after_its_connection_was_killed),
-		cmocka_unit_test(a_transaction_with_a_real_error_runs_once),
-		cmocka_unit_test(an_idle_read_reconnects_once_after_connection_loss),
-		cmocka_unit_test(a_read_inside_a_transaction_is_not_repeated_after_connection_loss),
-		cmocka_unit_test(copy_loads_rows_with_special_characters_and_nulls),
-		cmocka_unit_test(copy_of_many_rows_is_sent_in_chunks),
-		cmocka_unit_test(a_failed_copy_stores_nothing_and_leaves_the_connection_usable),
-		cmocka_unit_test(rollback_in_the_middle_of_a_copy_discards_it),
-		cmocka_unit_test(migrate_applies_everything_once_then_nothing),
-		cmocka_unit_test(observations_land_in_their_utc_day_partition),
-		cmocka_unit_test(a_new_day_partition_takes_its_rows_from_the_default_partition),
-		cmocka_unit_test(a_replayed_event_is_not_stored_twice),
-		cmocka_unit_test(retention_drops_whole_days_before_the_cutoff),
-		cmocka_unit_test(hot_symbol_windows_must_be_aligned_and_hold_their_samples),
+	    cmocka_unit_test(connect_names_the_target),
+	    cmocka_unit_test(an_unreachable_server_fails_after_retrying),
+	    cmocka_unit_test(exec_counts_rows_and_query_returns_them),
+	    cmocka_unit_test(a_failed_statement_reports_step_reason_and_sqlstate),
+	    cmocka_unit_test(commit_after_an_error_fails_and_keeps_nothing),
+	    cmocka_unit_test(a_script_error_names_its_line),
+	    cmocka_unit_test(a_transaction_runs_again_after_its_connection_was_killed),
+	    cmocka_unit_test(a_transaction_with_a_real_error_runs_once),
+	    cmocka_unit_test(an_idle_read_reconnects_once_after_connection_loss),
+	    cmocka_unit_test(a_read_inside_a_transaction_is_not_repeated_after_connection_loss),
+	    cmocka_unit_test(copy_loads_rows_with_special_characters_and_nulls),
+	    cmocka_unit_test(copy_of_many_rows_is_sent_in_chunks),
+	    cmocka_unit_test(a_failed_copy_stores_nothing_and_leaves_the_connection_usable),
+	    cmocka_unit_test(rollback_in_the_middle_of_a_copy_discards_it),
+	    cmocka_unit_test(migrate_applies_everything_once_then_nothing),
+	    cmocka_unit_test(observations_land_in_their_utc_day_partition),
+	    cmocka_unit_test(a_new_day_partition_takes_its_rows_from_the_default_partition),
+	    cmocka_unit_test(a_replayed_event_is_not_stored_twice),
+	    cmocka_unit_test(retention_drops_whole_days_before_the_cutoff),
+	    cmocka_unit_test(hot_symbol_windows_must_be_aligned_and_hold_their_samples),
 	};
 
 	/* cmocka's TAP prints a skip as "not ok": report it the way tests/run.sh counts skips. */
 	if (!url() || !url()[0]) {
-		printf("ok - pg_live # SKIP TB_PG_URL not set (tests/integration/021-pg-helpers.sh runs these)\n");
+		printf("ok - pg_live # SKIP TB_PG_URL not set (tests/integration/021-pg-helpers.sh runs "
+		       "these)\n");
 		return 0;
 	}
 	return cmocka_run_group_tests(tests, setup_tables, teardown_tables);
