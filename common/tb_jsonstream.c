@@ -28,16 +28,16 @@ enum state {
 struct tb_jsonstream {
 	char *buf;
 	size_t cap, len;
-	size_t pos;          /* scan position in buf */
-	size_t start;        /* buf index of the pending item's first byte */
-	uint64_t base;       /* stream offset of buf[0] */
-	uint64_t line;       /* line number at buf[pos] */
+	size_t pos;	     /* scan position in buf */
+	size_t start;	     /* buf index of the pending item's first byte */
+	uint64_t base;	     /* stream offset of buf[0] */
+	uint64_t line;	     /* line number at buf[pos] */
 	uint64_t line_start; /* stream offset of the first byte of that line */
 	size_t max;
 	enum state state;
 	int depth;
 	int in_str;
-	int esc;             /* the last byte seen was a backslash inside a string */
+	int esc; /* the last byte seen was a backslash inside a string */
 	int eof;
 	uint64_t item_off, item_line, item_col;
 	char reason[192];
@@ -47,8 +47,8 @@ struct tb_jsonstream {
 #define C_STRUCT 1
 #define C_STR 2
 static const unsigned char cls[256] = {
-	['"'] = C_STRUCT | C_STR, ['\\'] = C_STR, ['\n'] = C_STRUCT | C_STR,
-	['{'] = C_STRUCT,         ['}'] = C_STRUCT, ['['] = C_STRUCT, [']'] = C_STRUCT,
+    ['"'] = C_STRUCT | C_STR, ['\\'] = C_STR,	['\n'] = C_STRUCT | C_STR, ['{'] = C_STRUCT,
+    ['}'] = C_STRUCT,	      ['['] = C_STRUCT, [']'] = C_STRUCT,
 };
 
 tb_jsonstream_t *tb_jsonstream_new(size_t max_size)
@@ -91,10 +91,14 @@ size_t tb_jsonstream_buffered(const tb_jsonstream_t *s)
 const char *tb_jsonstream_kind_name(tb_jsonstream_kind_t kind)
 {
 	switch (kind) {
-	case TB_JSONSTREAM_OBJECT: return "object";
-	case TB_JSONSTREAM_GARBAGE: return "garbage";
-	case TB_JSONSTREAM_TRUNCATED: return "truncated";
-	case TB_JSONSTREAM_TOO_LARGE: return "too_large";
+	case TB_JSONSTREAM_OBJECT:
+		return "object";
+	case TB_JSONSTREAM_GARBAGE:
+		return "garbage";
+	case TB_JSONSTREAM_TRUNCATED:
+		return "truncated";
+	case TB_JSONSTREAM_TOO_LARGE:
+		return "too_large";
 	}
 	return "unknown";
 }
@@ -158,8 +162,8 @@ static void begin_item(tb_jsonstream_t *s, enum state st)
 	s->item_col = s->item_off - s->line_start + 1;
 }
 
-static int emit(tb_jsonstream_t *s, tb_jsonstream_item_t *it, tb_jsonstream_kind_t kind,
-		size_t from, size_t len, const char *reason)
+static int emit(tb_jsonstream_t *s, tb_jsonstream_item_t *it, tb_jsonstream_kind_t kind, size_t from,
+		size_t len, const char *reason)
 {
 	it->kind = kind;
 	it->data = s->buf + from;

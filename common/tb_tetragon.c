@@ -53,13 +53,27 @@ static void path_render(const jpath_t *p, char *buf, size_t cap, size_t *len)
 static void describe(const json_t *v, char *buf, size_t cap)
 {
 	switch (json_typeof(v)) {
-	case JSON_OBJECT: snprintf(buf, cap, "object"); break;
-	case JSON_ARRAY: snprintf(buf, cap, "array"); break;
-	case JSON_TRUE: snprintf(buf, cap, "true"); break;
-	case JSON_FALSE: snprintf(buf, cap, "false"); break;
-	case JSON_NULL: snprintf(buf, cap, "null"); break;
-	case JSON_INTEGER: snprintf(buf, cap, "number %" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
-	case JSON_REAL: snprintf(buf, cap, "number %.17g", json_real_value(v)); break;
+	case JSON_OBJECT:
+		snprintf(buf, cap, "object");
+		break;
+	case JSON_ARRAY:
+		snprintf(buf, cap, "array");
+		break;
+	case JSON_TRUE:
+		snprintf(buf, cap, "true");
+		break;
+	case JSON_FALSE:
+		snprintf(buf, cap, "false");
+		break;
+	case JSON_NULL:
+		snprintf(buf, cap, "null");
+		break;
+	case JSON_INTEGER:
+		snprintf(buf, cap, "number %" JSON_INTEGER_FORMAT, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		snprintf(buf, cap, "number %.17g", json_real_value(v));
+		break;
 	case JSON_STRING: {
 		const char *s = json_string_value(v);
 		size_t n = json_string_length(v);
@@ -188,13 +202,15 @@ static int value_u64(const json_t *v, const jpath_t *p, uint64_t max, uint64_t *
 		json_int_t i = json_integer_value(v);
 
 		if (i < 0 || (uint64_t)i > max)
-			return bad(err, p, max == UINT32_MAX ? "unsigned 32-bit integer" : "unsigned integer", v);
+			return bad(err, p, max == UINT32_MAX ? "unsigned 32-bit integer" : "unsigned integer",
+				   v);
 		*out = (uint64_t)i;
 		return 0;
 	}
 	if (json_is_string(v)) {
 		if (parse_decimal(json_string_value(v), json_string_length(v), out) < 0 || *out > max)
-			return bad(err, p, max == UINT32_MAX ? "decimal string (32-bit)" : "decimal string", v);
+			return bad(err, p, max == UINT32_MAX ? "decimal string (32-bit)" : "decimal string",
+				   v);
 		return 0;
 	}
 	return bad(err, p, json_is_real(v) ? "integer" : "decimal string", v);
@@ -386,10 +402,12 @@ static int parse_container(const json_t *proc, const jpath_t *pp, tb_container_t
 		    get_str(pod, &podp, "workload", &c->workload, err) < 0 ||
 		    get_str(pod, &podp, "workload_kind", &c->workload_kind, err) < 0))
 		return -1;
-	if (cont && (peek_str(cont, &cp, "id", &id, err) < 0 || get_str(cont, &cp, "name", &c->name, err) < 0 ||
-		     get_obj(cont, &cp, "image", &img, err) < 0))
+	if (cont &&
+	    (peek_str(cont, &cp, "id", &id, err) < 0 || get_str(cont, &cp, "name", &c->name, err) < 0 ||
+	     get_obj(cont, &cp, "image", &img, err) < 0))
 		return -1;
-	if (img && (get_str(img, &ip, "name", &c->image, err) < 0 || peek_str(img, &ip, "id", &image_id, err) < 0))
+	if (img &&
+	    (get_str(img, &ip, "name", &c->image, err) < 0 || peek_str(img, &ip, "id", &image_id, err) < 0))
 		return -1;
 	if (!id && peek_str(proc, pp, "docker", &id, err) < 0)
 		return -1;
@@ -413,14 +431,16 @@ static int parse_env(const json_t *proc, const jpath_t *pp, tb_process_t *p, tb_
 	p->env = calloc(json_array_size(arr), sizeof(char *));
 	if (!p->env)
 		return tb_err(err, "out of memory");
-	json_array_foreach(arr, i, el) {
+	json_array_foreach(arr, i, el)
+	{
 		jpath_t ep = {&ap, NULL, i};
 		const char *k = NULL, *v = NULL;
 
 		if (!json_is_object(el))
 			return bad(err, &ep, "object {Key, Value}", el);
 		if (peek_str(el, &ep, "Key", &k, err) < 0 || (!k && peek_str(el, &ep, "key", &k, err) < 0) ||
-		    peek_str(el, &ep, "Value", &v, err) < 0 || (!v && peek_str(el, &ep, "value", &v, err) < 0))
+		    peek_str(el, &ep, "Value", &v, err) < 0 ||
+		    (!v && peek_str(el, &ep, "value", &v, err) < 0))
 			return -1;
 		if (!k)
 			continue; /* protojson drops an empty key; nothing to name */
@@ -448,8 +468,9 @@ static int parse_process(const json_t *proc, const jpath_t *pp, tb_runtime_event
 	if (get_uint(proc, pp, "uid", UINT32_MAX, &v, &present, err) < 0)
 		return -1;
 	p->uid = present ? (int64_t)v : -1;
-	if (get_str(proc, pp, "binary", &p->binary, err) < 0 || get_str(proc, pp, "arguments", &p->args, err) < 0 ||
-	    get_str(proc, pp, "cwd", &p->cwd, err) < 0 || get_str(proc, pp, "exec_id", &p->exec_id, err) < 0 ||
+	if (get_str(proc, pp, "binary", &p->binary, err) < 0 ||
+	    get_str(proc, pp, "arguments", &p->args, err) < 0 || get_str(proc, pp, "cwd", &p->cwd, err) < 0 ||
+	    get_str(proc, pp, "exec_id", &p->exec_id, err) < 0 ||
 	    get_str(proc, pp, "parent_exec_id", &p->parent_exec_id, err) < 0)
 		return -1;
 	if (parse_env(proc, pp, p, err) < 0)
@@ -491,7 +512,8 @@ static int parse_stack(const json_t *payload, const jpath_t *up, const char *key
 	*out = calloc(n, sizeof(**out));
 	if (!*out)
 		return tb_err(err, "out of memory");
-	json_array_foreach(arr, i, el) {
+	json_array_foreach(arr, i, el)
+	{
 		jpath_t fp = {&sp, NULL, i};
 
 		if (i >= n)
@@ -510,7 +532,8 @@ static int parse_stacks(const json_t *payload, const jpath_t *pp, tb_runtime_eve
 
 	if (parse_stack(payload, pp, kkey, &ev->kernel_frames, &ev->n_kernel_frames, dropped, err) < 0)
 		return -1;
-	return parse_stack(payload, pp, "user_stack_trace", &ev->user_frames, &ev->n_user_frames, dropped, err);
+	return parse_stack(payload, pp, "user_stack_trace", &ev->user_frames, &ev->n_user_frames, dropped,
+			   err);
 }
 
 /* ---- per-type mappers --------------------------------------------------------- */
@@ -519,7 +542,7 @@ typedef struct ctx {
 	const json_t *root;
 	const json_t *payload;
 	const jpath_t *path; /* the event key */
-	size_t len;          /* input size */
+	size_t len;	     /* input size */
 	tb_runtime_event_t *ev;
 	tb_tetragon_result_t *res;
 	tb_err_t *err;
@@ -550,7 +573,8 @@ static int map_pair(ctx_t *c, const char *k1, const char *k2)
 {
 	const char *a = NULL, *b = NULL;
 
-	if (peek_str(c->payload, c->path, k1, &a, c->err) < 0 || peek_str(c->payload, c->path, k2, &b, c->err) < 0)
+	if (peek_str(c->payload, c->path, k1, &a, c->err) < 0 ||
+	    peek_str(c->payload, c->path, k2, &b, c->err) < 0)
 		return -1;
 	if (!a && !b)
 		return 0;
@@ -611,7 +635,8 @@ static int map_rate_limit(ctx_t *c)
 {
 	uint64_t n;
 
-	if (get_uint(c->payload, c->path, "number_of_dropped_process_events", INT64_MAX, &n, NULL, c->err) < 0)
+	if (get_uint(c->payload, c->path, "number_of_dropped_process_events", INT64_MAX, &n, NULL, c->err) <
+	    0)
 		return -1;
 	c->ev->count = (int64_t)n;
 	return 0;
@@ -625,26 +650,27 @@ static int map_none(ctx_t *c)
 
 typedef struct evtype {
 	const char *key;
-	const char *kind;      /* NULL: skipped */
+	const char *kind; /* NULL: skipped */
 	int has_process;
 	int (*map)(ctx_t *c);
 } evtype_t;
 
 static const evtype_t types[] = {
-	{"process_exec", "exec", 1, map_none},
-	{"process_exit", "exit", 1, map_none},
-	{"process_kprobe", "kprobe", 1, map_kprobe},
-	{"process_uprobe", "uprobe", 1, map_uprobe},
-	{"process_tracepoint", "tracepoint", 1, map_tracepoint},
-	{"process_lsm", "lsm", 1, map_kprobe},
-	{"process_loader", "load", 1, map_loader},
-	{"process_usdt", "usdt", 1, map_usdt},
-	{"process_throttle", "throttle", 0, map_throttle},
-	{"rate_limit_info", "rate_limit", 0, map_rate_limit},
-	{"test", NULL, 0, NULL},
+    {"process_exec", "exec", 1, map_none},
+    {"process_exit", "exit", 1, map_none},
+    {"process_kprobe", "kprobe", 1, map_kprobe},
+    {"process_uprobe", "uprobe", 1, map_uprobe},
+    {"process_tracepoint", "tracepoint", 1, map_tracepoint},
+    {"process_lsm", "lsm", 1, map_kprobe},
+    {"process_loader", "load", 1, map_loader},
+    {"process_usdt", "usdt", 1, map_usdt},
+    {"process_throttle", "throttle", 0, map_throttle},
+    {"rate_limit_info", "rate_limit", 0, map_rate_limit},
+    {"test", NULL, 0, NULL},
 };
 
-static const char *const envelope_keys[] = {"node_name", "time", "aggregation_info", "cluster_name", "node_labels"};
+static const char *const envelope_keys[] = {"node_name", "time", "aggregation_info", "cluster_name",
+					    "node_labels"};
 
 const char *tb_tetragon_kind(const char *type)
 {
@@ -694,7 +720,8 @@ static void list_keys(const json_t *obj, char *buf, size_t cap)
 	size_t len = 0;
 
 	buf[0] = '\0';
-	json_object_foreach((json_t *)obj, k, v) {
+	json_object_foreach((json_t *)obj, k, v)
+	{
 		int n = snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", k);
 
 		(void)v;
@@ -714,7 +741,8 @@ static int dispatch(const json_t *root, const evtype_t **t, json_t **payload, tb
 	char snake[64], keys[256];
 
 	*t = NULL;
-	json_object_foreach((json_t *)root, k, v) {
+	json_object_foreach((json_t *)root, k, v)
+	{
 		const evtype_t *et;
 
 		to_snake(k, snake, sizeof(snake));
@@ -744,9 +772,12 @@ static int dispatch(const json_t *root, const evtype_t **t, json_t **payload, tb
 	list_keys(root, keys, sizeof(keys));
 	if (json_object_size(root) == 0)
 		return tb_err(err, "not a Tetragon event: empty object");
-	if (json_object_get(root, "offset") || json_object_get(root, "address") || json_object_get(root, "module"))
-		return tb_err(err, "not a Tetragon event: no event key (keys: %s); this is a stack trace entry, "
-				   "an element of kernel_stack_trace/user_stack_trace, not a complete event", keys);
+	if (json_object_get(root, "offset") || json_object_get(root, "address") ||
+	    json_object_get(root, "module"))
+		return tb_err(err,
+			      "not a Tetragon event: no event key (keys: %s); this is a stack trace entry, "
+			      "an element of kernel_stack_trace/user_stack_trace, not a complete event",
+			      keys);
 	return tb_err(err, "not a Tetragon event: no event key such as process_exec (keys: %s)", keys);
 }
 
@@ -796,13 +827,27 @@ static void cb_str(cbuf_t *b, const char *s, size_t n)
 		cb_put(b, s + run, i - run);
 		run = i + 1;
 		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
+		case '"':
+			esc[1] = '"';
+			break;
+		case '\\':
+			esc[1] = '\\';
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
 		default:
 			memcpy(esc + 1, "u00", 3);
 			esc[4] = hex[c >> 4];
@@ -834,7 +879,8 @@ static void canon_object(cbuf_t *b, const json_t *v)
 		b->oom = 1;
 		return;
 	}
-	json_object_foreach((json_t *)v, k, m) {
+	json_object_foreach((json_t *)v, k, m)
+	{
 		if (!absent_like(m))
 			keys[n++] = k;
 	}
@@ -866,7 +912,8 @@ static void canon(cbuf_t *b, const json_t *v)
 		return;
 	case JSON_ARRAY:
 		cb_put(b, "[", 1);
-		json_array_foreach((json_t *)v, i, el) {
+		json_array_foreach((json_t *)v, i, el)
+		{
 			if (i)
 				cb_put(b, ",", 1);
 			canon(b, el);
@@ -884,9 +931,15 @@ static void canon(cbuf_t *b, const json_t *v)
 		n = snprintf(num, sizeof(num), "%.17g", json_real_value(v));
 		cb_put(b, num, (size_t)n);
 		return;
-	case JSON_TRUE: cb_put(b, "true", 4); return;
-	case JSON_FALSE: cb_put(b, "false", 5); return;
-	case JSON_NULL: cb_put(b, "null", 4); return;
+	case JSON_TRUE:
+		cb_put(b, "true", 4);
+		return;
+	case JSON_FALSE:
+		cb_put(b, "false", 5);
+		return;
+	case JSON_NULL:
+		cb_put(b, "null", 4);
+		return;
 	}
 }
 
@@ -990,8 +1043,8 @@ static json_t *load(const char *json, size_t len, tb_err_t *err)
 		free(fixed);
 	}
 	if (!root) {
-		tb_err(err, "invalid JSON at line %d column %d (byte %d): %s", je.line, je.column, je.position,
-		       je.text);
+		tb_err(err, "invalid JSON at line %d column %d (byte %d): %s", je.line, je.column,
+		       je.position, je.text);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
@@ -1079,7 +1132,7 @@ tb_tetragon_status_t tb_tetragon_parse(const char *json, size_t len, const tb_te
 	if (!root)
 		return TB_TETRAGON_ERROR;
 	r = dispatch(root, &t, &payload, res, err);
-	if (r <= 0) {
+	if (r <= 0 || !t) {
 		json_decref(root);
 		res->status = r == 0 ? TB_TETRAGON_SKIPPED : TB_TETRAGON_ERROR;
 		return res->status;

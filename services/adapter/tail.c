@@ -23,8 +23,8 @@ struct tb_tail {
 	char *path;
 	int is_stdin;
 	int fd;
-	int poll_first;      /* not a regular file: poll before read */
-	int skip_existing;   /* FROM_END, until the first open attempt */
+	int poll_first;	   /* not a regular file: poll before read */
+	int skip_existing; /* FROM_END, until the first open attempt */
 	dev_t dev;
 	ino_t ino;
 	uint64_t offset;
@@ -36,10 +36,14 @@ struct tb_tail {
 const char *tb_tail_switch_name(tb_tail_switch_t why)
 {
 	switch (why) {
-	case TB_TAIL_SAME: return "same";
-	case TB_TAIL_OPENED: return "opened";
-	case TB_TAIL_ROTATED: return "rotated";
-	case TB_TAIL_TRUNCATED: return "truncated";
+	case TB_TAIL_SAME:
+		return "same";
+	case TB_TAIL_OPENED:
+		return "opened";
+	case TB_TAIL_ROTATED:
+		return "rotated";
+	case TB_TAIL_TRUNCATED:
+		return "truncated";
 	}
 	return "unknown";
 }
@@ -244,8 +248,8 @@ static int path_state(tb_tail_t *t, enum path_state *out, tb_err_t *err)
 /* At EOF of the open file: switch to the new file or restart after a
  * truncation. Returns 1 when there is a (re)opened file to read, 0 when
  * nothing changed, -1 on error. */
-static int follow_switch(tb_tail_t *t, void *buf, size_t cap, tb_tail_chunk_t *chunk,
-			 tb_tail_status_t *st, tb_err_t *err)
+static int follow_switch(tb_tail_t *t, void *buf, size_t cap, tb_tail_chunk_t *chunk, tb_tail_status_t *st,
+			 tb_err_t *err)
 {
 	enum path_state ps;
 	ssize_t n;

@@ -24,7 +24,8 @@
  * the current file, and a generation number that changes whenever reading
  * switches to another file (or restarts after truncation): the caller then
  * finishes its JSON splitter and resets it to the chunk's offset and line,
- * so dead letters can name "file:line" positions.
+ * so dead letters can name "file:line" positions. (Starting at the end of an
+ * existing file therefore reads it once to count its lines.)
  *
  * tb_tail_read never blocks: regular files are read until EOF; stdin (path
  * "-") and FIFOs are polled with a zero timeout first. So the adapter's main
@@ -57,17 +58,17 @@ typedef enum tb_tail_status {
 } tb_tail_status_t;
 
 typedef enum tb_tail_switch {
-	TB_TAIL_SAME = 0,      /* same file as the previous chunk */
-	TB_TAIL_OPENED,        /* first file opened (or it appeared) */
-	TB_TAIL_ROTATED,       /* a new file replaced the old one at the path */
-	TB_TAIL_TRUNCATED,     /* the file was truncated; reading restarted at 0 */
+	TB_TAIL_SAME = 0,  /* same file as the previous chunk */
+	TB_TAIL_OPENED,	   /* first file opened (or it appeared) */
+	TB_TAIL_ROTATED,   /* a new file replaced the old one at the path */
+	TB_TAIL_TRUNCATED, /* the file was truncated; reading restarted at 0 */
 } tb_tail_switch_t;
 
 typedef struct tb_tail_chunk {
-	const char *data;     /* points into the caller's buffer */
+	const char *data; /* points into the caller's buffer */
 	size_t len;
 	uint64_t offset;      /* byte offset of data[0] in the current file */
-	uint64_t line;        /* 1-based line number of data[0] */
+	uint64_t line;	      /* 1-based line number of data[0] */
 	uint64_t generation;  /* 1 for the first file, +1 per rotation/truncation */
 	tb_tail_switch_t why; /* why generation changed (TB_TAIL_SAME if it did not) */
 } tb_tail_chunk_t;

@@ -64,12 +64,12 @@ typedef enum tb_jsonstream_kind {
 
 typedef struct tb_jsonstream_item {
 	tb_jsonstream_kind_t kind;
-	const char *data;     /* the bytes (GARBAGE/TRUNCATED/TOO_LARGE: at most max_size) */
+	const char *data; /* the bytes (GARBAGE/TRUNCATED/TOO_LARGE: at most max_size) */
 	size_t len;
-	uint64_t offset;      /* stream byte offset of the first byte */
-	uint64_t line;        /* 1-based line of the first byte */
-	uint64_t column;      /* 1-based column (in bytes) of the first byte */
-	const char *reason;   /* why it is not an OBJECT (NULL for OBJECT); valid like data */
+	uint64_t offset;    /* stream byte offset of the first byte */
+	uint64_t line;	    /* 1-based line of the first byte */
+	uint64_t column;    /* 1-based column (in bytes) of the first byte */
+	const char *reason; /* why it is not an OBJECT (NULL for OBJECT); valid like data */
 } tb_jsonstream_item_t;
 
 /* max_size 0 means TB_JSONSTREAM_DEFAULT_MAX. Returns NULL on OOM. */

@@ -89,15 +89,15 @@ typedef struct tb_tetragon_opts {
 } tb_tetragon_opts_t;
 
 typedef enum tb_tetragon_status {
-	TB_TETRAGON_ERROR = -1,   /* malformed: err says what and where */
-	TB_TETRAGON_OK = 0,       /* *out holds one event */
-	TB_TETRAGON_SKIPPED = 1,  /* unknown/legacy/test event type: count it, no error */
+	TB_TETRAGON_ERROR = -1,	 /* malformed: err says what and where */
+	TB_TETRAGON_OK = 0,	 /* *out holds one event */
+	TB_TETRAGON_SKIPPED = 1, /* unknown/legacy/test event type: count it, no error */
 } tb_tetragon_status_t;
 
 typedef struct tb_tetragon_result {
 	tb_tetragon_status_t status;
-	char type[64];             /* event key ("process_kprobe", "process_connect", "test"); "" if none */
-	size_t frames_dropped;     /* frames beyond TB_MAX_FRAMES (kernel + user) */
+	char type[64];	       /* event key ("process_kprobe", "process_connect", "test"); "" if none */
+	size_t frames_dropped; /* frames beyond TB_MAX_FRAMES (kernel + user) */
 } tb_tetragon_result_t;
 
 /* Parse one JSON object (json need not be NUL-terminated). On OK, *out is

@@ -71,13 +71,15 @@ static void expect_chunk(tb_tail_t *t, const char *want, uint64_t offset, uint64
 
 	if (st != TB_TAIL_DATA)
 		fail_msg("expected data \"%s\", got status %d (%s)", want, st, err.msg);
-	if (c.len != strlen(want) || memcmp(c.data, want, c.len) != 0 || c.offset != offset || c.line != line ||
-	    c.generation != gen || c.why != why)
-		fail_msg("expected \"%s\" at offset %llu line %llu gen %llu (%s), got \"%.*s\" at offset %llu line %llu "
+	if (c.len != strlen(want) || memcmp(c.data, want, c.len) != 0 || c.offset != offset ||
+	    c.line != line || c.generation != gen || c.why != why)
+		fail_msg("expected \"%s\" at offset %llu line %llu gen %llu (%s), got \"%.*s\" at offset "
+			 "%llu line %llu "
 			 "gen %llu (%s)",
 			 want, (unsigned long long)offset, (unsigned long long)line, (unsigned long long)gen,
 			 tb_tail_switch_name(why), (int)c.len, c.data, (unsigned long long)c.offset,
-			 (unsigned long long)c.line, (unsigned long long)c.generation, tb_tail_switch_name(c.why));
+			 (unsigned long long)c.line, (unsigned long long)c.generation,
+			 tb_tail_switch_name(c.why));
 }
 
 static void expect_status(tb_tail_t *t, tb_tail_status_t want)
@@ -88,8 +90,9 @@ static void expect_status(tb_tail_t *t, tb_tail_status_t want)
 	tb_tail_status_t st = tb_tail_read(t, buf, sizeof(buf), &c, &err);
 
 	if (st != want)
-		fail_msg("expected status %d, got %d (%s)%s%.*s", want, st, err.msg, st == TB_TAIL_DATA ? " data: " : "",
-			 st == TB_TAIL_DATA ? (int)c.len : 0, st == TB_TAIL_DATA ? c.data : "");
+		fail_msg("expected status %d, got %d (%s)%s%.*s", want, st, err.msg,
+			 st == TB_TAIL_DATA ? " data: " : "", st == TB_TAIL_DATA ? (int)c.len : 0,
+			 st == TB_TAIL_DATA ? c.data : "");
 }
 
 static tb_tail_t *open_tail(const char *path, tb_tail_start_t start)
@@ -283,14 +286,17 @@ static void positions_follow_lines_across_a_rotation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(missing_file_is_tolerated_then_read_when_created, setup, teardown),
-		cmocka_unit_test_setup_teardown(appended_data_arrives_with_offsets_and_lines, setup, teardown),
-		cmocka_unit_test_setup_teardown(start_at_end_skips_existing_lines_but_counts_them, setup, teardown),
-		cmocka_unit_test_setup_teardown(rename_and_recreate_drains_the_old_file_first, setup, teardown),
-		cmocka_unit_test_setup_teardown(file_moved_away_and_not_recreated_yet_is_waited_for, setup, teardown),
-		cmocka_unit_test_setup_teardown(truncation_restarts_at_offset_zero, setup, teardown),
-		cmocka_unit_test_setup_teardown(stdin_pipe_is_read_without_blocking_until_eof, setup, teardown),
-		cmocka_unit_test_setup_teardown(positions_follow_lines_across_a_rotation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(missing_file_is_tolerated_then_read_when_created, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(appended_data_arrives_with_offsets_and_lines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(start_at_end_skips_existing_lines_but_counts_them, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(rename_and_recreate_drains_the_old_file_first, setup, teardown),
+	    cmocka_unit_test_setup_teardown(file_moved_away_and_not_recreated_yet_is_waited_for, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(truncation_restarts_at_offset_zero, setup, teardown),
+	    cmocka_unit_test_setup_teardown(stdin_pipe_is_read_without_blocking_until_eof, setup, teardown),
+	    cmocka_unit_test_setup_teardown(positions_follow_lines_across_a_rotation, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

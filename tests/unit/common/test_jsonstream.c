@@ -69,23 +69,24 @@ static void split(const char *in, size_t chunk, size_t max, run_t *r)
 	tb_jsonstream_free(s);
 }
 
-static void expect_item(const run_t *r, size_t i, tb_jsonstream_kind_t kind, const char *data, uint64_t offset,
-			uint64_t line, uint64_t column)
+static void expect_item(const run_t *r, size_t i, tb_jsonstream_kind_t kind, const char *data,
+			uint64_t offset, uint64_t line, uint64_t column)
 {
 	const got_t *g;
 
 	if (i >= r->n)
-		fail_msg("expected an item #%zu (%s \"%s\"), got only %zu items", i, tb_jsonstream_kind_name(kind),
-			 data, r->n);
+		fail_msg("expected an item #%zu (%s \"%s\"), got only %zu items", i,
+			 tb_jsonstream_kind_name(kind), data, r->n);
 	g = &r->items[i];
 	if (g->kind != kind || strcmp(g->data, data) != 0 || g->offset != offset || g->line != line ||
 	    g->column != column)
-		fail_msg("item #%zu: expected %s \"%s\" at offset %llu line %llu col %llu, got %s \"%s\" at offset "
+		fail_msg("item #%zu: expected %s \"%s\" at offset %llu line %llu col %llu, got %s \"%s\" at "
+			 "offset "
 			 "%llu line %llu col %llu (%s)",
 			 i, tb_jsonstream_kind_name(kind), data, (unsigned long long)offset,
-			 (unsigned long long)line, (unsigned long long)column, tb_jsonstream_kind_name(g->kind),
-			 g->data, (unsigned long long)g->offset, (unsigned long long)g->line,
-			 (unsigned long long)g->column, g->reason);
+			 (unsigned long long)line, (unsigned long long)column,
+			 tb_jsonstream_kind_name(g->kind), g->data, (unsigned long long)g->offset,
+			 (unsigned long long)g->line, (unsigned long long)g->column, g->reason);
 }
 
 static void expect_count(const run_t *r, size_t n)
@@ -115,7 +116,8 @@ static void pretty_object_spanning_lines_is_one_object(void **state)
 	(void)state;
 	split(in, 0, 0, &r);
 	expect_count(&r, 2);
-	expect_item(&r, 0, TB_JSONSTREAM_OBJECT, "{\n  \"a\": {\n    \"b\": [1, {\"c\": 2}]\n  }\n}", 0, 1, 1);
+	expect_item(&r, 0, TB_JSONSTREAM_OBJECT, "{\n  \"a\": {\n    \"b\": [1, {\"c\": 2}]\n  }\n}", 0, 1,
+		    1);
 	expect_item(&r, 1, TB_JSONSTREAM_OBJECT, "{\n \"d\": 3\n}", 41, 7, 1);
 }
 
@@ -274,8 +276,10 @@ static void skipping_a_huge_object_keeps_memory_bounded(void **state)
 
 static void any_chunking_gives_the_same_items(void **state)
 {
-	const char *in = "\xEF\xBB\xBF{\"a\":\"}\\\"{\"}\n  {\n  \"b\": [ {\"c\": \"d\\\\\"} ]\n}{\"e\":1} junk {\"f\":2}\n"
-			 "{\"g\":\"cut\n{\"h\":{\"i\":1\n{\"j\":[]}\n{\"k\":\"" /* truncated by end of input */;
+	const char *in =
+	    "\xEF\xBB\xBF{\"a\":\"}\\\"{\"}\n  {\n  \"b\": [ {\"c\": \"d\\\\\"} ]\n}{\"e\":1} junk "
+	    "{\"f\":2}\n"
+	    "{\"g\":\"cut\n{\"h\":{\"i\":1\n{\"j\":[]}\n{\"k\":\"" /* truncated by end of input */;
 	run_t whole, part;
 
 	(void)state;
@@ -317,20 +321,20 @@ static void reset_restarts_positions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(one_object_per_line_with_positions),
-		cmocka_unit_test(pretty_object_spanning_lines_is_one_object),
-		cmocka_unit_test(objects_back_to_back_on_one_line),
-		cmocka_unit_test(braces_and_escaped_quotes_in_strings_do_not_end_objects),
-		cmocka_unit_test(garbage_between_objects_is_reported_and_the_next_object_arrives),
-		cmocka_unit_test(top_level_array_is_garbage_around_its_objects),
-		cmocka_unit_test(newline_inside_a_string_truncates_and_the_next_line_parses),
-		cmocka_unit_test(brace_at_column_one_ends_an_unclosed_object),
-		cmocka_unit_test(end_of_input_inside_an_object_is_truncated),
-		cmocka_unit_test(object_over_the_limit_is_skipped_and_the_next_arrives),
-		cmocka_unit_test(oversized_pretty_object_resyncs_at_the_next_column_one_brace),
-		cmocka_unit_test(skipping_a_huge_object_keeps_memory_bounded),
-		cmocka_unit_test(any_chunking_gives_the_same_items),
-		cmocka_unit_test(reset_restarts_positions),
+	    cmocka_unit_test(one_object_per_line_with_positions),
+	    cmocka_unit_test(pretty_object_spanning_lines_is_one_object),
+	    cmocka_unit_test(objects_back_to_back_on_one_line),
+	    cmocka_unit_test(braces_and_escaped_quotes_in_strings_do_not_end_objects),
+	    cmocka_unit_test(garbage_between_objects_is_reported_and_the_next_object_arrives),
+	    cmocka_unit_test(top_level_array_is_garbage_around_its_objects),
+	    cmocka_unit_test(newline_inside_a_string_truncates_and_the_next_line_parses),
+	    cmocka_unit_test(brace_at_column_one_ends_an_unclosed_object),
+	    cmocka_unit_test(end_of_input_inside_an_object_is_truncated),
+	    cmocka_unit_test(object_over_the_limit_is_skipped_and_the_next_arrives),
+	    cmocka_unit_test(oversized_pretty_object_resyncs_at_the_next_column_one_brace),
+	    cmocka_unit_test(skipping_a_huge_object_keeps_memory_bounded),
+	    cmocka_unit_test(any_chunking_gives_the_same_items),
+	    cmocka_unit_test(reset_restarts_positions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

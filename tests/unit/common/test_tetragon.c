@@ -26,7 +26,7 @@ typedef struct parsed {
 	tb_tetragon_status_t status;
 	tb_tetragon_result_t res;
 	char err[TB_ERR_MAX];
-	char text[128];           /* start of the item, for failure messages */
+	char text[128]; /* start of the item, for failure messages */
 	tb_runtime_event_t ev;
 } parsed_t;
 
@@ -140,8 +140,9 @@ static void eq_str(const char *what, const char *expected, const char *got)
 	if (!expected && !got)
 		return;
 	if (!expected || !got || strcmp(expected, got) != 0)
-		fail_msg("%s: expected %s%s%s, got %s%s%s", what, expected ? "\"" : "", expected ? expected : "NULL",
-			 expected ? "\"" : "", got ? "\"" : "", got ? got : "NULL", got ? "\"" : "");
+		fail_msg("%s: expected %s%s%s, got %s%s%s", what, expected ? "\"" : "",
+			 expected ? expected : "NULL", expected ? "\"" : "", got ? "\"" : "",
+			 got ? got : "NULL", got ? "\"" : "");
 }
 
 static void eq_int(const char *what, int64_t expected, int64_t got)
@@ -153,13 +154,15 @@ static void eq_int(const char *what, int64_t expected, int64_t got)
 static void eq_u64(const char *what, uint64_t expected, uint64_t got)
 {
 	if (expected != got)
-		fail_msg("%s: expected %llu, got %llu", what, (unsigned long long)expected, (unsigned long long)got);
+		fail_msg("%s: expected %llu, got %llu", what, (unsigned long long)expected,
+			 (unsigned long long)got);
 }
 
 static void has_substr(const char *what, const char *needle, const char *hay)
 {
 	if (!hay || !strstr(hay, needle))
-		fail_msg("%s: expected a message containing \"%s\", got \"%s\"", what, needle, hay ? hay : "NULL");
+		fail_msg("%s: expected a message containing \"%s\", got \"%s\"", what, needle,
+			 hay ? hay : "NULL");
 }
 
 static tb_tetragon_status_t parse_str(const char *json, tb_runtime_event_t *ev, tb_tetragon_result_t *res,
@@ -180,7 +183,8 @@ static void expect_error(const char *json, const char *message)
 	eq_str(json, message, err.msg);
 }
 
-static const char *const XWING_DIGEST = "sha256:8e86f744bfea165fd4ce68caa05abc96500f40130b857773186401926af7e9e6";
+static const char *const XWING_DIGEST =
+    "sha256:8e86f744bfea165fd4ce68caa05abc96500f40130b857773186401926af7e9e6";
 
 /* ---- the real samples ---------------------------------------------------- */
 
@@ -205,7 +209,8 @@ static void book_process_exit_maps_process_pod_and_time(void **state)
 	eq_str("cwd", "/usr/share/elasticsearch/", e->process.cwd);
 	eq_str("exec_id", "bWluaWt1YmU6MTA1NzU3MjgzNTAwNzk6MTE1MTUz", e->process.exec_id);
 	eq_str("parent_exec_id", "bWluaWt1YmU6MTA1NTYwMTY4NzQzNTU6MTE0NzU3", e->process.parent_exec_id);
-	eq_str("container.id", "86eb9e29a77d432afc7a15b424db1d24a382f3caae26f860ab22df8cb5e96054", e->container.id);
+	eq_str("container.id", "86eb9e29a77d432afc7a15b424db1d24a382f3caae26f860ab22df8cb5e96054",
+	       e->container.id);
 	eq_str("container.name", "elasticsearch", e->container.name);
 	eq_str("image", "quay.io/isovalent/jobs-app-elasticsearch:latest", e->container.image);
 	eq_str("image_digest", "sha256:ff3aa5862fd17f8695984609743f4523188984adbcd25cf5ac4224b71084558c",
@@ -232,7 +237,8 @@ static void book_kprobe_write_maps_hook_and_containerd_id(void **state)
 	eq_int("pid", 36318, e->process.pid);
 	eq_str("binary", "/usr/bin/vi", e->process.binary);
 	eq_str("args", "/etc/passwd", e->process.args);
-	eq_str("container.id", "bae66fa9f18079f78500ad37e88eb8a88b3181b2d0767f26dc532f75e4024d27", e->container.id);
+	eq_str("container.id", "bae66fa9f18079f78500ad37e88eb8a88b3181b2d0767f26dc532f75e4024d27",
+	       e->container.id);
 	eq_str("pod", "elasticsearch-56f8fc6988-sh8rm", e->container.pod);
 	eq_str("node", "gke-kprobe-validation-default-pool-b5e9dab6-k0cj", e->node);
 	eq_int("ts_ns", 1634587735567000000LL, e->ts_ns);
@@ -271,7 +277,8 @@ static void docs_capabilities_kprobe(void **state)
 	eq_str("hook", "cap_capable", e->hook);
 	eq_int("pid", 73860, e->process.pid);
 	eq_str("binary", "/bin/dmesg", e->process.binary);
-	eq_str("container.id", "cfb961400ff25811d22d139a10f6a62efef53c2ecc11af47bc911a7f9a2ac1f7", e->container.id);
+	eq_str("container.id", "cfb961400ff25811d22d139a10f6a62efef53c2ecc11af47bc911a7f9a2ac1f7",
+	       e->container.id);
 	eq_str("image", "docker.io/tgraf/netperf:latest", e->container.image);
 	eq_int("ts_ns", 1688638413834882128LL, e->ts_ns);
 	free_set(&s);
@@ -311,7 +318,8 @@ static void docs_exec_with_workload(void **state)
 	eq_str("args", "https://ebpf.io/applications/#tetragon", e->process.args);
 	eq_str("workload", "xwing", e->container.workload);
 	eq_str("workload_kind", NULL, e->container.workload_kind);
-	eq_str("container.id", "551e161c47d8ff0eb665438a7bcd5b4e3ef5a297282b40a92b7c77d6bd168eb3", e->container.id);
+	eq_str("container.id", "551e161c47d8ff0eb665438a7bcd5b4e3ef5a297282b40a92b7c77d6bd168eb3",
+	       e->container.id);
 	eq_str("image_digest", XWING_DIGEST, e->container.image_digest);
 	eq_str("node", "gke-john-632-default-pool-7041cac0-9s95", e->node);
 	eq_int("ts_ns", 1696629837700326678LL, e->ts_ns);
@@ -373,7 +381,8 @@ static void docs_exec_and_exit_of_one_process(void **state)
 	eq_str("binary", "/usr/bin/whoami", x->process.binary);
 	eq_str("args", "--version", x->process.args);
 	eq_str("same exec_id", x->process.exec_id, y->process.exec_id);
-	eq_str("container.id", "1fb931d2f6e5e4cfdbaf30fdb8e2fdd81320bdb3047ded50120a4f82838209ce", y->container.id);
+	eq_str("container.id", "1fb931d2f6e5e4cfdbaf30fdb8e2fdd81320bdb3047ded50120a4f82838209ce",
+	       y->container.id);
 	eq_int("exec ts", 1652273685615000000LL, x->ts_ns);
 	eq_int("exit ts", 1652273685616000000LL, y->ts_ns);
 	assert_memory_not_equal(x->event_id, y->event_id, TB_EVENT_ID_LEN);
@@ -400,7 +409,8 @@ static void repo_export_lines_parse_and_missing_time_falls_back_to_start_time(vo
 	eq_str("line 2 pod", "deathstar-6f87496b94-qdlh8", e->container.pod);
 	eq_str("line 2 binary", "/starwars-docker", e->process.binary);
 	eq_str("line 2 args", "--port 80 --host 0.0.0.0", e->process.args);
-	eq_str("line 2 image_digest", "sha256:f92c8cd25372bac56f55111469fe9862bf682385a4227645f5af155eee7f58d9",
+	eq_str("line 2 image_digest",
+	       "sha256:f92c8cd25372bac56f55111469fe9862bf682385a4227645f5af155eee7f58d9",
 	       e->container.image_digest);
 	eq_int("line 2 ts", 1666062981373327754LL, e->ts_ns);
 	e = ok_event(&s, 2);
@@ -415,7 +425,8 @@ static int is_event_file(const char *name)
 {
 	size_t n = strlen(name);
 
-	return (n > 5 && strcmp(name + n - 5, ".json") == 0) || (n > 6 && strcmp(name + n - 6, ".jsonl") == 0);
+	return (n > 5 && strcmp(name + n - 5, ".json") == 0) ||
+	       (n > 6 && strcmp(name + n - 6, ".jsonl") == 0);
 }
 
 static void every_shared_event_file_parses_without_errors(void **state)
@@ -476,7 +487,8 @@ static void stack_trace_fragments_are_not_events(void **state)
 	/* The first frame object, and the reason naming its keys. */
 	eq_u64("first frame line", 5, s.p[3].line);
 	eq_str("first frame error",
-	       "not a Tetragon event: no event key (keys: address, offset, symbol); this is a stack trace entry, "
+	       "not a Tetragon event: no event key (keys: address, offset, symbol); this is a stack trace "
+	       "entry, "
 	       "an element of kernel_stack_trace/user_stack_trace, not a complete event",
 	       s.p[3].err);
 	/* Comment headers, commas, "[...]" and the compact rendering are garbage. */
@@ -526,16 +538,18 @@ static void v17_kprobe_with_kernel_and_user_stacks(void **state)
 	eq_int("env", 2, (int64_t)e->process.n_env);
 	eq_str("env[0]", "LANG=C.UTF-8", e->process.env[0]);
 	eq_str("env[1]", "PATH=/usr/local/bin:/usr/bin", e->process.env[1]);
-	eq_str("container.id", "3f6c2a1b9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b", e->container.id);
+	eq_str("container.id", "3f6c2a1b9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b",
+	       e->container.id);
 	eq_str("image", "registry.example.com/shop/checkout:1.4.2", e->container.image);
 	eq_str("image_digest", "sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
 	       e->container.image_digest);
 	eq_str("workload_kind", "Deployment", e->container.workload_kind);
 	eq_int("kernel frames", 6, (int64_t)e->n_kernel_frames);
 	expect_frame("k[0]", &e->kernel_frames[0], 1, 18446744072119856613ULL, 5, "kfree_skb_reason", NULL);
-	expect_frame("k[1]", &e->kernel_frames[1], 1, 0xffffffffa13dda9bULL, 0x6b, "__sys_connect_file", NULL);
-	expect_frame("k[5]", &e->kernel_frames[5], 1, 0xffffffffa18000e6ULL, 0x6e, "entry_SYSCALL_64_after_hwframe",
+	expect_frame("k[1]", &e->kernel_frames[1], 1, 0xffffffffa13dda9bULL, 0x6b, "__sys_connect_file",
 		     NULL);
+	expect_frame("k[5]", &e->kernel_frames[5], 1, 0xffffffffa18000e6ULL, 0x6e,
+		     "entry_SYSCALL_64_after_hwframe", NULL);
 	eq_int("user frames", 3, (int64_t)e->n_user_frames);
 	expect_frame("u[0]", &e->user_frames[0], 1, 0x7f878cf2752bULL, 1209643, "__connect",
 		     "/usr/lib/x86_64-linux-gnu/libc.so.6");
@@ -683,8 +697,9 @@ static void unknown_legacy_and_test_types_are_skipped_with_their_name(void **sta
 	eq_str("no error text", "", s.p[8].err);
 	free_set(&s);
 
-	eq_int("process_listen", TB_TETRAGON_SKIPPED,
-	       parse_str("{\"process_listen\":{\"process\":{\"pid\":1}},\"node_name\":\"n\"}", &ev, &res, &err));
+	eq_int(
+	    "process_listen", TB_TETRAGON_SKIPPED,
+	    parse_str("{\"process_listen\":{\"process\":{\"pid\":1}},\"node_name\":\"n\"}", &ev, &res, &err));
 	eq_str("process_listen type", "process_listen", res.type);
 	eq_int("kind lookup of a skipped type", 1, tb_tetragon_kind("process_connect") == NULL);
 	eq_str("kind lookup", "load", tb_tetragon_kind("process_loader"));
@@ -698,7 +713,8 @@ static void malformed_lines_report_precise_reasons_and_reading_goes_on(void **st
 	parse_ours("malformed.jsonl", &s);
 	eq_int("items", 10, (int64_t)s.n);
 	eq_str("line 1 kind", "uprobe", ok_event(&s, 0)->kind);
-	eq_str("line 2", "process_exec.process.pid: expected decimal string (32-bit), got string \"12x\"", s.p[1].err);
+	eq_str("line 2", "process_exec.process.pid: expected decimal string (32-bit), got string \"12x\"",
+	       s.p[1].err);
 	eq_str("line 3", "process_kprobe.kernel_stack_trace[3].offset: expected decimal string, got object",
 	       s.p[2].err);
 	eq_int("line 4 kind", TB_JSONSTREAM_TRUNCATED, s.p[3].kind);
@@ -722,18 +738,21 @@ static void wrong_types_name_their_json_path(void **state)
 		     "process_exec.process.binary: expected string, got number 5");
 	expect_error("{\"process_exec\":{\"process\":{\"pod\":{\"container\":{\"image\":[1]}}}}}",
 		     "process_exec.process.pod.container.image: expected object, got array");
-	expect_error("{\"process_exec\":{\"process\":{\"environment_variables\":[{\"Key\":\"A\"},7]}}}",
-		     "process_exec.process.environment_variables[1]: expected object {Key, Value}, got number 7");
-	expect_error("{\"process_kprobe\":{\"user_stack_trace\":[{\"offset\":\"0x10\"}]}}",
-		     "process_kprobe.user_stack_trace[0].offset: expected decimal string, got string \"0x10\"");
+	expect_error(
+	    "{\"process_exec\":{\"process\":{\"environment_variables\":[{\"Key\":\"A\"},7]}}}",
+	    "process_exec.process.environment_variables[1]: expected object {Key, Value}, got number 7");
+	expect_error(
+	    "{\"process_kprobe\":{\"user_stack_trace\":[{\"offset\":\"0x10\"}]}}",
+	    "process_kprobe.user_stack_trace[0].offset: expected decimal string, got string \"0x10\"");
 	expect_error("{\"process_kprobe\":{\"kernel_stack_trace\":{\"offset\":\"1\"}}}",
 		     "process_kprobe.kernel_stack_trace: expected array, got object");
 	expect_error("{\"process_exec\":{\"process\":{\"pid\":-1}}}",
 		     "process_exec.process.pid: expected unsigned 32-bit integer, got number -1");
 	expect_error("{\"process_exec\":{\"process\":{\"pid\":4294967296}}}",
 		     "process_exec.process.pid: expected unsigned 32-bit integer, got number 4294967296");
-	expect_error("{\"process_loader\":{\"buildid\":\"***\"}}",
-		     "process_loader.buildid: expected base64 string of at most 64 bytes, got string \"***\"");
+	expect_error(
+	    "{\"process_loader\":{\"buildid\":\"***\"}}",
+	    "process_loader.buildid: expected base64 string of at most 64 bytes, got string \"***\"");
 	expect_error("{\"rate_limit_info\":{\"number_of_dropped_process_events\":1.5}}",
 		     "rate_limit_info.number_of_dropped_process_events: expected integer, got number 1.5");
 	expect_error("{\"process_exec\":{},\"aggregation_info\":{\"count\":true}}",
@@ -760,10 +779,11 @@ static void lower_camel_keys_are_accepted(void **state)
 
 	(void)state;
 	eq_int("status", TB_TETRAGON_OK,
-	       parse_str("{\"processKprobe\":{\"functionName\":\"f\",\"policyName\":\"p\",\"process\":{\"execId\":"
-			 "\"x\",\"pid\":3,\"parentExecId\":\"y\"},\"kernelStackTrace\":[{\"offset\":\"4\"}]},"
-			 "\"nodeName\":\"n\"}",
-			 &ev, &res, &err));
+	       parse_str(
+		   "{\"processKprobe\":{\"functionName\":\"f\",\"policyName\":\"p\",\"process\":{\"execId\":"
+		   "\"x\",\"pid\":3,\"parentExecId\":\"y\"},\"kernelStackTrace\":[{\"offset\":\"4\"}]},"
+		   "\"nodeName\":\"n\"}",
+		   &ev, &res, &err));
 	eq_str("type", "process_kprobe", res.type);
 	eq_str("hook", "f", ev.hook);
 	eq_str("policy", "p", ev.policy);
@@ -820,12 +840,14 @@ static void time_falls_back_to_exit_time_then_start_time_then_zero(void **state)
 			 TB_TETRAGON_OK);
 	eq_int("exit time", 3000000000LL, ev.ts_ns);
 	tb_runtime_event_clear(&ev);
-	assert_int_equal(parse_str("{\"process_exec\":{\"process\":{\"start_time\":\"1970-01-01T00:00:02Z\"}}}", &ev,
-				   NULL, &err),
-			 TB_TETRAGON_OK);
+	assert_int_equal(
+	    parse_str("{\"process_exec\":{\"process\":{\"start_time\":\"1970-01-01T00:00:02Z\"}}}", &ev, NULL,
+		      &err),
+	    TB_TETRAGON_OK);
 	eq_int("start time", 2000000000LL, ev.ts_ns);
 	tb_runtime_event_clear(&ev);
-	assert_int_equal(parse_str("{\"process_exec\":{\"process\":{\"pid\":1}}}", &ev, NULL, &err), TB_TETRAGON_OK);
+	assert_int_equal(parse_str("{\"process_exec\":{\"process\":{\"pid\":1}}}", &ev, NULL, &err),
+			 TB_TETRAGON_OK);
 	eq_int("no time", 0, ev.ts_ns);
 	tb_runtime_event_clear(&ev);
 }
@@ -842,7 +864,8 @@ static void frames_beyond_127_are_dropped_and_counted(void **state)
 	assert_non_null(json);
 	n += (size_t)snprintf(json + n, cap - n, "{\"process_kprobe\":{\"kernel_stack_trace\":[");
 	for (int i = 0; i < 200; i++)
-		n += (size_t)snprintf(json + n, cap - n, "%s{\"offset\":\"%d\",\"symbol\":\"f%d\"}", i ? "," : "", i, i);
+		n += (size_t)snprintf(json + n, cap - n, "%s{\"offset\":\"%d\",\"symbol\":\"f%d\"}",
+				      i ? "," : "", i, i);
 	snprintf(json + n, cap - n, "]}}");
 	assert_int_equal(parse_str(json, &ev, &res, &err), TB_TETRAGON_OK);
 	eq_int("kept", TB_MAX_FRAMES, (int64_t)ev.n_kernel_frames);
@@ -885,9 +908,10 @@ static void tenant_comes_from_options(void **state)
 static void event_id_follows_the_documented_recipe(void **state)
 {
 	/* Members in a scrambled order, with whitespace and absent-like values. */
-	const char *json = "{ \"time\" : \"1970-01-01T00:00:01Z\", \"process_kprobe\": { \"policy_name\": \"pol\","
-			   " \"process\": {\"pid\": 1, \"exec_id\": \"eA==\", \"cwd\": \"\"}, \"parent\": null,"
-			   " \"function_name\": \"f\\\"q\\n\", \"args\": [] }, \"node_name\": \"n\" }";
+	const char *json =
+	    "{ \"time\" : \"1970-01-01T00:00:01Z\", \"process_kprobe\": { \"policy_name\": \"pol\","
+	    " \"process\": {\"pid\": 1, \"exec_id\": \"eA==\", \"cwd\": \"\"}, \"parent\": null,"
+	    " \"function_name\": \"f\\\"q\\n\", \"args\": [] }, \"node_name\": \"n\" }";
 	const char *canonical = "{\"function_name\":\"f\\\"q\\n\",\"policy_name\":\"pol\","
 				"\"process\":{\"exec_id\":\"eA==\",\"pid\":1}}";
 	tb_runtime_event_t ev;
@@ -935,14 +959,17 @@ static void same_identity_but_different_content_gives_different_ids(void **state
 
 static void distinct_events_across_all_fixtures_have_distinct_ids(void **state)
 {
-	static const char *const shared[] = {"book-process_exit.json", "book-process_kprobe-write-bytes_arg.json",
+	static const char *const shared[] = {"book-process_exit.json",
+					     "book-process_kprobe-write-bytes_arg.json",
 					     "docs-advanced-exec-kprobe-linux_binprm.json",
 					     "docs-capabilities-kprobe-capability_arg.json",
 					     "docs-cgroup-rate-process_throttle-start.json",
 					     "docs-events-process_exec-pod-workload.json",
 					     "docs-filename-access-kprobe-file_arg.json",
-					     "docs-kernel-modules-kprobe-module_arg.json", "docs-process-execution-exec.json",
-					     "docs-process-execution-exit.json", "repo-testdata-events.jsonl"};
+					     "docs-kernel-modules-kprobe-module_arg.json",
+					     "docs-process-execution-exec.json",
+					     "docs-process-execution-exit.json",
+					     "repo-testdata-events.jsonl"};
 	static const char *const ours[] = {"v17-kprobe-stacks.json", "v10-kprobe-legacy-stack_trace.json",
 					   "shapes.jsonl", "tolerance.jsonl"};
 	uint8_t ids[64][TB_EVENT_ID_LEN];
@@ -975,37 +1002,37 @@ static void distinct_events_across_all_fixtures_have_distinct_ids(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(book_process_exit_maps_process_pod_and_time),
-		cmocka_unit_test(book_kprobe_write_maps_hook_and_containerd_id),
-		cmocka_unit_test(docs_linux_binprm_kprobe),
-		cmocka_unit_test(docs_capabilities_kprobe),
-		cmocka_unit_test(docs_throttle_has_no_process),
-		cmocka_unit_test(docs_exec_with_workload),
-		cmocka_unit_test(docs_file_access_kprobe_has_policy_and_workload_kind),
-		cmocka_unit_test(docs_kernel_module_kprobe_on_host_has_no_container),
-		cmocka_unit_test(docs_exec_and_exit_of_one_process),
-		cmocka_unit_test(repo_export_lines_parse_and_missing_time_falls_back_to_start_time),
-		cmocka_unit_test(every_shared_event_file_parses_without_errors),
-		cmocka_unit_test(stack_trace_fragments_are_not_events),
-		cmocka_unit_test(v17_kprobe_with_kernel_and_user_stacks),
-		cmocka_unit_test(pretty_and_compact_forms_have_the_same_event_id),
-		cmocka_unit_test(v10_legacy_stack_trace_is_read_as_kernel_frames),
-		cmocka_unit_test(comma_space_variant_equals_the_compact_export_line),
-		cmocka_unit_test(null_empty_and_missing_fields_read_as_absent),
-		cmocka_unit_test(every_event_type_maps_kind_hook_and_path),
-		cmocka_unit_test(unknown_legacy_and_test_types_are_skipped_with_their_name),
-		cmocka_unit_test(malformed_lines_report_precise_reasons_and_reading_goes_on),
-		cmocka_unit_test(wrong_types_name_their_json_path),
-		cmocka_unit_test(non_events_are_errors),
-		cmocka_unit_test(lower_camel_keys_are_accepted),
-		cmocka_unit_test(timestamps_with_0_3_6_9_fraction_digits_and_offsets),
-		cmocka_unit_test(time_falls_back_to_exit_time_then_start_time_then_zero),
-		cmocka_unit_test(frames_beyond_127_are_dropped_and_counted),
-		cmocka_unit_test(kernel_stack_trace_wins_over_legacy_stack_trace),
-		cmocka_unit_test(tenant_comes_from_options),
-		cmocka_unit_test(event_id_follows_the_documented_recipe),
-		cmocka_unit_test(same_identity_but_different_content_gives_different_ids),
-		cmocka_unit_test(distinct_events_across_all_fixtures_have_distinct_ids),
+	    cmocka_unit_test(book_process_exit_maps_process_pod_and_time),
+	    cmocka_unit_test(book_kprobe_write_maps_hook_and_containerd_id),
+	    cmocka_unit_test(docs_linux_binprm_kprobe),
+	    cmocka_unit_test(docs_capabilities_kprobe),
+	    cmocka_unit_test(docs_throttle_has_no_process),
+	    cmocka_unit_test(docs_exec_with_workload),
+	    cmocka_unit_test(docs_file_access_kprobe_has_policy_and_workload_kind),
+	    cmocka_unit_test(docs_kernel_module_kprobe_on_host_has_no_container),
+	    cmocka_unit_test(docs_exec_and_exit_of_one_process),
+	    cmocka_unit_test(repo_export_lines_parse_and_missing_time_falls_back_to_start_time),
+	    cmocka_unit_test(every_shared_event_file_parses_without_errors),
+	    cmocka_unit_test(stack_trace_fragments_are_not_events),
+	    cmocka_unit_test(v17_kprobe_with_kernel_and_user_stacks),
+	    cmocka_unit_test(pretty_and_compact_forms_have_the_same_event_id),
+	    cmocka_unit_test(v10_legacy_stack_trace_is_read_as_kernel_frames),
+	    cmocka_unit_test(comma_space_variant_equals_the_compact_export_line),
+	    cmocka_unit_test(null_empty_and_missing_fields_read_as_absent),
+	    cmocka_unit_test(every_event_type_maps_kind_hook_and_path),
+	    cmocka_unit_test(unknown_legacy_and_test_types_are_skipped_with_their_name),
+	    cmocka_unit_test(malformed_lines_report_precise_reasons_and_reading_goes_on),
+	    cmocka_unit_test(wrong_types_name_their_json_path),
+	    cmocka_unit_test(non_events_are_errors),
+	    cmocka_unit_test(lower_camel_keys_are_accepted),
+	    cmocka_unit_test(timestamps_with_0_3_6_9_fraction_digits_and_offsets),
+	    cmocka_unit_test(time_falls_back_to_exit_time_then_start_time_then_zero),
+	    cmocka_unit_test(frames_beyond_127_are_dropped_and_counted),
+	    cmocka_unit_test(kernel_stack_trace_wins_over_legacy_stack_trace),
+	    cmocka_unit_test(tenant_comes_from_options),
+	    cmocka_unit_test(event_id_follows_the_documented_recipe),
+	    cmocka_unit_test(same_identity_but_different_content_gives_different_ids),
+	    cmocka_unit_test(distinct_events_across_all_fixtures_have_distinct_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
