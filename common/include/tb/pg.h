@@ -74,7 +74,9 @@ long tb_pg_exec(tb_pg_t *pg, const char *what, const char *sql, int n, const cha
 
 /* Run a query and return its rows (free with PQclear). When the connection
  * turns out to be lost and no transaction was open, reconnect and try once
- * more (reads are safe to repeat). NULL on error. */
+ * more: fine for reads, so outside a transaction use it only for statements
+ * that are safe to repeat (an INSERT ... RETURNING without ON CONFLICT is
+ * not). Inside a transaction nothing is repeated. NULL on error. */
 PGresult *tb_pg_query(tb_pg_t *pg, const char *what, const char *sql, int n, const char *const *params,
 		      tb_err_t *err);
 
