@@ -377,15 +377,25 @@ static char *strip_scheme(const char *id)
 }
 
 /* "docker.io/x@sha256:abc" / "docker-pullable://x@sha256:abc" / "sha256:abc"
- * -> "sha256:abc"; NULL when there is no digest. */
+ * -> "sha256:abc"; NULL when there is no digest (e.g. "busybox:latest" is a
+ * tag, not a digest). */
 static char *image_digest(const char *image_id)
 {
+	static const char *const algos[] = {"sha256:", "sha384:", "sha512:"};
 	const char *at = strrchr(image_id, '@');
 	const char *d = at ? at + 1 : image_id;
 
-	if (!strchr(d, ':') || strstr(d, "://"))
-		return NULL;
-	return strdup(d);
+	for (size_t i = 0; i < sizeof(algos) / sizeof(algos[0]); i++) {
+		size_t n = strlen(algos[i]);
+		const char *h = d + n;
+
+		if (strncmp(d, algos[i], n) != 0 || !*h)
+			continue;
+		while (isxdigit((unsigned char)*h))
+			h++;
+		return *h ? NULL : strdup(d);
+	}
+	return NULL;
 }
 
 static int parse_container(const json_t *proc, const jpath_t *pp, tb_container_t *c, tb_err_t *err)

@@ -47,7 +47,8 @@
  *   container id = pod.container.id without its "<runtime>://" scheme
  *            (containerd://, docker://, cri-o://, ...), else the `docker`
  *            field; name, image (image.name), image_digest (from image.id:
- *            the "sha256:..." part, e.g. of "docker.io/x@sha256:..."), pod
+ *            the "sha256:<hex>" part (also sha384/sha512), e.g. of
+ *            "docker.io/x@sha256:..."; NULL when image.id is a tag), pod
  *            (pod.name), namespace_, workload, workload_kind.
  *   policy   policy_name;  count  aggregation_info.count when > 0, else 1.
  *

@@ -890,6 +890,31 @@ static void kernel_stack_trace_wins_over_legacy_stack_trace(void **state)
 	tb_runtime_event_clear(&ev);
 }
 
+static void container_id_strips_any_scheme_and_falls_back_to_docker_field(void **state)
+{
+	tb_runtime_event_t ev;
+	tb_err_t err = {{0}};
+
+	(void)state;
+	assert_int_equal(
+	    parse_str("{\"process_exec\":{\"process\":{\"docker\":\"abc123\",\"pod\":{\"container\":"
+		      "{\"id\":\"cri-o://f00d\",\"image\":{\"id\":\"sha256:beef\"}}}}}}",
+		      &ev, NULL, &err),
+	    TB_TETRAGON_OK);
+	eq_str("cri-o id", "f00d", ev.container.id);
+	eq_str("bare sha256 image id", "sha256:beef", ev.container.image_digest);
+	tb_runtime_event_clear(&ev);
+	assert_int_equal(
+	    parse_str("{\"process_exec\":{\"process\":{\"docker\":\"abc123\",\"pod\":{\"name\":\"p\","
+		      "\"container\":{\"image\":{\"id\":\"docker.io/library/busybox:latest\"}}}}}}",
+		      &ev, NULL, &err),
+	    TB_TETRAGON_OK);
+	eq_str("docker fallback", "abc123", ev.container.id);
+	eq_str("image id without digest", NULL, ev.container.image_digest);
+	eq_str("pod", "p", ev.container.pod);
+	tb_runtime_event_clear(&ev);
+}
+
 static void tenant_comes_from_options(void **state)
 {
 	const char *json = "{\"process_exec\":{}}";
@@ -1029,6 +1054,7 @@ int main(void)
 	    cmocka_unit_test(time_falls_back_to_exit_time_then_start_time_then_zero),
 	    cmocka_unit_test(frames_beyond_127_are_dropped_and_counted),
 	    cmocka_unit_test(kernel_stack_trace_wins_over_legacy_stack_trace),
+	    cmocka_unit_test(container_id_strips_any_scheme_and_falls_back_to_docker_field),
 	    cmocka_unit_test(tenant_comes_from_options),
 	    cmocka_unit_test(event_id_follows_the_documented_recipe),
 	    cmocka_unit_test(same_identity_but_different_content_gives_different_ids),
