@@ -108,7 +108,7 @@ static int add_schema(tb_avro_registry_t *reg, const char *json, size_t len, int
 	entry_t e = {.rtype = -1};
 	const tb_av_node_t *reader;
 
-	e.schema = tb_av_schema_parse(json, len, err);
+	e.schema = tb_av_schema_parse(json, len, 1, err);
 	if (!e.schema)
 		return -1;
 	if (fp_out)

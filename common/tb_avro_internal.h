@@ -72,7 +72,9 @@ typedef struct tb_av_schema {
 	uint64_t fp;     /* CRC-64-AVRO of canonical */
 } tb_av_schema_t;
 
-tb_av_schema_t *tb_av_schema_parse(const char *json, size_t len, tb_err_t *err);
+/* with_defaults: validate and keep field defaults (the registry needs them);
+ * without, defaults are ignored, as the canonical form ignores them. */
+tb_av_schema_t *tb_av_schema_parse(const char *json, size_t len, int with_defaults, tb_err_t *err);
 void tb_av_schema_free(tb_av_schema_t *s);
 const char *tb_av_type_name(tb_av_type_t t);
 /* The unqualified part of a full name ("a.b.C" -> "C"). */

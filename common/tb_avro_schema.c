@@ -9,7 +9,10 @@
  * else the enclosing named type; references are looked up in the enclosing
  * namespace first, then as written. Named types are defined once and shared
  * by reference, so recursive schemas are fine. Field defaults are validated
- * against their type here, so the decoder can apply them without checks.
+ * against their type here, so the decoder can apply them without checks
+ * (the registry parses with defaults; canonical form and fingerprint ignore
+ * them, as the spec's canonical form does, so a schema with a sloppy default
+ * still gets its published fingerprint).
  *
  * Canonical form (spec "Parsing Canonical Form for Schemas"): primitives as
  * bare strings, full names, only name/type/fields/symbols/items/values/size
@@ -30,6 +33,7 @@ typedef struct parse_ctx {
 	tb_av_node_t **named;
 	size_t n_named;
 	size_t cap_named;
+	int with_defaults;
 	tb_err_t *err;
 } parse_ctx_t;
 
@@ -376,7 +380,7 @@ static int parse_field(parse_ctx_t *c, tb_av_node_t *rec, const json_t *jf, cons
 	f->type = parse_node(c, jt, ns, depth + 1);
 	if (!f->type)
 		return tb_err_wrap(c->err, "record '%s' field '%s'", rec->fullname, name);
-	if (def) {
+	if (def && c->with_defaults) {
 		if (!check_default(f->type, def, 0))
 			return tb_err(c->err, "record '%s': field '%s' has a default that is not a %s",
 			              rec->fullname, name, tb_av_type_name(f->type->type));
@@ -656,9 +660,9 @@ static int make_canonical(tb_av_schema_t *s, tb_err_t *err)
 
 /* ---- entry ---------------------------------------------------------------- */
 
-tb_av_schema_t *tb_av_schema_parse(const char *json, size_t len, tb_err_t *err)
+tb_av_schema_t *tb_av_schema_parse(const char *json, size_t len, int with_defaults, tb_err_t *err)
 {
-	parse_ctx_t c = {.err = err};
+	parse_ctx_t c = {.err = err, .with_defaults = with_defaults};
 	json_error_t jerr;
 	json_t *j;
 
@@ -688,7 +692,7 @@ fail:
 
 int tb_avro_canonical_form(const char *json, char **out, tb_err_t *err)
 {
-	tb_av_schema_t *s = tb_av_schema_parse(json, strlen(json), err);
+	tb_av_schema_t *s = tb_av_schema_parse(json, strlen(json), 0, err);
 
 	if (!s)
 		return -1;
@@ -700,7 +704,7 @@ int tb_avro_canonical_form(const char *json, char **out, tb_err_t *err)
 
 int tb_avro_fingerprint(const char *json, uint64_t *fp_out, tb_err_t *err)
 {
-	tb_av_schema_t *s = tb_av_schema_parse(json, strlen(json), err);
+	tb_av_schema_t *s = tb_av_schema_parse(json, strlen(json), 0, err);
 
 	if (!s)
 		return -1;

@@ -26,6 +26,8 @@
 #include "tb/records.h"
 
 #define S(x) strdup(x)
+/* Each test binary uses some of the fixtures. */
+#define FIXTURE static __attribute__((unused))
 
 /* ---- comparisons that say what differs -------------------------------------- */
 
@@ -34,7 +36,7 @@
 #define EXPECT_REQ(want, got) expect_str_(#got, (want), (got), 1, __FILE__, __LINE__)
 #define EXPECT_INT(want, got) expect_int_(#got, (int64_t)(want), (int64_t)(got), __FILE__, __LINE__)
 
-static void expect_str_(const char *what, const char *want, const char *got, int required,
+FIXTURE void expect_str_(const char *what, const char *want, const char *got, int required,
                         const char *file, int line)
 {
 	if (required && !want)
@@ -47,7 +49,7 @@ static void expect_str_(const char *what, const char *want, const char *got, int
 	}
 }
 
-static void expect_int_(const char *what, int64_t want, int64_t got, const char *file, int line)
+FIXTURE void expect_int_(const char *what, int64_t want, int64_t got, const char *file, int line)
 {
 	if (want != got) {
 		print_error("%s:%d: %s: expected %lld, got %lld\n", file, line, what, (long long)want,
@@ -56,7 +58,7 @@ static void expect_int_(const char *what, int64_t want, int64_t got, const char 
 	}
 }
 
-static void expect_bytes_(const char *what, const uint8_t *want, size_t wlen, const uint8_t *got,
+FIXTURE void expect_bytes_(const char *what, const uint8_t *want, size_t wlen, const uint8_t *got,
                           size_t glen, const char *file, int line)
 {
 	if ((want == NULL) != (got == NULL) || wlen != glen || (wlen && memcmp(want, got, wlen))) {
@@ -67,7 +69,7 @@ static void expect_bytes_(const char *what, const uint8_t *want, size_t wlen, co
 }
 #define EXPECT_BYTES(w, wl, g, gl) expect_bytes_(#g, (w), (wl), (g), (gl), __FILE__, __LINE__)
 
-static uint8_t *memdup(const void *p, size_t n)
+FIXTURE uint8_t *memdup(const void *p, size_t n)
 {
 	uint8_t *out = malloc(n ? n : 1);
 
@@ -77,7 +79,7 @@ static uint8_t *memdup(const void *p, size_t n)
 
 /* ---- RuntimeEvent ------------------------------------------------------------- */
 
-static void fill_raw_frame(tb_raw_frame_t *f, int i, int kernel)
+FIXTURE void fill_raw_frame(tb_raw_frame_t *f, int i, int kernel)
 {
 	char buf[64];
 
@@ -91,7 +93,7 @@ static void fill_raw_frame(tb_raw_frame_t *f, int i, int kernel)
 	f->build_id = S("0123456789abcdef0123456789abcdef01234567");
 }
 
-static void fill_runtime_event(tb_runtime_event_t *ev, size_t n_frames)
+FIXTURE void fill_runtime_event(tb_runtime_event_t *ev, size_t n_frames)
 {
 	memset(ev, 0, sizeof(*ev));
 	for (int i = 0; i < TB_EVENT_ID_LEN; i++)
@@ -140,7 +142,7 @@ static void fill_runtime_event(tb_runtime_event_t *ev, size_t n_frames)
 	ev->origin = S("tb.tetragon.raw.v1/3@1200");
 }
 
-static void expect_raw_frame(const tb_raw_frame_t *w, const tb_raw_frame_t *g)
+FIXTURE void expect_raw_frame(const tb_raw_frame_t *w, const tb_raw_frame_t *g)
 {
 	EXPECT_INT(w->has_address, g->has_address);
 	if (w->has_address)
@@ -151,7 +153,7 @@ static void expect_raw_frame(const tb_raw_frame_t *w, const tb_raw_frame_t *g)
 	EXPECT_STR(w->build_id, g->build_id);
 }
 
-static void expect_container(const tb_container_t *w, const tb_container_t *g)
+FIXTURE void expect_container(const tb_container_t *w, const tb_container_t *g)
 {
 	EXPECT_STR(w->id, g->id);
 	EXPECT_STR(w->name, g->name);
@@ -164,7 +166,7 @@ static void expect_container(const tb_container_t *w, const tb_container_t *g)
 	EXPECT_INT(w->cgroup_id, g->cgroup_id);
 }
 
-static void expect_runtime_event(const tb_runtime_event_t *w, const tb_runtime_event_t *g)
+FIXTURE void expect_runtime_event(const tb_runtime_event_t *w, const tb_runtime_event_t *g)
 {
 	EXPECT_BYTES(w->event_id, TB_EVENT_ID_LEN, g->event_id, TB_EVENT_ID_LEN);
 	EXPECT_REQ(w->tenant, g->tenant);
@@ -202,7 +204,7 @@ static void expect_runtime_event(const tb_runtime_event_t *w, const tb_runtime_e
 
 /* ---- CanonicalEvent / CorrelatedEvent ----------------------------------------- */
 
-static void fill_event(tb_event_t *ev, size_t n_frames, int correlated)
+FIXTURE void fill_event(tb_event_t *ev, size_t n_frames, int correlated)
 {
 	char buf[64];
 
@@ -259,7 +261,7 @@ static void fill_event(tb_event_t *ev, size_t n_frames, int correlated)
 	}
 }
 
-static void expect_event(const tb_event_t *w, const tb_event_t *g, int correlated)
+FIXTURE void expect_event(const tb_event_t *w, const tb_event_t *g, int correlated)
 {
 	EXPECT_BYTES(w->event_id, TB_EVENT_ID_LEN, g->event_id, TB_EVENT_ID_LEN);
 	EXPECT_REQ(w->tenant, g->tenant);
@@ -314,7 +316,7 @@ static void expect_event(const tb_event_t *w, const tb_event_t *g, int correlate
 
 /* ---- Artifact, Finding, DeadLetter -------------------------------------------- */
 
-static void fill_artifact(tb_artifact_t *a)
+FIXTURE void fill_artifact(tb_artifact_t *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->tenant = S("t");
@@ -342,7 +344,7 @@ static void fill_artifact(tb_artifact_t *a)
 	a->binaries[1].path = S("/usr/lib/libx.so.1");
 }
 
-static void expect_artifact(const tb_artifact_t *w, const tb_artifact_t *g)
+FIXTURE void expect_artifact(const tb_artifact_t *w, const tb_artifact_t *g)
 {
 	EXPECT_REQ(w->tenant, g->tenant);
 	EXPECT_REQ(w->digest, g->digest);
@@ -365,7 +367,7 @@ static void expect_artifact(const tb_artifact_t *w, const tb_artifact_t *g)
 	}
 }
 
-static void fill_finding(tb_finding_t *f)
+FIXTURE void fill_finding(tb_finding_t *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->tenant = S("t");
@@ -381,7 +383,7 @@ static void fill_finding(tb_finding_t *f)
 	f->registered_ns = 1;
 }
 
-static void expect_finding(const tb_finding_t *w, const tb_finding_t *g)
+FIXTURE void expect_finding(const tb_finding_t *w, const tb_finding_t *g)
 {
 	EXPECT_REQ(w->tenant, g->tenant);
 	EXPECT_REQ(w->finding_id, g->finding_id);
@@ -394,7 +396,7 @@ static void expect_finding(const tb_finding_t *w, const tb_finding_t *g)
 	EXPECT_INT(w->registered_ns, g->registered_ns);
 }
 
-static void fill_dead_letter(tb_dead_letter_t *d)
+FIXTURE void fill_dead_letter(tb_dead_letter_t *d)
 {
 	static const uint8_t payload[] = {0xC3, 0x01, 0x00, 0xff, 0x00, '{', '"', 'x'};
 
@@ -412,7 +414,7 @@ static void fill_dead_letter(tb_dead_letter_t *d)
 	d->payload_len = sizeof(payload);
 }
 
-static void expect_dead_letter(const tb_dead_letter_t *w, const tb_dead_letter_t *g)
+FIXTURE void expect_dead_letter(const tb_dead_letter_t *w, const tb_dead_letter_t *g)
 {
 	EXPECT_REQ(w->service, g->service);
 	EXPECT_REQ(w->reason, g->reason);
@@ -429,7 +431,7 @@ static void expect_dead_letter(const tb_dead_letter_t *w, const tb_dead_letter_t
 
 /* ---- ProbeBatch ------------------------------------------------------------------ */
 
-static void fill_uframe(tb_probe_uframe_t *u, size_t i)
+FIXTURE void fill_uframe(tb_probe_uframe_t *u, size_t i)
 {
 	char buf[64];
 
@@ -442,7 +444,7 @@ static void fill_uframe(tb_probe_uframe_t *u, size_t i)
 	u->address = u->has_address ? 0x7fff00000000ULL + i : 0;
 }
 
-static void fill_probe_batch(tb_probe_batch_t *b, size_t n_samples)
+FIXTURE void fill_probe_batch(tb_probe_batch_t *b, size_t n_samples)
 {
 	memset(b, 0, sizeof(*b));
 	b->node = S("node-7");
@@ -510,7 +512,7 @@ static void fill_probe_batch(tb_probe_batch_t *b, size_t n_samples)
 	b->lost_events = 1;
 }
 
-static void expect_uframe(const tb_probe_uframe_t *w, const tb_probe_uframe_t *g)
+FIXTURE void expect_uframe(const tb_probe_uframe_t *w, const tb_probe_uframe_t *g)
 {
 	EXPECT_STR(w->build_id, g->build_id);
 	EXPECT_INT(w->file_offset, g->file_offset);
@@ -521,7 +523,7 @@ static void expect_uframe(const tb_probe_uframe_t *w, const tb_probe_uframe_t *g
 		EXPECT_INT(w->address, g->address);
 }
 
-static void expect_probe_batch(const tb_probe_batch_t *w, const tb_probe_batch_t *g)
+FIXTURE void expect_probe_batch(const tb_probe_batch_t *w, const tb_probe_batch_t *g)
 {
 	EXPECT_REQ(w->node, g->node);
 	EXPECT_REQ(w->boot_id, g->boot_id);
@@ -590,7 +592,7 @@ static void expect_probe_batch(const tb_probe_batch_t *w, const tb_probe_batch_t
 /* ---- files and avro-c ---------------------------------------------------------- */
 
 /* Read a repo file (tests run from the repo root; TB_SRCDIR overrides). */
-static char *read_repo_file(const char *rel)
+FIXTURE char *read_repo_file(const char *rel)
 {
 	const char *root = getenv("TB_SRCDIR");
 	char path[4096];
@@ -620,7 +622,7 @@ static char *read_repo_file(const char *rel)
  * its zero value, null for unions, {} for records), unions: JSON null -> the null branch,
  * else the first non-null branch; fixed and bytes from strings; enums from
  * the symbol index. Returns 0 or -1. */
-static int avroc_fill(avro_value_t *v, const json_t *j)
+FIXTURE int avroc_fill(avro_value_t *v, const json_t *j)
 {
 	avro_value_t child;
 	size_t n, i;
@@ -698,7 +700,7 @@ static int avroc_fill(avro_value_t *v, const json_t *j)
 
 /* Write a single-object message with avro-c: `schema_json` is the writer,
  * `data_json` the record; fingerprint from our registry. */
-static uint8_t *avroc_write(const char *schema_json, const char *data_json, size_t *len)
+FIXTURE uint8_t *avroc_write(const char *schema_json, const char *data_json, size_t *len)
 {
 	avro_schema_t sch = NULL;
 	avro_value_iface_t *iface;
