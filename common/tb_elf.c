@@ -42,7 +42,7 @@ typedef struct sym {
 	uint64_t addr;
 	uint64_t size;
 	uint64_t sec_end; /* end of the symbol's section, 0 = unknown */
-	uint64_t end;     /* computed extent (primaries only) */
+	uint64_t end;	  /* computed extent (primaries only) */
 	size_t name_off;  /* into the arena until sorted, then unused */
 	const char *name;
 	uint8_t bind_rank;
@@ -51,9 +51,9 @@ typedef struct sym {
 struct tb_elf_symtab {
 	tb_elf_segment_t *segs;
 	size_t n_segs;
-	sym_t *syms;      /* all symbols, sorted by (addr, preference) */
+	sym_t *syms; /* all symbols, sorted by (addr, preference) */
 	size_t n_syms;
-	uint32_t *uniq;   /* indexes of the primary symbol of each address */
+	uint32_t *uniq; /* indexes of the primary symbol of each address */
 	size_t n_uniq;
 	char *names;
 };
@@ -86,9 +86,11 @@ static int load_segments(tb_elf_t *e, tb_err_t *err)
 			return tb_err(err, "%s: program header %zu: %s", e->path, i, elf_errmsg(-1));
 		if (ph.p_type != PT_LOAD)
 			continue;
-		e->segs[e->n_segs++] = (tb_elf_segment_t){.offset = ph.p_offset, .vaddr = ph.p_vaddr,
-							 .filesz = ph.p_filesz, .memsz = ph.p_memsz,
-							 .flags = ph.p_flags};
+		e->segs[e->n_segs++] = (tb_elf_segment_t){.offset = ph.p_offset,
+							  .vaddr = ph.p_vaddr,
+							  .filesz = ph.p_filesz,
+							  .memsz = ph.p_memsz,
+							  .flags = ph.p_flags};
 	}
 	return 0;
 }
@@ -107,7 +109,8 @@ static int build_id_in_notes(tb_elf_t *e, Elf_Data *data)
 		if (memcmp((const char *)data->d_buf + name_off, "GNU", 4) != 0)
 			continue;
 		for (size_t i = 0; i < nh.n_descsz; i++)
-			snprintf(e->build_id + 2 * i, 3, "%02x", ((const uint8_t *)data->d_buf)[desc_off + i]);
+			snprintf(e->build_id + 2 * i, 3, "%02x",
+				 ((const uint8_t *)data->d_buf)[desc_off + i]);
 		return 1;
 	}
 	return 0;
@@ -416,7 +419,8 @@ static int add_symbols(builder_t *b, tb_elf_t *f, Elf_Scn *scn, const GElf_Shdr 
 		name = elf_strptr(f->elf, sh->sh_link, s.st_name);
 		if (!name || !name[0])
 			continue;
-		out = (sym_t){.addr = s.st_value, .size = s.st_size,
+		out = (sym_t){.addr = s.st_value,
+			      .size = s.st_size,
 			      .sec_end = section_end(f->elf, s.st_shndx),
 			      .bind_rank = bind_rank(GELF_ST_BIND(s.st_info))};
 		if (f->machine == EM_ARM)
@@ -596,8 +600,8 @@ int tb_elf_symtab_lookup_vaddr(const tb_elf_symtab_t *t, uint64_t vaddr, tb_elf_
 		s = &t->syms[t->uniq[k - 1]];
 		if (vaddr >= s->end)
 			continue;
-		*hit = (tb_elf_hit_t){.name = s->name, .vaddr = s->addr, .size = s->end - s->addr,
-				      .offset = vaddr - s->addr};
+		*hit = (tb_elf_hit_t){
+		    .name = s->name, .vaddr = s->addr, .size = s->end - s->addr, .offset = vaddr - s->addr};
 		return 1;
 	}
 	return 0;

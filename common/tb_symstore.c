@@ -38,14 +38,14 @@ typedef struct entry {
 	cand_t *cands;
 	size_t n_cands;
 	tb_elf_symtab_t *table;
-	char *fail;                 /* remembered load failure */
-	struct entry *prev, *next;  /* LRU list, loaded entries only */
+	char *fail;		   /* remembered load failure */
+	struct entry *prev, *next; /* LRU list, loaded entries only */
 } entry_t;
 
 struct tb_symstore {
 	pthread_mutex_t lock;
-	tb_map_t *by_build_id;      /* build-id -> entry_t */
-	tb_map_t *inodes;           /* "dev:ino" -> (void *)1, files already indexed */
+	tb_map_t *by_build_id; /* build-id -> entry_t */
+	tb_map_t *inodes;      /* "dev:ino" -> (void *)1, files already indexed */
 	entry_t *lru_head, *lru_tail;
 	size_t cache_cap;
 	tb_symstore_stats_t stats;
@@ -143,8 +143,10 @@ static int entry_add_cand(tb_symstore_t *s, const char *bid, const tb_elf_t *e, 
 		return -1;
 	en->cands = c;
 	c = &en->cands[en->n_cands];
-	*c = (cand_t){.path = strdup(path), .has_symtab = tb_elf_has_symtab(e),
-		      .has_dynsym = tb_elf_has_dynsym(e), .debug_only = tb_elf_is_debug_only(e)};
+	*c = (cand_t){.path = strdup(path),
+		      .has_symtab = tb_elf_has_symtab(e),
+		      .has_dynsym = tb_elf_has_dynsym(e),
+		      .debug_only = tb_elf_is_debug_only(e)};
 	if (!c->path)
 		return -1;
 	en->n_cands++;
@@ -170,7 +172,10 @@ static int looks_like_elf(const char *path)
 		return 0;
 	n = read(fd, magic, sizeof(magic));
 	close(fd);
-	return n == 4 && memcmp(magic, "\x7f" "ELF", 4) == 0;
+	return n == 4 && memcmp(magic,
+				"\x7f"
+				"ELF",
+				4) == 0;
 }
 
 /* Index one file; the caller holds the lock (or owns s exclusively). */

@@ -49,9 +49,11 @@ tb_canon_t *tb_canon_new(const tb_canon_config_t *cfg, tb_err_t *err)
 		const char *help = "Symbol store lookups for frames without a symbol, by result";
 
 		c->sym_found = tb_metrics_counter(cfg->metrics, "symbolize_total", help, "result=\"found\"");
-		c->sym_missing = tb_metrics_counter(cfg->metrics, "symbolize_total", help, "result=\"not_found\"");
+		c->sym_missing =
+		    tb_metrics_counter(cfg->metrics, "symbolize_total", help, "result=\"not_found\"");
 		c->sym_error = tb_metrics_counter(cfg->metrics, "symbolize_total", help, "result=\"error\"");
-		c->frames = tb_metrics_counter(cfg->metrics, "frames_total", "Canonical frames produced", NULL);
+		c->frames =
+		    tb_metrics_counter(cfg->metrics, "frames_total", "Canonical frames produced", NULL);
 	}
 	return c;
 }
@@ -137,7 +139,8 @@ static const char *raw_symbol(tb_canon_t *c, const tb_raw_frame_t *rf, const cha
 	int rc;
 
 	*owned = NULL;
-	if (rf->symbol && rf->symbol[0])
+	/* A symbol that is only an address is no symbol (and never passed on). */
+	if (rf->symbol && rf->symbol[0] && !tb_privacy_symbol_is_address(c->privacy, rf->symbol))
 		return rf->symbol;
 	if (kernel || !build_id[0] || !c->store)
 		return "";
@@ -172,8 +175,6 @@ static int canon_frame(tb_canon_t *c, const tb_raw_frame_t *rf, int kernel, tb_c
 	if (!kernel && rf->has_address && off == rf->address)
 		off = 0;
 	raw = raw_symbol(c, rf, f->build_id, off, kernel, &owned);
-	if (tb_privacy_symbol_is_address(c->privacy, raw))
-		raw = "";
 	f->symbol = tb_canon_symbol(raw);
 	free(owned);
 	if (!f->symbol)

@@ -13,10 +13,11 @@
  *   module       user: basename of the module path (secrets scrubbed), "" if
  *                none. kernel: the module name without its [brackets], ""
  *                for vmlinux.
- *   symbol       the raw symbol; for a user frame without one but with a
+ *   symbol       the raw symbol, unless it is only an address (then it
+ *                counts as missing); for a user frame without one but with a
  *                build-id, the symbol store's answer for (build_id,
- *                file_offset). Then canonical text (symbolize.h). A symbol
- *                that is only an address becomes "". "" if unknown.
+ *                file_offset). Then canonical text (symbolize.h). "" if
+ *                unknown.
  *   file_offset  user: the file offset in the module, as given (never an
  *                address: a frame whose offset equals its raw address is
  *                treated as unknown and gets 0). kernel: the offset into the
@@ -66,9 +67,9 @@
 typedef struct tb_canon tb_canon_t;
 
 typedef struct tb_canon_config {
-	tb_privacy_t *privacy;   /* required; not owned */
+	tb_privacy_t *privacy;	 /* required; not owned */
 	tb_symstore_t *symstore; /* optional; not owned */
-	tb_metrics_t *metrics;   /* optional; counters are registered here */
+	tb_metrics_t *metrics;	 /* optional; counters are registered here */
 } tb_canon_config_t;
 
 tb_canon_t *tb_canon_new(const tb_canon_config_t *cfg, tb_err_t *err);

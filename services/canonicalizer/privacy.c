@@ -23,10 +23,11 @@
 #define MAX_POLICY_BYTES (64 * 1024)
 
 static const char *const rule_names[TB_PRIV_N_RULES] = {
-	[TB_PRIV_ARGS] = "args",       [TB_PRIV_ENV] = "env",       [TB_PRIV_CWD] = "cwd",
-	[TB_PRIV_ADDRESSES] = "addresses", [TB_PRIV_HOME] = "home", [TB_PRIV_SECRET] = "secret",
-	[TB_PRIV_UID] = "uid",         [TB_PRIV_NODE] = "node",     [TB_PRIV_EXEC_ID] = "exec_id",
-	[TB_PRIV_POD_METADATA] = "pod_metadata",
+    [TB_PRIV_ARGS] = "args",	   [TB_PRIV_ENV] = "env",
+    [TB_PRIV_CWD] = "cwd",	   [TB_PRIV_ADDRESSES] = "addresses",
+    [TB_PRIV_HOME] = "home",	   [TB_PRIV_SECRET] = "secret",
+    [TB_PRIV_UID] = "uid",	   [TB_PRIV_NODE] = "node",
+    [TB_PRIV_EXEC_ID] = "exec_id", [TB_PRIV_POD_METADATA] = "pod_metadata",
 };
 
 /* Secret patterns: (regex, flags, group replaced). See privacy.h. */
@@ -35,14 +36,22 @@ static const struct {
 	int icase;
 	int group;
 } secret_patterns[] = {
-	{"(://)([^/@[:space:]]+)(@)", 0, 2},
-	{"(^|[^[:alnum:]])([[:alnum:]_.-]*(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth|"
-	 "credential|private[_-]?key|session)[[:alnum:]_.-]*=)([^/&;,[:space:]]+)",
-	 1, 4},
-	{"(gh[pousr]_[[:alnum:]]{20,}|github_pat_[[:alnum:]_]{20,}|glpat-[[:alnum:]_-]{20,}|"
-	 "xox[abprs]-[[:alnum:]-]{10,}|AKIA[0-9A-Z]{16}|eyJ[[:alnum:]_-]{8,}\\.[[:alnum:]_-]{8,}\\.[[:alnum:]_-]*|"
-	 "[sr]k_live_[[:alnum:]]{16,})",
-	 0, 1},
+    /* URL credentials */
+    {"(://)([^/@[:space:]]+)(@)", 0, 2},
+    /* NAME=VALUE with a secret-looking NAME */
+    {"(^|[^[:alnum:]])([[:alnum:]_.-]*"
+     "(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth|credential|private[_-]?key|session)"
+     "[[:alnum:]_.-]*=)([^/&;,[:space:]]+)",
+     1, 4},
+    /* well-known token shapes */
+    {"(gh[pousr]_[[:alnum:]]{20,}"
+     "|github_pat_[[:alnum:]_]{20,}"
+     "|glpat-[[:alnum:]_-]{20,}"
+     "|xox[abprs]-[[:alnum:]-]{10,}"
+     "|AKIA[0-9A-Z]{16}"
+     "|eyJ[[:alnum:]_-]{8,}\\.[[:alnum:]_-]{8,}\\.[[:alnum:]_-]*"
+     "|[sr]k_live_[[:alnum:]]{16,})",
+     0, 1},
 };
 #define N_SECRET_PATTERNS (sizeof(secret_patterns) / sizeof(secret_patterns[0]))
 
@@ -150,7 +159,8 @@ int tb_privacy_key_load(const char *path, uint8_t key[TB_HASH_KEY_LEN], tb_err_t
 	for (len = n; len > 0 && isspace(buf[len - 1]); len--)
 		;
 	if (len != 2 * TB_HASH_KEY_LEN)
-		return tb_err(err, "hash key %s: expected 32 raw bytes or 64 hex digits, got %zu bytes", path, n);
+		return tb_err(err, "hash key %s: expected 32 raw bytes or 64 hex digits, got %zu bytes", path,
+			      n);
 	for (size_t i = 0; i < TB_HASH_KEY_LEN; i++) {
 		int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
 
@@ -185,15 +195,15 @@ static char *trim(char *s)
 }
 
 static const char *const mandatory_keys[] = {"drop_args", "drop_env", "drop_cwd", "drop_addresses"};
-static const char *const bool_keys[] = {"home_rewrite", "scrub_secrets", "hash_uid", "hash_node", "hash_exec_id",
-					"keep_pod_metadata"};
+static const char *const bool_keys[] = {"home_rewrite", "scrub_secrets", "hash_uid",
+					"hash_node",	"hash_exec_id",	 "keep_pod_metadata"};
 #define N_MANDATORY (sizeof(mandatory_keys) / sizeof(mandatory_keys[0]))
 #define N_BOOL (sizeof(bool_keys) / sizeof(bool_keys[0]))
 
 static int *bool_field(tb_privacy_policy_t *pol, size_t i)
 {
-	int *fields[N_BOOL] = {&pol->home_rewrite, &pol->scrub_secrets, &pol->hash_uid, &pol->hash_node,
-			       &pol->hash_exec_id, &pol->keep_pod_metadata};
+	int *fields[N_BOOL] = {&pol->home_rewrite, &pol->scrub_secrets, &pol->hash_uid,
+			       &pol->hash_node,	   &pol->hash_exec_id,	&pol->keep_pod_metadata};
 
 	return fields[i];
 }
@@ -237,8 +247,10 @@ static int apply_line(const char *key, const char *value, int slot, const char *
 		return tb_err(err, "%s: expected true or false, got '%s'", key, value);
 	if (slot < (int)N_MANDATORY) {
 		if (!b)
-			return tb_err(err, "%s = false is not supported: CanonicalEvent has no field for it, "
-					   "the canonicalizer always drops it", key);
+			return tb_err(err,
+				      "%s = false is not supported: CanonicalEvent has no field for it, "
+				      "the canonicalizer always drops it",
+				      key);
 		return 0;
 	}
 	*bool_field(pol, (size_t)slot - N_MANDATORY) = b;
@@ -249,12 +261,14 @@ static int check_key_present(const char *name, const tb_privacy_policy_t *pol, t
 {
 	if (pol->has_key || !(pol->hash_uid || pol->hash_node || pol->hash_exec_id))
 		return 0;
-	return tb_err(err, "%s: hash_uid/hash_node/hash_exec_id are on but no hash_key_file is set "
-			   "(name a 32-byte key file, or set them to false to drop those values)", name);
+	return tb_err(err,
+		      "%s: hash_uid/hash_node/hash_exec_id are on but no hash_key_file is set "
+		      "(name a 32-byte key file, or set them to false to drop those values)",
+		      name);
 }
 
-int tb_privacy_policy_parse(const char *text, const char *name, const char *base_dir, tb_privacy_policy_t *pol,
-			    tb_err_t *err)
+int tb_privacy_policy_parse(const char *text, const char *name, const char *base_dir,
+			    tb_privacy_policy_t *pol, tb_err_t *err)
 {
 	char seen[N_MANDATORY + N_BOOL + 1] = {0};
 	char *copy = strdup(text), *line, *save = NULL;
@@ -367,11 +381,13 @@ tb_privacy_t *tb_privacy_new(const tb_privacy_policy_t *pol, tb_metrics_t *metri
 	}
 	for (int r = 0; metrics && r < TB_PRIV_N_RULES; r++) {
 		snprintf(labels, sizeof(labels), "rule=\"%s\"", rule_names[r]);
-		p->counters[r] = tb_metrics_counter(metrics, "privacy_redactions_total",
-						    "Values removed or rewritten by the privacy policy, by rule", labels);
+		p->counters[r] =
+		    tb_metrics_counter(metrics, "privacy_redactions_total",
+				       "Values removed or rewritten by the privacy policy, by rule", labels);
 	}
 	if (!pol->has_key && (pol->hash_uid || pol->hash_node || pol->hash_exec_id))
-		tb_warn("privacy: no hash key configured: uid, node and exec_id are dropped instead of hashed");
+		tb_warn(
+		    "privacy: no hash key configured: uid, node and exec_id are dropped instead of hashed");
 	return p;
 }
 
@@ -526,7 +542,8 @@ int tb_privacy_symbol_is_address(tb_privacy_t *p, const char *symbol)
 /* ---- applying to an event ------------------------------------------------------------ */
 
 /* Keyed hash of prefix+value, or "" when dropped; counts either way. */
-static char *hash_or_drop(tb_privacy_t *p, int hash, const char *prefix, const char *value, tb_privacy_rule_t rule)
+static char *hash_or_drop(tb_privacy_t *p, int hash, const char *prefix, const char *value,
+			  tb_privacy_rule_t rule)
 {
 	char hex[33], *buf;
 	size_t len;

@@ -108,8 +108,8 @@ void tb_privacy_policy_strict(tb_privacy_policy_t *pol);
 
 /* Parse policy text (starting from the strict policy). `name` is used in
  * error messages, `base_dir` resolves a relative hash_key_file. */
-int tb_privacy_policy_parse(const char *text, const char *name, const char *base_dir, tb_privacy_policy_t *pol,
-			    tb_err_t *err);
+int tb_privacy_policy_parse(const char *text, const char *name, const char *base_dir,
+			    tb_privacy_policy_t *pol, tb_err_t *err);
 
 /* Read and parse a policy file. */
 int tb_privacy_policy_load(const char *path, tb_privacy_policy_t *pol, tb_err_t *err);

@@ -17,8 +17,8 @@
 #include "symbolize.h"
 
 /* Suffixes followed by ".N" and suffixes that stand alone (".cold" is both). */
-static const char *const numbered[] = {"isra", "constprop", "part", "cold", "lto_priv", "llvm", "clone",
-				       "specialized"};
+static const char *const numbered[] = {"isra",	   "constprop", "part",	 "cold",
+				       "lto_priv", "llvm",	"clone", "specialized"};
 static const char *const bare[] = {"cold", "localalias"};
 
 static int in_list(const char *s, size_t len, const char *const *list, size_t n)
@@ -86,8 +86,7 @@ static void cut_demangled_tails(char *s)
 	if (clone)
 		*clone = '\0';
 	n = strlen(s);
-	if (n > 19 && strncmp(s + n - 19, "::h", 3) == 0 &&
-	    strspn(s + n - 16, "0123456789abcdef") == 16)
+	if (n > 19 && strncmp(s + n - 19, "::h", 3) == 0 && strspn(s + n - 16, "0123456789abcdef") == 16)
 		s[n - 19] = '\0';
 }
 

@@ -43,19 +43,19 @@ typedef struct tb_elf_symtab tb_elf_symtab_t;
 /* One PT_LOAD program header. */
 typedef struct tb_elf_segment {
 	uint64_t offset; /* p_offset */
-	uint64_t vaddr;  /* p_vaddr */
+	uint64_t vaddr;	 /* p_vaddr */
 	uint64_t filesz; /* p_filesz */
-	uint64_t memsz;  /* p_memsz */
-	uint32_t flags;  /* PF_X | PF_W | PF_R */
+	uint64_t memsz;	 /* p_memsz */
+	uint32_t flags;	 /* PF_X | PF_W | PF_R */
 } tb_elf_segment_t;
 
 /* A resolved symbol. `name` points into the symbol table and lives as long
  * as the table. */
 typedef struct tb_elf_hit {
-	const char *name;  /* raw (mangled) symbol name */
-	uint64_t vaddr;    /* symbol start (link-time virtual address) */
-	uint64_t size;     /* symbol size; for zero-size symbols the inferred extent */
-	uint64_t offset;   /* offset of the looked-up location into the symbol */
+	const char *name; /* raw (mangled) symbol name */
+	uint64_t vaddr;	  /* symbol start (link-time virtual address) */
+	uint64_t size;	  /* symbol size; for zero-size symbols the inferred extent */
+	uint64_t offset;  /* offset of the looked-up location into the symbol */
 } tb_elf_hit_t;
 
 /* ---- files ---- */

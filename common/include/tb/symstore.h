@@ -40,14 +40,14 @@ typedef struct tb_symstore_config {
 } tb_symstore_config_t;
 
 typedef struct tb_symstore_stats {
-	size_t build_ids;     /* distinct build-ids indexed */
-	size_t files;         /* ELF files indexed */
-	size_t skipped;       /* files under dir that were not usable ELF (non-ELF, corrupt, no build-id) */
-	size_t cached;        /* symbol tables currently loaded */
-	uint64_t hits;        /* lookups served by a loaded table */
-	uint64_t loads;       /* tables loaded (first use or after eviction) */
+	size_t build_ids; /* distinct build-ids indexed */
+	size_t files;	  /* ELF files indexed */
+	size_t skipped;	  /* files under dir that were not usable ELF (non-ELF, corrupt, no build-id) */
+	size_t cached;	  /* symbol tables currently loaded */
+	uint64_t hits;	  /* lookups served by a loaded table */
+	uint64_t loads;	  /* tables loaded (first use or after eviction) */
 	uint64_t evictions;
-	uint64_t unknown;     /* lookups of a build-id not in the index */
+	uint64_t unknown; /* lookups of a build-id not in the index */
 	uint64_t load_errors;
 } tb_symstore_stats_t;
 

@@ -96,8 +96,9 @@ static void frames_are_kernel_then_user_innermost_first(void **state)
 	assert_string_equal(out.frames[2].build_id, LIBC_BUILD_ID);
 	assert_string_equal(out.frames[3].module, "app");
 	assert_string_equal(out.frames[3].symbol, "net::Client::connect<int>");
-	assert_string_equal(out.frames[3].build_id, "b08000c5ab536b2b6c3a0e53382a2733c4319c8d"); /* lowercased */
-	assert_string_equal(out.frames[4].symbol, ""); /* was only an address */
+	assert_string_equal(out.frames[3].build_id,
+			    "b08000c5ab536b2b6c3a0e53382a2733c4319c8d"); /* lowercased */
+	assert_string_equal(out.frames[4].symbol, "");			 /* was only an address */
 	assert_string_equal(out.frames[4].build_id, "");
 	assert_int_equal(out.leaf_frame_id, out.frames[0].frame_id);
 	assert_int_equal(out.count, 3);
@@ -107,7 +108,8 @@ static void frames_are_kernel_then_user_innermost_first(void **state)
 }
 
 /* The recipe of canon.h, step by step. */
-static int64_t recipe_frame_id(int kernel, const char *build_id, const char *module, uint64_t off, const char *sym)
+static int64_t recipe_frame_id(int kernel, const char *build_id, const char *module, uint64_t off,
+			       const char *sym)
 {
 	tb_hasher_t h;
 
@@ -137,7 +139,8 @@ static void ids_follow_the_documented_recipe(void **state)
 	for (size_t i = 0; i < out.n_frames; i++) {
 		const tb_canon_frame_t *f = &out.frames[i];
 
-		assert_int_equal(f->frame_id, recipe_frame_id(f->kernel, f->build_id, f->module, f->file_offset, f->symbol));
+		assert_int_equal(f->frame_id, recipe_frame_id(f->kernel, f->build_id, f->module,
+							      f->file_offset, f->symbol));
 	}
 	tb_hasher_init(&h, "stack.v1");
 	tb_hasher_u64(&h, out.n_frames);
@@ -154,9 +157,12 @@ static void ids_are_pinned(void **state)
 	/* Values of the v1 recipes for two fixed frames. If this fails, ids
 	 * changed: that breaks replays and stored data (see canon.h). */
 	tb_canon_frame_t f[2] = {
-		{.kernel = 1, .build_id = "", .module = "", .file_offset = 5, .symbol = "kfree_skb_reason"},
-		{.kernel = 0, .build_id = "b08000c5ab536b2b6c3a0e53382a2733c4319c8d", .module = "app",
-		 .file_offset = 0x1139, .symbol = "net::Client::connect<int>"},
+	    {.kernel = 1, .build_id = "", .module = "", .file_offset = 5, .symbol = "kfree_skb_reason"},
+	    {.kernel = 0,
+	     .build_id = "b08000c5ab536b2b6c3a0e53382a2733c4319c8d",
+	     .module = "app",
+	     .file_offset = 0x1139,
+	     .symbol = "net::Client::connect<int>"},
 	};
 
 	(void)state;
@@ -214,7 +220,8 @@ static void same_input_gives_byte_identical_output(void **state)
 
 static void ids_separate_what_differs(void **state)
 {
-	tb_canon_frame_t base = {.kernel = 0, .build_id = "abcd", .module = "app", .file_offset = 16, .symbol = "f"};
+	tb_canon_frame_t base = {
+	    .kernel = 0, .build_id = "abcd", .module = "app", .file_offset = 16, .symbol = "f"};
 	tb_canon_frame_t v = base;
 	int64_t id = tb_canon_frame_id(&base);
 	tb_canon_frame_t pair[2], swapped[2];
@@ -337,10 +344,10 @@ static void bare_user_frames_are_symbolized_from_the_store(void **state)
 	assert_non_null(canon);
 	memset(fr, 0, sizeof(fr));
 	fr[0] = (tb_raw_frame_t){.module = "/opt/app/bin/app", .offset = off + 4, .build_id = bid};
-	fr[1] = (tb_raw_frame_t){.module = "/opt/app/bin/app", .offset = off, .build_id = bid,
-				 .symbol = "given_symbol_wins"};
-	fr[2] = (tb_raw_frame_t){.module = "/opt/other", .offset = 0x1000,
-				 .build_id = "00112233445566778899aabbccddeeff00112233"};
+	fr[1] = (tb_raw_frame_t){
+	    .module = "/opt/app/bin/app", .offset = off, .build_id = bid, .symbol = "given_symbol_wins"};
+	fr[2] = (tb_raw_frame_t){
+	    .module = "/opt/other", .offset = 0x1000, .build_id = "00112233445566778899aabbccddeeff00112233"};
 	in.user_frames = fr;
 	in.n_user_frames = 3;
 	in.process.uid = -1;
@@ -349,9 +356,10 @@ static void bare_user_frames_are_symbolized_from_the_store(void **state)
 	assert_int_equal(out.frames[0].file_offset, off + 4);
 	assert_string_equal(out.frames[1].symbol, "given_symbol_wins");
 	assert_string_equal(out.frames[2].symbol, ""); /* unknown build-id */
-	assert_int_equal(tb_metric_get(tb_metrics_counter(s->metrics, "symbolize_total", "", "result=\"found\"")), 1);
-	assert_int_equal(tb_metric_get(tb_metrics_counter(s->metrics, "symbolize_total", "", "result=\"not_found\"")),
-			 1);
+	assert_int_equal(
+	    tb_metric_get(tb_metrics_counter(s->metrics, "symbolize_total", "", "result=\"found\"")), 1);
+	assert_int_equal(
+	    tb_metric_get(tb_metrics_counter(s->metrics, "symbolize_total", "", "result=\"not_found\"")), 1);
 	tb_event_clear(&out);
 	tb_canon_free(canon);
 	tb_symstore_close(store);
@@ -361,16 +369,16 @@ static void bare_user_frames_are_symbolized_from_the_store(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(frames_are_kernel_then_user_innermost_first),
-		cmocka_unit_test(ids_follow_the_documented_recipe),
-		cmocka_unit_test(ids_are_pinned),
-		cmocka_unit_test(ids_do_not_depend_on_raw_addresses),
-		cmocka_unit_test(same_input_gives_byte_identical_output),
-		cmocka_unit_test(ids_separate_what_differs),
-		cmocka_unit_test(offsets_that_are_addresses_are_not_passed_on),
-		cmocka_unit_test(event_without_frames_has_no_stack),
-		cmocka_unit_test(too_deep_stack_is_rejected),
-		cmocka_unit_test(bare_user_frames_are_symbolized_from_the_store),
+	    cmocka_unit_test(frames_are_kernel_then_user_innermost_first),
+	    cmocka_unit_test(ids_follow_the_documented_recipe),
+	    cmocka_unit_test(ids_are_pinned),
+	    cmocka_unit_test(ids_do_not_depend_on_raw_addresses),
+	    cmocka_unit_test(same_input_gives_byte_identical_output),
+	    cmocka_unit_test(ids_separate_what_differs),
+	    cmocka_unit_test(offsets_that_are_addresses_are_not_passed_on),
+	    cmocka_unit_test(event_without_frames_has_no_stack),
+	    cmocka_unit_test(too_deep_stack_is_rejected),
+	    cmocka_unit_test(bare_user_frames_are_symbolized_from_the_store),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -245,21 +245,22 @@ typedef struct pcase {
 static void home_path_parts_are_rewritten(void **state)
 {
 	static const pcase_t cases[] = {
-		{"/home/alice/bin/app", "/home/<redacted>/bin/app"},
-		{"/home/alice", "/home/<redacted>"},
-		{"/Users/bob/Library/x.dylib", "/Users/<redacted>/Library/x.dylib"},
-		{"/root/.cargo/bin/rg", "/<redacted-root>/.cargo/bin/rg"},
-		{"/root", "/<redacted-root>"},
-		{"/var/lib/docker/overlay2/ab12/merged/home/carol/app", "/var/lib/docker/overlay2/ab12/merged/home/<redacted>/app"},
-		{"/run/user/1000/bus", "/run/user/<redacted>/bus"},
-		{"/home/alice/x/home/bob/y", "/home/<redacted>/x/home/<redacted>/y"},
-		{"/usr/bin/root", "/usr/bin/root"},
-		{"/rootfs/bin/sh", "/rootfs/bin/sh"},
-		{"/home", "/home"},
-		{"/home/", "/home/"},
-		{"/homestead/alice/x", "/homestead/alice/x"},
-		{"/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6"},
-		{"", ""},
+	    {"/home/alice/bin/app", "/home/<redacted>/bin/app"},
+	    {"/home/alice", "/home/<redacted>"},
+	    {"/Users/bob/Library/x.dylib", "/Users/<redacted>/Library/x.dylib"},
+	    {"/root/.cargo/bin/rg", "/<redacted-root>/.cargo/bin/rg"},
+	    {"/root", "/<redacted-root>"},
+	    {"/var/lib/docker/overlay2/ab12/merged/home/carol/app",
+	     "/var/lib/docker/overlay2/ab12/merged/home/<redacted>/app"},
+	    {"/run/user/1000/bus", "/run/user/<redacted>/bus"},
+	    {"/home/alice/x/home/bob/y", "/home/<redacted>/x/home/<redacted>/y"},
+	    {"/usr/bin/root", "/usr/bin/root"},
+	    {"/rootfs/bin/sh", "/rootfs/bin/sh"},
+	    {"/home", "/home"},
+	    {"/home/", "/home/"},
+	    {"/homestead/alice/x", "/homestead/alice/x"},
+	    {"/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6"},
+	    {"", ""},
 	};
 	tb_privacy_policy_t pol;
 	tb_privacy_t *p;
@@ -286,15 +287,15 @@ static void home_path_parts_are_rewritten(void **state)
 static void secrets_in_kept_strings_are_scrubbed(void **state)
 {
 	static const pcase_t cases[] = {
-		{"/srv/token=abc123/bin/app", "/srv/token=<redacted>/bin/app"},
-		{"/tmp/API_KEY=xyz;PASSWORD=pw/x", "/tmp/API_KEY=<redacted>;PASSWORD=<redacted>/x"},
-		{"https://user:pw@git.example/repo", "https://<redacted>@git.example/repo"},
-		{"/opt/ghp_abcdefghijklmnopqrstuvwxyz0123456789/x", "/opt/<redacted>/x"},
-		{"/cache/AKIAABCDEFGHIJKLMNOP/obj", "/cache/<redacted>/obj"},
-		{"/x/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTYifQ.c2lnbmF0dXJl/y", "/x/<redacted>/y"},
-		{"/usr/lib/libauthentication.so.1", "/usr/lib/libauthentication.so.1"},
-		{"auth::Session::get", "auth::Session::get"},
-		{"tcp_connect", "tcp_connect"},
+	    {"/srv/token=abc123/bin/app", "/srv/token=<redacted>/bin/app"},
+	    {"/tmp/API_KEY=xyz;PASSWORD=pw/x", "/tmp/API_KEY=<redacted>;PASSWORD=<redacted>/x"},
+	    {"https://user:pw@git.example/repo", "https://<redacted>@git.example/repo"},
+	    {"/opt/ghp_abcdefghijklmnopqrstuvwxyz0123456789/x", "/opt/<redacted>/x"},
+	    {"/cache/AKIAABCDEFGHIJKLMNOP/obj", "/cache/<redacted>/obj"},
+	    {"/x/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTYifQ.c2lnbmF0dXJl/y", "/x/<redacted>/y"},
+	    {"/usr/lib/libauthentication.so.1", "/usr/lib/libauthentication.so.1"},
+	    {"auth::Session::get", "auth::Session::get"},
+	    {"tcp_connect", "tcp_connect"},
 	};
 	tb_privacy_policy_t pol;
 	tb_privacy_t *p;
@@ -309,7 +310,8 @@ static void secrets_in_kept_strings_are_scrubbed(void **state)
 
 		assert_non_null(got);
 		if (strcmp(got, cases[i].want) != 0) {
-			print_error("string '%s': expected '%s', got '%s'\n", cases[i].in, cases[i].want, got);
+			print_error("string '%s': expected '%s', got '%s'\n", cases[i].in, cases[i].want,
+				    got);
 			bad++;
 		}
 		free(got);
@@ -394,10 +396,12 @@ static void policy_errors_name_file_line_and_key(void **state)
 {
 	(void)state;
 	expect_policy_error("unknown_key.conf", "unknown_key.conf:3:", "unknown key 'drop_argz'");
-	expect_policy_error("bad_bool.conf", "bad_bool.conf:2:", "home_rewrite: expected true or false, got 'yes'");
+	expect_policy_error("bad_bool.conf",
+			    "bad_bool.conf:2:", "home_rewrite: expected true or false, got 'yes'");
 	expect_policy_error("duplicate.conf", "duplicate.conf:3:", "'hash_uid' given twice");
 	expect_policy_error("no_equals.conf", "no_equals.conf:2:", "expected 'key = value'");
-	expect_policy_error("drop_args_false.conf", "drop_args_false.conf:2:", "drop_args = false is not supported");
+	expect_policy_error("drop_args_false.conf",
+			    "drop_args_false.conf:2:", "drop_args = false is not supported");
 	expect_policy_error("no_key.conf", "no_key.conf", "no hash_key_file");
 	expect_policy_error("short_key.conf", "short.key", "expected 32 raw bytes or 64 hex digits");
 	expect_policy_error("missing.conf", "missing.conf", "No such file");
@@ -431,19 +435,19 @@ static void key_file_accepts_raw_and_hex(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(strict_output_holds_none_of_the_planted_values),
-		cmocka_unit_test(strict_rewrites_home_and_keeps_pod_metadata),
-		cmocka_unit_test(uid_node_and_exec_id_are_keyed_hashes),
-		cmocka_unit_test(without_a_key_hashed_fields_are_dropped),
-		cmocka_unit_test(every_rule_is_counted),
-		cmocka_unit_test(dropping_pod_metadata_keeps_image_and_ids),
-		cmocka_unit_test(home_path_parts_are_rewritten),
-		cmocka_unit_test(secrets_in_kept_strings_are_scrubbed),
-		cmocka_unit_test(address_only_symbols_are_recognized),
-		cmocka_unit_test(strict_policy_file_parses_to_the_strict_policy),
-		cmocka_unit_test(relaxed_policy_file_turns_rules_off),
-		cmocka_unit_test(policy_errors_name_file_line_and_key),
-		cmocka_unit_test(key_file_accepts_raw_and_hex),
+	    cmocka_unit_test(strict_output_holds_none_of_the_planted_values),
+	    cmocka_unit_test(strict_rewrites_home_and_keeps_pod_metadata),
+	    cmocka_unit_test(uid_node_and_exec_id_are_keyed_hashes),
+	    cmocka_unit_test(without_a_key_hashed_fields_are_dropped),
+	    cmocka_unit_test(every_rule_is_counted),
+	    cmocka_unit_test(dropping_pod_metadata_keeps_image_and_ids),
+	    cmocka_unit_test(home_path_parts_are_rewritten),
+	    cmocka_unit_test(secrets_in_kept_strings_are_scrubbed),
+	    cmocka_unit_test(address_only_symbols_are_recognized),
+	    cmocka_unit_test(strict_policy_file_parses_to_the_strict_policy),
+	    cmocka_unit_test(relaxed_policy_file_turns_rules_off),
+	    cmocka_unit_test(policy_errors_name_file_line_and_key),
+	    cmocka_unit_test(key_file_accepts_raw_and_hex),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

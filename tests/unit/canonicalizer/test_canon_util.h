@@ -39,8 +39,8 @@ static inline char *xdup(const char *s)
 	return d;
 }
 
-static inline void raw_frame(tb_raw_frame_t *f, uint64_t addr, const char *module, uint64_t off, const char *sym,
-			     const char *bid)
+static inline void raw_frame(tb_raw_frame_t *f, uint64_t addr, const char *module, uint64_t off,
+			     const char *sym, const char *bid)
 {
 	f->has_address = addr != 0;
 	f->address = addr;
@@ -84,7 +84,8 @@ static inline tb_runtime_event_t *sample_event(void)
 	ev->container.id = xdup("3f2a9c0d5e1b");
 	ev->container.name = xdup("app");
 	ev->container.image = xdup("registry.example/app:1.2.3");
-	ev->container.image_digest = xdup("sha256:aaaa000000000000000000000000000000000000000000000000000000000000");
+	ev->container.image_digest =
+	    xdup("sha256:aaaa000000000000000000000000000000000000000000000000000000000000");
 	ev->container.pod = xdup("app-7d9f8-xk2lp");
 	ev->container.namespace_ = xdup("shop");
 	ev->container.workload = xdup("app");
@@ -102,7 +103,8 @@ static inline tb_runtime_event_t *sample_event(void)
 		  LIBC_BUILD_ID);
 	raw_frame(&ev->user_frames[1], U_ADDR1, "/home/" HOME_USER "/bin/app", 0x1139,
 		  "_ZN3net6Client7connectIiEEvT_.constprop.0", APP_BUILD_ID);
-	raw_frame(&ev->user_frames[2], U_ADDR2, "/home/" HOME_USER "/bin/app", 0x2000, "0x7f12deadbeef", NULL);
+	raw_frame(&ev->user_frames[2], U_ADDR2, "/home/" HOME_USER "/bin/app", 0x2000, "0x7f12deadbeef",
+		  NULL);
 	ev->count = 3;
 	ev->hook = xdup("tcp_connect");
 	ev->policy = xdup("connect-policy");

@@ -229,7 +229,8 @@ static void stripped_binary_does_not_resolve_local_functions(void **state)
 	assert_non_null(t);
 	assert_int_equal(fx_objdump_offset(fx->pie, "tb_known_function", &off), 0);
 	if (tb_elf_symtab_lookup(t, off, &hit) != 0)
-		fail_msg("stripped file: expected no symbol at 0x%llx, got %s", (unsigned long long)off, hit.name);
+		fail_msg("stripped file: expected no symbol at 0x%llx, got %s", (unsigned long long)off,
+			 hit.name);
 	tb_elf_symtab_free(t);
 	tb_elf_close(e);
 }
@@ -301,8 +302,8 @@ static void offset_outside_any_function_is_not_found(void **state)
 	tb_elf_hit_t hit;
 
 	assert_non_null(t);
-	assert_int_equal(tb_elf_symtab_lookup(t, 0x10, &hit), 0);        /* ELF header */
-	assert_int_equal(tb_elf_symtab_lookup(t, 0x7fffffff, &hit), 0);  /* past the file */
+	assert_int_equal(tb_elf_symtab_lookup(t, 0x10, &hit), 0);	/* ELF header */
+	assert_int_equal(tb_elf_symtab_lookup(t, 0x7fffffff, &hit), 0); /* past the file */
 	tb_elf_symtab_free(t);
 	tb_elf_close(e);
 }
@@ -442,23 +443,23 @@ static void corrupted_files_give_errors_not_crashes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(build_id_matches_readelf_for_every_layout),
-		cmocka_unit_test(stripped_copy_and_debug_file_share_the_build_id),
-		cmocka_unit_test(pie_file_offset_resolves_to_known_function),
-		cmocka_unit_test(non_pie_file_offset_resolves_to_known_function),
-		cmocka_unit_test(lld_layout_maps_offset_without_assuming_equality),
-		cmocka_unit_test(shared_library_offset_resolves_static_and_global_functions),
-		cmocka_unit_test(offset_vaddr_round_trip_through_segments),
-		cmocka_unit_test(zero_size_symbol_extends_to_next_symbol),
-		cmocka_unit_test(stripped_binary_does_not_resolve_local_functions),
-		cmocka_unit_test(debug_file_gives_symbols_with_image_segments),
-		cmocka_unit_test(debug_file_alone_resolves_vaddrs_but_not_offsets),
-		cmocka_unit_test(offset_of_name_matches_objdump),
-		cmocka_unit_test(offset_outside_any_function_is_not_found),
-		cmocka_unit_test(open_names_the_file_when_missing_or_not_elf),
-		cmocka_unit_test(debug_path_uses_build_id_layout),
-		cmocka_unit_test(truncated_files_give_errors_not_crashes),
-		cmocka_unit_test(corrupted_files_give_errors_not_crashes),
+	    cmocka_unit_test(build_id_matches_readelf_for_every_layout),
+	    cmocka_unit_test(stripped_copy_and_debug_file_share_the_build_id),
+	    cmocka_unit_test(pie_file_offset_resolves_to_known_function),
+	    cmocka_unit_test(non_pie_file_offset_resolves_to_known_function),
+	    cmocka_unit_test(lld_layout_maps_offset_without_assuming_equality),
+	    cmocka_unit_test(shared_library_offset_resolves_static_and_global_functions),
+	    cmocka_unit_test(offset_vaddr_round_trip_through_segments),
+	    cmocka_unit_test(zero_size_symbol_extends_to_next_symbol),
+	    cmocka_unit_test(stripped_binary_does_not_resolve_local_functions),
+	    cmocka_unit_test(debug_file_gives_symbols_with_image_segments),
+	    cmocka_unit_test(debug_file_alone_resolves_vaddrs_but_not_offsets),
+	    cmocka_unit_test(offset_of_name_matches_objdump),
+	    cmocka_unit_test(offset_outside_any_function_is_not_found),
+	    cmocka_unit_test(open_names_the_file_when_missing_or_not_elf),
+	    cmocka_unit_test(debug_path_uses_build_id_layout),
+	    cmocka_unit_test(truncated_files_give_errors_not_crashes),
+	    cmocka_unit_test(corrupted_files_give_errors_not_crashes),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

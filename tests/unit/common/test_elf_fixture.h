@@ -86,7 +86,8 @@ static inline int fx_objdump_offset(const char *path, const char *fn, uint64_t *
 	char cmd[2 * FX_PATH + 256], line[256];
 
 	snprintf(cmd, sizeof(cmd),
-		 "objdump -d -F --disassemble=%s '%s' | sed -n 's/^[0-9a-f]* <%s> (File Offset: 0x\\([0-9a-f]*\\)):$/\\1/p'",
+		 "objdump -d -F --disassemble=%s '%s' | sed -n 's/^[0-9a-f]* <%s> (File Offset: "
+		 "0x\\([0-9a-f]*\\)):$/\\1/p'",
 		 fn, path, fn);
 	if (fx_capture(cmd, line, sizeof(line)) < 0)
 		return -1;
@@ -129,7 +130,8 @@ static inline int fx_build(fx_t *fx)
 	snprintf(cmd, sizeof(cmd), "cc %s -fno-pie -no-pie -o '%s' '%s'", cflags, fx->nopie, fx->src);
 	if (fx_sh(cmd) < 0)
 		return -1;
-	snprintf(cmd, sizeof(cmd), "cc %s -shared -fPIC -DTB_KNOWN_LIB -o '%s' '%s'", cflags, fx->so, fx->src);
+	snprintf(cmd, sizeof(cmd), "cc %s -shared -fPIC -DTB_KNOWN_LIB -o '%s' '%s'", cflags, fx->so,
+		 fx->src);
 	if (fx_sh(cmd) < 0)
 		return -1;
 	snprintf(cmd, sizeof(cmd), "strip --strip-all -o '%s' '%s'", fx->stripped, fx->pie);
@@ -140,7 +142,8 @@ static inline int fx_build(fx_t *fx)
 		return -1;
 	fx->have_lld = system("command -v ld.lld >/dev/null 2>&1") == 0;
 	if (fx->have_lld) {
-		snprintf(cmd, sizeof(cmd), "cc %s -fuse-ld=lld -fPIE -pie -o '%s' '%s'", cflags, fx->lld, fx->src);
+		snprintf(cmd, sizeof(cmd), "cc %s -fuse-ld=lld -fPIE -pie -o '%s' '%s'", cflags, fx->lld,
+			 fx->src);
 		if (fx_sh(cmd) < 0)
 			return -1;
 	}

@@ -25,7 +25,7 @@ typedef struct st {
 	fx_t fx;
 	char pie_bid[256];
 	char nopie_bid[256];
-	uint64_t known_off;       /* tb_known_function in the PIE */
+	uint64_t known_off;	  /* tb_known_function in the PIE */
 	uint64_t known_off_nopie; /* tb_known_function in the non-PIE */
 } st_t;
 
@@ -33,7 +33,8 @@ static int group_setup(void **state)
 {
 	st_t *s = calloc(1, sizeof(*s));
 
-	if (!s || fx_build(&s->fx) < 0 || fx_readelf_build_id(s->fx.pie, s->pie_bid, sizeof(s->pie_bid)) < 0 ||
+	if (!s || fx_build(&s->fx) < 0 ||
+	    fx_readelf_build_id(s->fx.pie, s->pie_bid, sizeof(s->pie_bid)) < 0 ||
 	    fx_readelf_build_id(s->fx.nopie, s->nopie_bid, sizeof(s->nopie_bid)) < 0 ||
 	    fx_objdump_offset(s->fx.pie, "tb_known_function", &s->known_off) < 0 ||
 	    fx_objdump_offset(s->fx.nopie, "tb_known_function", &s->known_off_nopie) < 0) {
@@ -76,7 +77,8 @@ static tb_symstore_t *open_store(const char *dir, size_t cache)
 	return st;
 }
 
-static void expect_symbol(tb_symstore_t *st, const char *bid, uint64_t off, const char *want, uint64_t want_off)
+static void expect_symbol(tb_symstore_t *st, const char *bid, uint64_t off, const char *want,
+			  uint64_t want_off)
 {
 	tb_err_t err = {{0}};
 	char *sym = NULL;
@@ -84,8 +86,8 @@ static void expect_symbol(tb_symstore_t *st, const char *bid, uint64_t off, cons
 	int rc = tb_symstore_lookup(st, bid, off, &sym, &sym_off, &err);
 
 	if (rc != 1)
-		fail_msg("lookup(%s, 0x%llx): expected %s+%llu, got rc=%d (%s)", bid, (unsigned long long)off, want,
-			 (unsigned long long)want_off, rc, err.msg);
+		fail_msg("lookup(%s, 0x%llx): expected %s+%llu, got rc=%d (%s)", bid, (unsigned long long)off,
+			 want, (unsigned long long)want_off, rc, err.msg);
 	assert_string_equal(sym, want);
 	assert_int_equal(sym_off, want_off);
 	free(sym);
@@ -135,7 +137,8 @@ static void build_id_dir_layout_resolves_debug_file_with_image(void **state)
 	char dir[FX_PATH], pop[4 * FX_PATH];
 	tb_symstore_t *st;
 
-	snprintf(pop, sizeof(pop), "mkdir -p .build-id/%.2s usr/bin && cp '%s' .build-id/%.2s/%s.debug && cp '%s' usr/bin/app",
+	snprintf(pop, sizeof(pop),
+		 "mkdir -p .build-id/%.2s usr/bin && cp '%s' .build-id/%.2s/%s.debug && cp '%s' usr/bin/app",
 		 s->pie_bid, s->fx.debug, s->pie_bid, s->pie_bid + 2, s->fx.stripped);
 	make_store(s, "store-buildid", pop, dir, sizeof(dir));
 	st = open_store(dir, 0);
@@ -152,12 +155,14 @@ static void debug_file_alone_does_not_guess_offsets(void **state)
 	char *sym = NULL;
 	uint64_t off = 0;
 
-	snprintf(pop, sizeof(pop), "mkdir -p %s && cp '%s' %s/debuginfo", s->pie_bid, s->fx.debug, s->pie_bid);
+	snprintf(pop, sizeof(pop), "mkdir -p %s && cp '%s' %s/debuginfo", s->pie_bid, s->fx.debug,
+		 s->pie_bid);
 	make_store(s, "store-debugonly", pop, dir, sizeof(dir));
 	st = open_store(dir, 0);
 	assert_true(tb_symstore_has(st, s->pie_bid));
 	if (tb_symstore_lookup(st, s->pie_bid, s->known_off, &sym, &off, &err) != 0)
-		fail_msg("debug file alone: expected no answer (offsets unknown), got %s (%s)", sym ? sym : "-", err.msg);
+		fail_msg("debug file alone: expected no answer (offsets unknown), got %s (%s)",
+			 sym ? sym : "-", err.msg);
 	tb_symstore_close(st);
 }
 
@@ -174,7 +179,8 @@ static void unknown_build_id_is_not_found(void **state)
 	snprintf(pop, sizeof(pop), "cp '%s' app", s->fx.pie);
 	make_store(s, "store-unknown", pop, dir, sizeof(dir));
 	st = open_store(dir, 0);
-	assert_int_equal(tb_symstore_lookup(st, "00112233445566778899aabbccddeeff00112233", 0x1000, &sym, &off, &err), 0);
+	assert_int_equal(
+	    tb_symstore_lookup(st, "00112233445566778899aabbccddeeff00112233", 0x1000, &sym, &off, &err), 0);
 	assert_null(sym);
 	assert_int_equal(tb_symstore_lookup(st, "not-hex", 0x1000, &sym, &off, &err), 0);
 	tb_symstore_stats(st, &stats);
@@ -192,7 +198,8 @@ static void build_id_lookup_ignores_case(void **state)
 	make_store(s, "store-case", pop, dir, sizeof(dir));
 	st = open_store(dir, 0);
 	for (size_t i = 0; i <= strlen(s->pie_bid); i++)
-		upper[i] = (char)((s->pie_bid[i] >= 'a' && s->pie_bid[i] <= 'f') ? s->pie_bid[i] - 32 : s->pie_bid[i]);
+		upper[i] = (char)((s->pie_bid[i] >= 'a' && s->pie_bid[i] <= 'f') ? s->pie_bid[i] - 32
+										 : s->pie_bid[i]);
 	expect_symbol(st, upper, s->known_off + 2, "tb_known_function", 2);
 	tb_symstore_close(st);
 }
@@ -214,9 +221,9 @@ static void lru_evicts_beyond_bound_and_reloads(void **state)
 	}
 	tb_symstore_stats(st, &stats);
 	assert_int_equal(stats.cached, 1);
-	assert_int_equal(stats.loads, 6);     /* each switch reloads */
+	assert_int_equal(stats.loads, 6); /* each switch reloads */
 	assert_int_equal(stats.evictions, 5);
-	assert_int_equal(stats.hits, 3);      /* the second pie lookup of each round */
+	assert_int_equal(stats.hits, 3); /* the second pie lookup of each round */
 	tb_symstore_close(st);
 }
 
@@ -259,7 +266,7 @@ static void added_file_upgrades_symbols_of_a_loaded_build_id(void **state)
 	assert_int_equal(tb_symstore_lookup(st, s->pie_bid, s->known_off, &sym, &off, &err), 0);
 	assert_int_equal(tb_symstore_add_file(st, s->fx.debug, &err), 1);
 	assert_int_equal(tb_symstore_add_file(st, s->fx.debug, &err), 0); /* same inode */
-	assert_int_equal(tb_symstore_add_file(st, s->fx.src, &err), 0);   /* not ELF */
+	assert_int_equal(tb_symstore_add_file(st, s->fx.src, &err), 0);	  /* not ELF */
 	expect_symbol(st, s->pie_bid, s->known_off, "tb_known_function", 0);
 	tb_symstore_close(st);
 }
@@ -325,17 +332,17 @@ static void concurrent_lookups_agree(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(stripped_build_id_resolves_through_unstripped_file),
-		cmocka_unit_test(debuginfod_layout_resolves_with_debuginfo_and_executable),
-		cmocka_unit_test(build_id_dir_layout_resolves_debug_file_with_image),
-		cmocka_unit_test(debug_file_alone_does_not_guess_offsets),
-		cmocka_unit_test(unknown_build_id_is_not_found),
-		cmocka_unit_test(build_id_lookup_ignores_case),
-		cmocka_unit_test(lru_evicts_beyond_bound_and_reloads),
-		cmocka_unit_test(load_failure_is_reported_and_remembered),
-		cmocka_unit_test(added_file_upgrades_symbols_of_a_loaded_build_id),
-		cmocka_unit_test(missing_store_dir_is_an_error),
-		cmocka_unit_test(concurrent_lookups_agree),
+	    cmocka_unit_test(stripped_build_id_resolves_through_unstripped_file),
+	    cmocka_unit_test(debuginfod_layout_resolves_with_debuginfo_and_executable),
+	    cmocka_unit_test(build_id_dir_layout_resolves_debug_file_with_image),
+	    cmocka_unit_test(debug_file_alone_does_not_guess_offsets),
+	    cmocka_unit_test(unknown_build_id_is_not_found),
+	    cmocka_unit_test(build_id_lookup_ignores_case),
+	    cmocka_unit_test(lru_evicts_beyond_bound_and_reloads),
+	    cmocka_unit_test(load_failure_is_reported_and_remembered),
+	    cmocka_unit_test(added_file_upgrades_symbols_of_a_loaded_build_id),
+	    cmocka_unit_test(missing_store_dir_is_an_error),
+	    cmocka_unit_test(concurrent_lookups_agree),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
