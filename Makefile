@@ -16,7 +16,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
 
 # Debian packages needed to build, test and run (idempotent; quick when present).
-DEB_PKGS := build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev \
+DEB_PKGS := build-essential pkg-config clang llvm lld bpftool libbpf-dev libelf-dev \
             zlib1g-dev librdkafka-dev libavro-dev libpq-dev libevent-dev \
             libjansson-dev libsodium-dev libiberty-dev libcmocka-dev \
             postgresql postgresql-contrib curl jq procps iproute2 util-linux
