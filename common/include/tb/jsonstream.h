@@ -86,8 +86,8 @@ void tb_jsonstream_reset(tb_jsonstream_t *s, uint64_t offset, uint64_t line);
 int tb_jsonstream_feed(tb_jsonstream_t *s, const void *data, size_t len, tb_err_t *err);
 
 /* Mark end of input: an open object is then reported TRUNCATED and a pending
- * garbage run is reported. feed() after finish() starts a fresh stream that
- * continues the positions. */
+ * garbage run is reported once next() reaches them. A later feed() clears
+ * the mark and scanning simply goes on (positions continue). */
 void tb_jsonstream_finish(tb_jsonstream_t *s);
 
 /* Next item: 1 = *item filled, 0 = need more input (or all drained). */
