@@ -184,7 +184,7 @@ tb_elf_t *tb_elf_open(const char *path, tb_err_t *err)
 		tb_err(err, "open %s: out of memory", path);
 		goto fail;
 	}
-	e->fd = open(path, O_RDONLY | O_CLOEXEC);
+	e->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block us */
 	if (e->fd < 0) {
 		tb_err(err, "open %s: %s", path, strerror(errno));
 		goto fail;

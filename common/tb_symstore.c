@@ -165,7 +165,7 @@ static int entry_add_cand(tb_symstore_t *s, const char *bid, const tb_elf_t *e, 
 static int looks_like_elf(const char *path)
 {
 	unsigned char magic[4];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	ssize_t n;
 
 	if (fd < 0)
@@ -234,11 +234,17 @@ static int scan_dir(tb_symstore_t *s, const char *dir, tb_err_t *err)
 	if (!fts)
 		return tb_err(err, "symbol store %s: %s", dir, strerror(errno));
 	while ((ent = fts_read(fts)) != NULL) {
-		if (ent->fts_info == FTS_DNR || (ent->fts_info == FTS_ERR && ent->fts_level == 0) ||
-		    (ent->fts_info == FTS_NS && ent->fts_level == 0)) {
+		int bad = ent->fts_info == FTS_DNR || ent->fts_info == FTS_ERR || ent->fts_info == FTS_NS;
+
+		if (bad && ent->fts_level == 0) {
 			tb_err(err, "symbol store %s: %s", ent->fts_path, strerror(ent->fts_errno));
 			fts_close(fts);
 			return -1;
+		}
+		if (bad) { /* an unreadable corner of the tree: skip it, keep the rest */
+			s->stats.skipped++;
+			tb_warn("symbol store: skipped %s: %s", ent->fts_path, strerror(ent->fts_errno));
+			continue;
 		}
 		if (ent->fts_info != FTS_F && ent->fts_info != FTS_SL)
 			continue;

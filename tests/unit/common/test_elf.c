@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "tb/elf.h"
@@ -312,6 +314,7 @@ static void open_names_the_file_when_missing_or_not_elf(void **state)
 {
 	fx_t *fx = *state;
 	tb_err_t err = {{0}};
+	char fifo[FX_PATH + 8];
 
 	assert_null(tb_elf_open("/nonexistent/tb-no-such-file", &err));
 	assert_non_null(strstr(err.msg, "/nonexistent/tb-no-such-file"));
@@ -319,6 +322,11 @@ static void open_names_the_file_when_missing_or_not_elf(void **state)
 	assert_non_null(strstr(err.msg, "not an ELF file"));
 	assert_null(tb_elf_open(fx->dir, &err));
 	assert_non_null(strstr(err.msg, "not a regular file"));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", fx->dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_null(tb_elf_open(fifo, &err)); /* returns instead of blocking for a writer */
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	unlink(fifo);
 }
 
 static void debug_path_uses_build_id_layout(void **state)
