@@ -34,7 +34,7 @@ typedef struct entry {
 	uint64_t fp;
 	tb_av_schema_t *schema;
 	const char *name;   /* record full name, or the type name of other schemas */
-	int rtype;          /* TB_AVR_* this schema can be decoded into, or -1 */
+	int rtype;	    /* TB_AVR_* this schema can be decoded into, or -1 */
 	tb_av_plan_t *plan; /* how to decode it into that record, or NULL */
 } entry_t;
 
@@ -102,8 +102,8 @@ static int append(tb_avro_registry_t *reg, const entry_t *e, tb_err_t *err)
 }
 
 /* Parse and plan one schema. as_reader >= 0: it is that record's reader. */
-static int add_schema(tb_avro_registry_t *reg, const char *json, size_t len, int as_reader,
-                      uint64_t *fp_out, tb_err_t *err)
+static int add_schema(tb_avro_registry_t *reg, const char *json, size_t len, int as_reader, uint64_t *fp_out,
+		      tb_err_t *err)
 {
 	entry_t e = {.rtype = -1};
 	const tb_av_node_t *reader;
@@ -120,16 +120,14 @@ static int add_schema(tb_avro_registry_t *reg, const char *json, size_t len, int
 	if (avro_c_accepts(json, len, err) < 0)
 		goto fail;
 	e.fp = e.schema->fp;
-	e.name = e.schema->root->fullname ? e.schema->root->fullname
-	                                  : tb_av_type_name(e.schema->root->type);
+	e.name = e.schema->root->fullname ? e.schema->root->fullname : tb_av_type_name(e.schema->root->type);
 	e.rtype = as_reader >= 0 ? as_reader : find_rtype(e.schema->root->fullname);
 	if (e.rtype >= 0) {
 		const tb_avro_desc_t *d = tb_avro_rtypes[e.rtype].desc;
 
 		if (as_reader >= 0 && tb_av_check_reader(d, e.schema->root, err) < 0)
 			goto fail;
-		reader = as_reader >= 0 ? e.schema->root
-		                        : reg->entries[reg->reader[e.rtype]].schema->root;
+		reader = as_reader >= 0 ? e.schema->root : reg->entries[reg->reader[e.rtype]].schema->root;
 		e.plan = tb_av_plan_new(d, reader, e.schema->root, err);
 		if (!e.plan)
 			goto fail;
@@ -190,7 +188,7 @@ void tb_avro_registry_free(tb_avro_registry_t *reg)
 }
 
 int tb_avro_registry_add_json(tb_avro_registry_t *reg, const char *schema_json, uint64_t *fp_out,
-                              tb_err_t *err)
+			      tb_err_t *err)
 {
 	if (!reg || !schema_json)
 		return tb_err(err, "register schema: no registry or no schema");
@@ -258,7 +256,7 @@ int tb_avro_registry_add_dir(tb_avro_registry_t *reg, const char *dir, tb_err_t 
 }
 
 int tb_avro_registry_reader_fp(const tb_avro_registry_t *reg, const char *fullname, uint64_t *fp_out,
-                               tb_err_t *err)
+			       tb_err_t *err)
 {
 	int t = find_rtype(fullname);
 
@@ -271,7 +269,7 @@ int tb_avro_registry_reader_fp(const tb_avro_registry_t *reg, const char *fullna
 /* ---- messages ----------------------------------------------------------------- */
 
 static const entry_t *message_entry(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len,
-                                    tb_err_t *err)
+				    tb_err_t *err)
 {
 	uint64_t fp = 0;
 	const entry_t *e;
@@ -289,13 +287,15 @@ static const entry_t *message_entry(const tb_avro_registry_t *reg, const uint8_t
 		fp = (fp << 8) | buf[2 + i];
 	e = find_fp(reg, fp);
 	if (!e)
-		tb_err(err, "unknown schema fingerprint 0x%016" PRIx64
-		            " (register the writer schema with the registry)", fp);
+		tb_err(err,
+		       "unknown schema fingerprint 0x%016" PRIx64
+		       " (register the writer schema with the registry)",
+		       fp);
 	return e;
 }
 
-int tb_avro_peek(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len,
-                 const char **name_out, uint64_t *fp_out, tb_err_t *err)
+int tb_avro_peek(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len, const char **name_out,
+		 uint64_t *fp_out, tb_err_t *err)
 {
 	const entry_t *e = message_entry(reg, buf, len, err);
 
@@ -308,14 +308,14 @@ int tb_avro_peek(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len,
 	return 0;
 }
 
-static int scan_message(const tb_avro_registry_t *reg, const entry_t *e, const uint8_t *buf,
-                        size_t len, tb_err_t *err)
+static int scan_message(const tb_avro_registry_t *reg, const entry_t *e, const uint8_t *buf, size_t len,
+			tb_err_t *err)
 {
 	if (len > reg->limits.max_record_bytes)
 		return tb_err(err, "%s message of %zu bytes exceeds the limit of %zu", e->name, len,
-		              reg->limits.max_record_bytes);
-	if (tb_av_scan(e->schema->root, buf + TB_AVRO_HEADER_LEN, len - TB_AVRO_HEADER_LEN,
-	               &reg->limits, err) < 0)
+			      reg->limits.max_record_bytes);
+	if (tb_av_scan(e->schema->root, buf + TB_AVRO_HEADER_LEN, len - TB_AVRO_HEADER_LEN, &reg->limits,
+		       err) < 0)
 		return tb_err_wrap(err, "%s message (writer fingerprint 0x%016" PRIx64 ")", e->name, e->fp);
 	return 0;
 }
@@ -329,21 +329,20 @@ int tb_avro_validate(const tb_avro_registry_t *reg, const uint8_t *buf, size_t l
 
 /* ---- typed records ------------------------------------------------------------- */
 
-static int encode_typed(const tb_avro_registry_t *reg, int t, const void *obj, uint8_t **out,
-                        size_t *out_len, tb_err_t *err)
+static int encode_typed(const tb_avro_registry_t *reg, int t, const void *obj, uint8_t **out, size_t *out_len,
+			tb_err_t *err)
 {
 	const tb_avro_rtype_t *rt = &tb_avro_rtypes[t];
 
 	if (!reg || !obj || !out || !out_len)
 		return tb_err(err, "encode %s: missing argument", rt->fullname);
-	if (tb_av_encode(rt->desc, obj, reg->entries[reg->reader[t]].fp, &reg->limits, out, out_len,
-	                 err) < 0)
+	if (tb_av_encode(rt->desc, obj, reg->entries[reg->reader[t]].fp, &reg->limits, out, out_len, err) < 0)
 		return tb_err_wrap(err, "encode %s", rt->fullname);
 	return 0;
 }
 
-static int decode_typed(const tb_avro_registry_t *reg, int t, const uint8_t *buf, size_t len,
-                        void *obj, tb_err_t *err)
+static int decode_typed(const tb_avro_registry_t *reg, int t, const uint8_t *buf, size_t len, void *obj,
+			tb_err_t *err)
 {
 	const tb_avro_rtype_t *rt = &tb_avro_rtypes[t];
 	const entry_t *e;
@@ -356,7 +355,7 @@ static int decode_typed(const tb_avro_registry_t *reg, int t, const uint8_t *buf
 		return tb_err_wrap(err, "decode %s", rt->fullname);
 	if (e->rtype != t)
 		return tb_err(err, "decode %s: the message holds a %s (fingerprint 0x%016" PRIx64 ")",
-		              rt->fullname, e->name, e->fp);
+			      rt->fullname, e->name, e->fp);
 	if (scan_message(reg, e, buf, len, err) < 0)
 		return tb_err_wrap(err, "decode");
 	if (tb_av_decode(e->plan, buf + TB_AVRO_HEADER_LEN, len - TB_AVRO_HEADER_LEN, obj, err) < 0) {
@@ -366,16 +365,16 @@ static int decode_typed(const tb_avro_registry_t *reg, int t, const uint8_t *buf
 	return 0;
 }
 
-#define TYPED(name, T, idx)                                                                        \
-	int tb_avro_encode_##name(const tb_avro_registry_t *reg, const T *obj, uint8_t **out,      \
-	                          size_t *out_len, tb_err_t *err)                                  \
-	{                                                                                          \
-		return encode_typed(reg, idx, obj, out, out_len, err);                             \
-	}                                                                                          \
-	int tb_avro_decode_##name(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len,   \
-	                          T *out, tb_err_t *err)                                           \
-	{                                                                                          \
-		return decode_typed(reg, idx, buf, len, out, err);                                 \
+#define TYPED(name, T, idx)                                                                                  \
+	int tb_avro_encode_##name(const tb_avro_registry_t *reg, const T *obj, uint8_t **out,                \
+				  size_t *out_len, tb_err_t *err)                                            \
+	{                                                                                                    \
+		return encode_typed(reg, idx, obj, out, out_len, err);                                       \
+	}                                                                                                    \
+	int tb_avro_decode_##name(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len, T *out,     \
+				  tb_err_t *err)                                                             \
+	{                                                                                                    \
+		return decode_typed(reg, idx, buf, len, out, err);                                           \
 	}
 
 TYPED(runtime_event, tb_runtime_event_t, TB_AVR_RUNTIME_EVENT)

@@ -38,9 +38,9 @@ struct rplan {
 	const tb_avro_desc_t *desc;
 	const tb_av_node_t *reader; /* reader record (defaults) */
 	const tb_av_node_t *writer; /* writer record */
-	int *w2d;                   /* per writer field: descriptor field or -1 (skip) */
-	int *d2w;                   /* per descriptor field: writer field or -1 (default) */
-	rplan_t **sub;              /* per descriptor field: plan of its record, or NULL */
+	int *w2d;		    /* per writer field: descriptor field or -1 (skip) */
+	int *d2w;		    /* per descriptor field: writer field or -1 (default) */
+	rplan_t **sub;		    /* per descriptor field: plan of its record, or NULL */
 };
 
 struct tb_av_plan {
@@ -61,20 +61,32 @@ static int is_opt(const tb_av_node_t *t, tb_av_type_t inner)
 static int kind_is_exact(const tb_avro_fdesc_t *f, const tb_av_node_t *t)
 {
 	switch (f->kind) {
-	case TB_AVF_STR: return t->type == TB_AV_STRING;
-	case TB_AVF_OPT_STR: return is_opt(t, TB_AV_STRING);
+	case TB_AVF_STR:
+		return t->type == TB_AV_STRING;
+	case TB_AVF_OPT_STR:
+		return is_opt(t, TB_AV_STRING);
 	case TB_AVF_LONG:
 	case TB_AVF_ULONG:
-	case TB_AVF_U32: return t->type == TB_AV_LONG;
-	case TB_AVF_INT: return t->type == TB_AV_INT;
-	case TB_AVF_BOOL: return t->type == TB_AV_BOOLEAN;
-	case TB_AVF_FIXED: return t->type == TB_AV_FIXED && t->size == f->size;
-	case TB_AVF_BYTES: return t->type == TB_AV_BYTES;
-	case TB_AVF_OPT_BYTES: return is_opt(t, TB_AV_BYTES);
-	case TB_AVF_OPT_ULONG: return is_opt(t, TB_AV_LONG);
-	case TB_AVF_STR_ARRAY: return t->type == TB_AV_ARRAY && t->items->type == TB_AV_STRING;
-	case TB_AVF_RECORD: return t->type == TB_AV_RECORD;
-	case TB_AVF_REC_ARRAY: return t->type == TB_AV_ARRAY && t->items->type == TB_AV_RECORD;
+	case TB_AVF_U32:
+		return t->type == TB_AV_LONG;
+	case TB_AVF_INT:
+		return t->type == TB_AV_INT;
+	case TB_AVF_BOOL:
+		return t->type == TB_AV_BOOLEAN;
+	case TB_AVF_FIXED:
+		return t->type == TB_AV_FIXED && t->size == f->size;
+	case TB_AVF_BYTES:
+		return t->type == TB_AV_BYTES;
+	case TB_AVF_OPT_BYTES:
+		return is_opt(t, TB_AV_BYTES);
+	case TB_AVF_OPT_ULONG:
+		return is_opt(t, TB_AV_LONG);
+	case TB_AVF_STR_ARRAY:
+		return t->type == TB_AV_ARRAY && t->items->type == TB_AV_STRING;
+	case TB_AVF_RECORD:
+		return t->type == TB_AV_RECORD;
+	case TB_AVF_REC_ARRAY:
+		return t->type == TB_AV_ARRAY && t->items->type == TB_AV_RECORD;
 	}
 	return 0;
 }
@@ -83,20 +95,20 @@ int tb_av_check_reader(const tb_avro_desc_t *d, const tb_av_node_t *r, tb_err_t 
 {
 	if (r->type != TB_AV_RECORD || strcmp(r->fullname, d->fullname) != 0)
 		return tb_err(err, "schema is %s, the struct maps %s",
-		              r->fullname ? r->fullname : tb_av_type_name(r->type), d->fullname);
+			      r->fullname ? r->fullname : tb_av_type_name(r->type), d->fullname);
 	if (r->n_fields != d->n_fields)
 		return tb_err(err, "%s has %zu fields, the struct maps %zu", d->fullname, r->n_fields,
-		              d->n_fields);
+			      d->n_fields);
 	for (size_t i = 0; i < d->n_fields; i++) {
 		const tb_avro_fdesc_t *f = &d->fields[i];
 		const tb_av_node_t *t = r->fields[i].type;
 
 		if (strcmp(r->fields[i].name, f->name) != 0)
 			return tb_err(err, "%s field %zu is '%s', the struct maps '%s'", d->fullname, i,
-			              r->fields[i].name, f->name);
+				      r->fields[i].name, f->name);
 		if (!kind_is_exact(f, t))
 			return tb_err(err, "%s field '%s' has type %s, which its struct field cannot hold",
-			              d->fullname, f->name, tb_av_type_name(t->type));
+				      d->fullname, f->name, tb_av_type_name(t->type));
 		if (f->kind == TB_AVF_RECORD && tb_av_check_reader(f->sub, t, err) < 0)
 			return -1;
 		if (f->kind == TB_AVF_REC_ARRAY && tb_av_check_reader(f->sub, t->items, err) < 0)
@@ -125,19 +137,24 @@ static int readable(tb_avf_kind_t k, const tb_av_node_t *w)
 	case TB_AVF_STR:
 	case TB_AVF_OPT_STR:
 	case TB_AVF_BYTES:
-	case TB_AVF_OPT_BYTES: return w->type == TB_AV_STRING || w->type == TB_AV_BYTES;
+	case TB_AVF_OPT_BYTES:
+		return w->type == TB_AV_STRING || w->type == TB_AV_BYTES;
 	case TB_AVF_LONG:
 	case TB_AVF_ULONG:
 	case TB_AVF_U32:
-	case TB_AVF_OPT_ULONG: return w->type == TB_AV_LONG || w->type == TB_AV_INT;
-	case TB_AVF_INT: return w->type == TB_AV_INT;
-	case TB_AVF_BOOL: return w->type == TB_AV_BOOLEAN;
-	default: return 0;
+	case TB_AVF_OPT_ULONG:
+		return w->type == TB_AV_LONG || w->type == TB_AV_INT;
+	case TB_AVF_INT:
+		return w->type == TB_AV_INT;
+	case TB_AVF_BOOL:
+		return w->type == TB_AV_BOOLEAN;
+	default:
+		return 0;
 	}
 }
 
 static rplan_t *rplan_new(tb_av_plan_t *p, const tb_avro_desc_t *d, const tb_av_node_t *r,
-                          const tb_av_node_t *w, tb_err_t *err);
+			  const tb_av_node_t *w, tb_err_t *err);
 
 static int plan_track(tb_av_plan_t *p, rplan_t *rp, tb_err_t *err)
 {
@@ -165,12 +182,12 @@ static int plan_field(tb_av_plan_t *p, rplan_t *rp, size_t i, size_t j, tb_err_t
 		if (w->type != TB_AV_FIXED || w->size != f->size ||
 		    strcmp(tb_av_short_name(w->fullname), tb_av_short_name(r->fullname)) != 0)
 			return tb_err(err, "field '%s': writer %s cannot be read as fixed %s[%zu]", f->name,
-			              tb_av_type_name(w->type), r->fullname, f->size);
+				      tb_av_type_name(w->type), r->fullname, f->size);
 	} else if (f->kind == TB_AVF_RECORD || f->kind == TB_AVF_REC_ARRAY) {
 		if (f->kind == TB_AVF_REC_ARRAY) {
 			if (w->type != TB_AV_ARRAY)
-				return tb_err(err, "field '%s': writer %s cannot be read as an array", f->name,
-				              tb_av_type_name(w->type));
+				return tb_err(err, "field '%s': writer %s cannot be read as an array",
+					      f->name, tb_av_type_name(w->type));
 			w = w->items;
 			r = r->items;
 		}
@@ -180,10 +197,10 @@ static int plan_field(tb_av_plan_t *p, rplan_t *rp, size_t i, size_t j, tb_err_t
 	} else if (f->kind == TB_AVF_STR_ARRAY) {
 		if (w->type != TB_AV_ARRAY || !readable(TB_AVF_STR, w->items))
 			return tb_err(err, "field '%s': writer %s cannot be read as an array of strings",
-			              f->name, tb_av_type_name(w->type));
+				      f->name, tb_av_type_name(w->type));
 	} else if (!readable(f->kind, w)) {
 		return tb_err(err, "field '%s': writer %s cannot be read as %s", f->name,
-		              tb_av_type_name(w->type), tb_av_type_name(r->type));
+			      tb_av_type_name(w->type), tb_av_type_name(r->type));
 	}
 	rp->w2d[i] = (int)j;
 	rp->d2w[j] = (int)i;
@@ -191,7 +208,7 @@ static int plan_field(tb_av_plan_t *p, rplan_t *rp, size_t i, size_t j, tb_err_t
 }
 
 static rplan_t *rplan_new(tb_av_plan_t *p, const tb_avro_desc_t *d, const tb_av_node_t *r,
-                          const tb_av_node_t *w, tb_err_t *err)
+			  const tb_av_node_t *w, tb_err_t *err)
 {
 	rplan_t *rp;
 
@@ -253,8 +270,8 @@ void tb_av_plan_free(tb_av_plan_t *p)
 	free(p);
 }
 
-tb_av_plan_t *tb_av_plan_new(const tb_avro_desc_t *d, const tb_av_node_t *reader,
-                             const tb_av_node_t *writer, tb_err_t *err)
+tb_av_plan_t *tb_av_plan_new(const tb_avro_desc_t *d, const tb_av_node_t *reader, const tb_av_node_t *writer,
+			     tb_err_t *err)
 {
 	tb_av_plan_t *p = calloc(1, sizeof(*p));
 
@@ -293,7 +310,7 @@ static int wb_reserve(wbuf_t *b, size_t n)
 	if (b->len + n > b->lim->max_record_bytes) {
 		b->failed = 1;
 		return tb_err(b->err, "encoded record exceeds the limit of %zu bytes",
-		              b->lim->max_record_bytes);
+			      b->lim->max_record_bytes);
 	}
 	cap = b->cap ? b->cap : 512;
 	while (cap < b->len + n)
@@ -379,19 +396,35 @@ static void encode_field(wbuf_t *b, const tb_avro_fdesc_t *f, const char *base)
 	}
 
 	switch (f->kind) {
-	case TB_AVF_STR: wb_string(b, ptr, f->name); break;
+	case TB_AVF_STR:
+		wb_string(b, ptr, f->name);
+		break;
 	case TB_AVF_OPT_STR:
 		wb_long(b, ptr ? 1 : 0);
 		if (ptr)
 			wb_string(b, ptr, f->name);
 		break;
-	case TB_AVF_LONG: wb_long(b, *(const int64_t *)at); break;
-	case TB_AVF_ULONG: wb_long(b, (int64_t)*(const uint64_t *)at); break;
-	case TB_AVF_U32: wb_long(b, *(const uint32_t *)at); break;
-	case TB_AVF_INT: wb_long(b, *(const int32_t *)at); break;
-	case TB_AVF_BOOL: wb_put(b, *(const int *)at ? "\1" : "\0", 1); break;
-	case TB_AVF_FIXED: wb_put(b, at, f->size); break;
-	case TB_AVF_BYTES: wb_bytes(b, ptr, ptr ? aux : 0, f->name); break;
+	case TB_AVF_LONG:
+		wb_long(b, *(const int64_t *)at);
+		break;
+	case TB_AVF_ULONG:
+		wb_long(b, (int64_t) * (const uint64_t *)at);
+		break;
+	case TB_AVF_U32:
+		wb_long(b, *(const uint32_t *)at);
+		break;
+	case TB_AVF_INT:
+		wb_long(b, *(const int32_t *)at);
+		break;
+	case TB_AVF_BOOL:
+		wb_put(b, *(const int *)at ? "\1" : "\0", 1);
+		break;
+	case TB_AVF_FIXED:
+		wb_put(b, at, f->size);
+		break;
+	case TB_AVF_BYTES:
+		wb_bytes(b, ptr, ptr ? aux : 0, f->name);
+		break;
 	case TB_AVF_OPT_BYTES:
 		wb_long(b, ptr ? 1 : 0);
 		if (ptr)
@@ -401,7 +434,7 @@ static void encode_field(wbuf_t *b, const tb_avro_fdesc_t *f, const char *base)
 		/* here aux is the offset of the int "has" flag */
 		if (*(const int *)(base + f->aux)) {
 			wb_long(b, 1);
-			wb_long(b, (int64_t)*(const uint64_t *)at);
+			wb_long(b, (int64_t) * (const uint64_t *)at);
 		} else {
 			wb_long(b, 0);
 		}
@@ -413,7 +446,9 @@ static void encode_field(wbuf_t *b, const tb_avro_fdesc_t *f, const char *base)
 			wb_string(b, ((char *const *)ptr)[i], f->name);
 		wb_long(b, 0);
 		break;
-	case TB_AVF_RECORD: encode_record(b, f->sub, at); break;
+	case TB_AVF_RECORD:
+		encode_record(b, f->sub, at);
+		break;
 	case TB_AVF_REC_ARRAY:
 		if (wb_count(b, aux, f->name) < 0)
 			return;
@@ -430,8 +465,8 @@ static void encode_record(wbuf_t *b, const tb_avro_desc_t *d, const char *base)
 		encode_field(b, &d->fields[i], base);
 }
 
-int tb_av_encode(const tb_avro_desc_t *d, const void *obj, uint64_t fp,
-                 const tb_avro_limits_t *lim, uint8_t **out, size_t *out_len, tb_err_t *err)
+int tb_av_encode(const tb_avro_desc_t *d, const void *obj, uint64_t fp, const tb_avro_limits_t *lim,
+		 uint8_t **out, size_t *out_len, tb_err_t *err)
 {
 	wbuf_t b = {.lim = lim, .err = err};
 	uint8_t hdr[TB_AVRO_HEADER_LEN] = {0xC3, 0x01};
@@ -518,17 +553,26 @@ static int skip_value(rbuf_t *r, const tb_av_node_t *w)
 	size_t n;
 
 	switch (w->type) {
-	case TB_AV_NULL: return 0;
-	case TB_AV_BOOLEAN: return rd_raw(r, 1, &data);
+	case TB_AV_NULL:
+		return 0;
+	case TB_AV_BOOLEAN:
+		return rd_raw(r, 1, &data);
 	case TB_AV_INT:
-	case TB_AV_ENUM: return rd_int(r, &i);
-	case TB_AV_LONG: return rd_long(r, &l);
-	case TB_AV_FLOAT: return rd_raw(r, 4, &data);
-	case TB_AV_DOUBLE: return rd_raw(r, 8, &data);
-	case TB_AV_FIXED: return rd_raw(r, w->size, &data);
+	case TB_AV_ENUM:
+		return rd_int(r, &i);
+	case TB_AV_LONG:
+		return rd_long(r, &l);
+	case TB_AV_FLOAT:
+		return rd_raw(r, 4, &data);
+	case TB_AV_DOUBLE:
+		return rd_raw(r, 8, &data);
+	case TB_AV_FIXED:
+		return rd_raw(r, w->size, &data);
 	case TB_AV_BYTES:
-	case TB_AV_STRING: return rd_len(r, &n) < 0 ? -1 : rd_raw(r, n, &data);
-	case TB_AV_UNION: return rd_branch(r, &w) < 0 ? -1 : skip_value(r, w);
+	case TB_AV_STRING:
+		return rd_len(r, &n) < 0 ? -1 : rd_raw(r, n, &data);
+	case TB_AV_UNION:
+		return rd_branch(r, &w) < 0 ? -1 : skip_value(r, w);
 	case TB_AV_RECORD:
 		for (size_t k = 0; k < w->n_fields; k++)
 			if (skip_value(r, w->fields[k].type) < 0)
@@ -547,7 +591,8 @@ static int skip_value(rbuf_t *r, const tb_av_node_t *w)
 				continue; /* the block's byte size lets us jump over it */
 			}
 			for (int64_t k = 0; k < count; k++) {
-				if (w->type == TB_AV_MAP && skip_value(r, &(tb_av_node_t){.type = TB_AV_STRING}) < 0)
+				if (w->type == TB_AV_MAP &&
+				    skip_value(r, &(tb_av_node_t){.type = TB_AV_STRING}) < 0)
 					return -1;
 				if (skip_value(r, w->items) < 0)
 					return -1;
@@ -596,8 +641,8 @@ static int rd_number(rbuf_t *r, const tb_av_node_t *w, int64_t *v)
 }
 
 static int decode_record(rbuf_t *r, const rplan_t *rp, char *base);
-static int apply_default(const tb_avro_fdesc_t *f, const tb_av_node_t *rt, const json_t *def,
-                         char *base, tb_err_t *err);
+static int apply_default(const tb_avro_fdesc_t *f, const tb_av_node_t *rt, const json_t *def, char *base,
+			 tb_err_t *err);
 
 /* Grow an array field by `more` zeroed elements; count stays consistent
  * with what is allocated, so clearing after a failure frees it all. */
@@ -617,8 +662,8 @@ static void *grow(char *base, const tb_avro_fdesc_t *f, size_t elem, size_t more
 	return p + (*count - more) * elem;
 }
 
-static int decode_array(rbuf_t *r, const tb_avro_fdesc_t *f, const rplan_t *sub,
-                        const tb_av_node_t *w, char *base)
+static int decode_array(rbuf_t *r, const tb_avro_fdesc_t *f, const rplan_t *sub, const tb_av_node_t *w,
+			char *base)
 {
 	size_t elem = f->kind == TB_AVF_REC_ARRAY ? f->sub->size : sizeof(char *);
 	int64_t count;
@@ -658,8 +703,8 @@ static int decode_array(rbuf_t *r, const tb_avro_fdesc_t *f, const rplan_t *sub,
 	}
 }
 
-static int decode_field(rbuf_t *r, const tb_avro_fdesc_t *f, const rplan_t *sub,
-                        const tb_av_node_t *w, char *base)
+static int decode_field(rbuf_t *r, const tb_avro_fdesc_t *f, const rplan_t *sub, const tb_av_node_t *w,
+			char *base)
 {
 	void *at = base + f->off;
 	int64_t v;
@@ -673,12 +718,14 @@ static int decode_field(rbuf_t *r, const tb_avro_fdesc_t *f, const rplan_t *sub,
 		return rd_fail(r, "null where the reader needs a value");
 	switch (f->kind) {
 	case TB_AVF_STR:
-	case TB_AVF_OPT_STR: return rd_string(r, w, (char **)at, NULL);
+	case TB_AVF_OPT_STR:
+		return rd_string(r, w, (char **)at, NULL);
 	case TB_AVF_BYTES:
 	case TB_AVF_OPT_BYTES:
 		*(size_t *)(base + f->aux) = 0;
 		return rd_string(r, w, (char **)at, (size_t *)(base + f->aux));
-	case TB_AVF_LONG: return rd_number(r, w, (int64_t *)at);
+	case TB_AVF_LONG:
+		return rd_number(r, w, (int64_t *)at);
 	case TB_AVF_ULONG:
 		if (rd_number(r, w, &v) < 0)
 			return -1;
@@ -717,9 +764,11 @@ static int decode_field(rbuf_t *r, const tb_avro_fdesc_t *f, const rplan_t *sub,
 			return -1;
 		*(uint64_t *)at = (uint64_t)v;
 		return 0;
-	case TB_AVF_RECORD: return decode_record(r, sub, at);
+	case TB_AVF_RECORD:
+		return decode_record(r, sub, at);
 	case TB_AVF_STR_ARRAY:
-	case TB_AVF_REC_ARRAY: return decode_array(r, f, sub, w, base);
+	case TB_AVF_REC_ARRAY:
+		return decode_array(r, f, sub, w, base);
 	}
 	return rd_fail(r, "unknown field kind");
 }
@@ -732,7 +781,7 @@ static int decode_record(rbuf_t *r, const rplan_t *rp, char *base)
 	for (size_t i = 0; i < w->n_fields; i++) {
 		int j = rp->w2d[i];
 		int rc = j < 0 ? skip_value(r, w->fields[i].type)
-		               : decode_field(r, &d->fields[j], rp->sub[j], w->fields[i].type, base);
+			       : decode_field(r, &d->fields[j], rp->sub[j], w->fields[i].type, base);
 
 		if (rc < 0)
 			return tb_err_wrap(r->err, "%s", w->fields[i].name);
@@ -740,15 +789,14 @@ static int decode_record(rbuf_t *r, const rplan_t *rp, char *base)
 	for (size_t j = 0; j < d->n_fields; j++) {
 		if (rp->d2w[j] >= 0)
 			continue;
-		if (apply_default(&d->fields[j], rp->reader->fields[j].type, rp->reader->fields[j].def,
-		                  base, r->err) < 0)
+		if (apply_default(&d->fields[j], rp->reader->fields[j].type, rp->reader->fields[j].def, base,
+				  r->err) < 0)
 			return tb_err_wrap(r->err, "default of %s", d->fields[j].name);
 	}
 	return 0;
 }
 
-int tb_av_decode(const tb_av_plan_t *plan, const uint8_t *body, size_t len, void *obj,
-                 tb_err_t *err)
+int tb_av_decode(const tb_av_plan_t *plan, const uint8_t *body, size_t len, void *obj, tb_err_t *err)
 {
 	rbuf_t r = {.start = body, .p = body, .end = body + len, .err = err};
 
@@ -802,8 +850,8 @@ static int default_string(const tb_avro_fdesc_t *f, const json_t *def, char *bas
 }
 
 /* A record default: the object's member, else that field's own default. */
-static int default_record(const tb_avro_desc_t *d, const tb_av_node_t *rt, const json_t *def,
-                          char *base, tb_err_t *err)
+static int default_record(const tb_avro_desc_t *d, const tb_av_node_t *rt, const json_t *def, char *base,
+			  tb_err_t *err)
 {
 	for (size_t j = 0; j < d->n_fields; j++) {
 		const json_t *v = json_object_get(def, d->fields[j].name);
@@ -816,8 +864,8 @@ static int default_record(const tb_avro_desc_t *d, const tb_av_node_t *rt, const
 	return 0;
 }
 
-static int default_array(const tb_avro_fdesc_t *f, const tb_av_node_t *rt, const json_t *def,
-                         char *base, tb_err_t *err)
+static int default_array(const tb_avro_fdesc_t *f, const tb_av_node_t *rt, const json_t *def, char *base,
+			 tb_err_t *err)
 {
 	size_t n = json_array_size(def);
 	size_t elem = f->kind == TB_AVF_REC_ARRAY ? f->sub->size : sizeof(char *);
@@ -843,8 +891,8 @@ static int default_array(const tb_avro_fdesc_t *f, const tb_av_node_t *rt, const
 	return 0;
 }
 
-static int apply_default(const tb_avro_fdesc_t *f, const tb_av_node_t *rt, const json_t *def,
-                         char *base, tb_err_t *err)
+static int apply_default(const tb_avro_fdesc_t *f, const tb_av_node_t *rt, const json_t *def, char *base,
+			 tb_err_t *err)
 {
 	void *at = base + f->off;
 	json_int_t v = json_is_integer(def) ? json_integer_value(def) : 0;
@@ -853,16 +901,25 @@ static int apply_default(const tb_avro_fdesc_t *f, const tb_av_node_t *rt, const
 	case TB_AVF_STR:
 	case TB_AVF_OPT_STR:
 	case TB_AVF_BYTES:
-	case TB_AVF_OPT_BYTES: return default_string(f, def, base, err);
-	case TB_AVF_LONG: *(int64_t *)at = v; return 0;
-	case TB_AVF_ULONG: *(uint64_t *)at = (uint64_t)v; return 0;
+	case TB_AVF_OPT_BYTES:
+		return default_string(f, def, base, err);
+	case TB_AVF_LONG:
+		*(int64_t *)at = v;
+		return 0;
+	case TB_AVF_ULONG:
+		*(uint64_t *)at = (uint64_t)v;
+		return 0;
 	case TB_AVF_U32:
 		if (v < 0 || v > UINT32_MAX)
 			return tb_err(err, "default %lld out of the 0..4294967295 range", (long long)v);
 		*(uint32_t *)at = (uint32_t)v;
 		return 0;
-	case TB_AVF_INT: *(int32_t *)at = (int32_t)v; return 0;
-	case TB_AVF_BOOL: *(int *)at = json_is_true(def); return 0;
+	case TB_AVF_INT:
+		*(int32_t *)at = (int32_t)v;
+		return 0;
+	case TB_AVF_BOOL:
+		*(int *)at = json_is_true(def);
+		return 0;
 	case TB_AVF_FIXED:
 		memset(at, 0, f->size);
 		if (json_is_string(def))
@@ -875,7 +932,8 @@ static int apply_default(const tb_avro_fdesc_t *f, const tb_av_node_t *rt, const
 	case TB_AVF_RECORD:
 		return default_record(f->sub, rt, json_is_object(def) ? def : NULL, at, err);
 	case TB_AVF_STR_ARRAY:
-	case TB_AVF_REC_ARRAY: return default_array(f, rt, def, base, err);
+	case TB_AVF_REC_ARRAY:
+		return default_array(f, rt, def, base, err);
 	}
 	return tb_err(err, "unknown field kind");
 }

@@ -49,16 +49,16 @@ typedef struct tb_av_field {
 
 struct tb_av_node {
 	tb_av_type_t type;
-	char *fullname;            /* record, enum, fixed */
-	tb_av_field_t *fields;     /* record */
+	char *fullname;	       /* record, enum, fixed */
+	tb_av_field_t *fields; /* record */
 	size_t n_fields;
-	char **symbols;            /* enum */
+	char **symbols; /* enum */
 	size_t n_symbols;
-	tb_av_node_t *items;       /* array items, map values */
-	tb_av_node_t **branches;   /* union */
+	tb_av_node_t *items;	 /* array items, map values */
+	tb_av_node_t **branches; /* union */
 	size_t n_branches;
-	size_t size;               /* fixed */
-	int emitted;               /* scratch for the canonical-form writer */
+	size_t size; /* fixed */
+	int emitted; /* scratch for the canonical-form writer */
 };
 
 /* A parsed schema owns all its nodes (named types are shared by reference,
@@ -69,7 +69,7 @@ typedef struct tb_av_schema {
 	size_t n_nodes;
 	size_t cap_nodes;
 	char *canonical; /* Parsing Canonical Form */
-	uint64_t fp;     /* CRC-64-AVRO of canonical */
+	uint64_t fp;	 /* CRC-64-AVRO of canonical */
 } tb_av_schema_t;
 
 /* with_defaults: validate and keep field defaults (the registry needs them);
@@ -133,25 +133,25 @@ static inline int tb_av_read_int(const uint8_t **pp, const uint8_t *end, int32_t
  * and count against the bytes left and the limits, varints for overflow,
  * booleans, enum and union indexes for range, nesting for depth, and no
  * bytes may be left over. Errors name the field path and the body offset. */
-int tb_av_scan(const tb_av_node_t *root, const uint8_t *body, size_t len,
-               const tb_avro_limits_t *lim, tb_err_t *err);
+int tb_av_scan(const tb_av_node_t *root, const uint8_t *body, size_t len, const tb_avro_limits_t *lim,
+	       tb_err_t *err);
 
 /* ---- field descriptors (the C side of a record) -------------------------- */
 
 typedef enum tb_avf_kind {
-	TB_AVF_STR,       /* char *            "string" (NULL written as "") */
-	TB_AVF_OPT_STR,   /* char *            ["null","string"] */
-	TB_AVF_LONG,      /* int64_t           "long" */
-	TB_AVF_ULONG,     /* uint64_t          "long" (two's complement) */
-	TB_AVF_U32,       /* uint32_t          "long" (range-checked on decode) */
-	TB_AVF_INT,       /* int32_t           "int" */
-	TB_AVF_BOOL,      /* int               "boolean" */
-	TB_AVF_FIXED,     /* uint8_t[size]     fixed of `size` bytes */
-	TB_AVF_BYTES,     /* uint8_t * + size_t at aux            "bytes" */
+	TB_AVF_STR,	  /* char *            "string" (NULL written as "") */
+	TB_AVF_OPT_STR,	  /* char *            ["null","string"] */
+	TB_AVF_LONG,	  /* int64_t           "long" */
+	TB_AVF_ULONG,	  /* uint64_t          "long" (two's complement) */
+	TB_AVF_U32,	  /* uint32_t          "long" (range-checked on decode) */
+	TB_AVF_INT,	  /* int32_t           "int" */
+	TB_AVF_BOOL,	  /* int               "boolean" */
+	TB_AVF_FIXED,	  /* uint8_t[size]     fixed of `size` bytes */
+	TB_AVF_BYTES,	  /* uint8_t * + size_t at aux            "bytes" */
 	TB_AVF_OPT_BYTES, /* uint8_t * + size_t at aux            ["null","bytes"] */
 	TB_AVF_OPT_ULONG, /* uint64_t + int "has" flag at aux     ["null","long"] */
 	TB_AVF_STR_ARRAY, /* char ** + size_t count at aux        array<string> */
-	TB_AVF_RECORD,    /* struct embedded at off               record `sub` */
+	TB_AVF_RECORD,	  /* struct embedded at off               record `sub` */
 	TB_AVF_REC_ARRAY, /* struct * + size_t count at aux       array<record `sub`> */
 } tb_avf_kind_t;
 
@@ -162,13 +162,13 @@ typedef struct tb_avro_fdesc {
 	tb_avf_kind_t kind;
 	size_t off;
 	size_t aux;
-	size_t size;      /* TB_AVF_FIXED */
+	size_t size; /* TB_AVF_FIXED */
 	const tb_avro_desc_t *sub;
 } tb_avro_fdesc_t;
 
 struct tb_avro_desc {
 	const char *fullname; /* e.g. "tracebridge.v1.Process" */
-	size_t size;          /* sizeof the struct */
+	size_t size;	      /* sizeof the struct */
 	const tb_avro_fdesc_t *fields;
 	size_t n_fields;
 };
@@ -185,8 +185,8 @@ enum {
 };
 
 typedef struct tb_avro_rtype {
-	const char *fullname;    /* TB_AVRO_RUNTIME_EVENT, ... */
-	const char *path;        /* embedded schema, "schemas/avro/RuntimeEvent.avsc" */
+	const char *fullname; /* TB_AVRO_RUNTIME_EVENT, ... */
+	const char *path;     /* embedded schema, "schemas/avro/RuntimeEvent.avsc" */
 	const tb_avro_desc_t *desc;
 	void (*clear)(void *obj);
 } tb_avro_rtype_t;
@@ -205,18 +205,17 @@ int tb_av_check_reader(const tb_avro_desc_t *d, const tb_av_node_t *reader, tb_e
  * (whose reader schema is `reader`, already checked). Fails when the
  * schemas cannot be resolved (different record name, incompatible types,
  * a reader field the writer lacks without default). */
-tb_av_plan_t *tb_av_plan_new(const tb_avro_desc_t *d, const tb_av_node_t *reader,
-                             const tb_av_node_t *writer, tb_err_t *err);
+tb_av_plan_t *tb_av_plan_new(const tb_avro_desc_t *d, const tb_av_node_t *reader, const tb_av_node_t *writer,
+			     tb_err_t *err);
 void tb_av_plan_free(tb_av_plan_t *p);
 
 /* Encode obj as a single-object message (header with fp, then the body in
  * descriptor order). Enforces the limits so that readers accept it. */
-int tb_av_encode(const tb_avro_desc_t *d, const void *obj, uint64_t fp,
-                 const tb_avro_limits_t *lim, uint8_t **out, size_t *out_len, tb_err_t *err);
+int tb_av_encode(const tb_avro_desc_t *d, const void *obj, uint64_t fp, const tb_avro_limits_t *lim,
+		 uint8_t **out, size_t *out_len, tb_err_t *err);
 
 /* Decode a pre-scanned body into obj (zeroed). On failure obj may hold
  * partial allocations: the caller clears it. */
-int tb_av_decode(const tb_av_plan_t *plan, const uint8_t *body, size_t len, void *obj,
-                 tb_err_t *err);
+int tb_av_decode(const tb_av_plan_t *plan, const uint8_t *body, size_t len, void *obj, tb_err_t *err);
 
 #endif

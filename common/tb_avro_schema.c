@@ -46,11 +46,11 @@ typedef struct sbuf {
 } sbuf_t;
 
 static const char *const type_names[] = {
-	[TB_AV_NULL] = "null",     [TB_AV_BOOLEAN] = "boolean", [TB_AV_INT] = "int",
-	[TB_AV_LONG] = "long",     [TB_AV_FLOAT] = "float",     [TB_AV_DOUBLE] = "double",
-	[TB_AV_BYTES] = "bytes",   [TB_AV_STRING] = "string",   [TB_AV_RECORD] = "record",
-	[TB_AV_ENUM] = "enum",     [TB_AV_ARRAY] = "array",     [TB_AV_MAP] = "map",
-	[TB_AV_UNION] = "union",   [TB_AV_FIXED] = "fixed",
+    [TB_AV_NULL] = "null",   [TB_AV_BOOLEAN] = "boolean", [TB_AV_INT] = "int",
+    [TB_AV_LONG] = "long",   [TB_AV_FLOAT] = "float",	  [TB_AV_DOUBLE] = "double",
+    [TB_AV_BYTES] = "bytes", [TB_AV_STRING] = "string",	  [TB_AV_RECORD] = "record",
+    [TB_AV_ENUM] = "enum",   [TB_AV_ARRAY] = "array",	  [TB_AV_MAP] = "map",
+    [TB_AV_UNION] = "union", [TB_AV_FIXED] = "fixed",
 };
 
 const char *tb_av_type_name(tb_av_type_t t)
@@ -271,16 +271,22 @@ static int check_default(const tb_av_node_t *t, const json_t *v, unsigned depth)
 	if (depth > 64)
 		return 0;
 	switch (t->type) {
-	case TB_AV_NULL: return json_is_null(v);
-	case TB_AV_BOOLEAN: return json_is_boolean(v);
+	case TB_AV_NULL:
+		return json_is_null(v);
+	case TB_AV_BOOLEAN:
+		return json_is_boolean(v);
 	case TB_AV_INT:
 		return json_is_integer(v) && json_integer_value(v) >= INT32_MIN &&
 		       json_integer_value(v) <= INT32_MAX;
-	case TB_AV_LONG: return json_is_integer(v);
+	case TB_AV_LONG:
+		return json_is_integer(v);
 	case TB_AV_FLOAT:
-	case TB_AV_DOUBLE: return json_is_number(v);
-	case TB_AV_STRING: return json_is_string(v);
-	case TB_AV_BYTES: return json_is_string(v) && latin1_length(json_string_value(v)) >= 0;
+	case TB_AV_DOUBLE:
+		return json_is_number(v);
+	case TB_AV_STRING:
+		return json_is_string(v);
+	case TB_AV_BYTES:
+		return json_is_string(v) && latin1_length(json_string_value(v)) >= 0;
 	case TB_AV_FIXED:
 		return json_is_string(v) && latin1_length(json_string_value(v)) == (long)t->size;
 	case TB_AV_ENUM:
@@ -293,19 +299,18 @@ static int check_default(const tb_av_node_t *t, const json_t *v, unsigned depth)
 	case TB_AV_ARRAY:
 		if (!json_is_array(v))
 			return 0;
-		json_array_foreach(v, i, item)
-			if (!check_default(t->items, item, depth + 1))
-				return 0;
+		json_array_foreach(v, i, item) if (!check_default(t->items, item, depth + 1)) return 0;
 		return 1;
 	case TB_AV_MAP:
 		if (!json_is_object(v))
 			return 0;
-		json_object_foreach((json_t *)v, key, item)
-			if (!check_default(t->items, item, depth + 1))
-				return 0;
+		json_object_foreach((json_t *)v, key,
+				    item) if (!check_default(t->items, item, depth + 1)) return 0;
 		return 1;
-	case TB_AV_UNION: return t->n_branches > 0 && check_default(t->branches[0], v, depth + 1);
-	case TB_AV_RECORD: return check_record_default(t, v, depth);
+	case TB_AV_UNION:
+		return t->n_branches > 0 && check_default(t->branches[0], v, depth + 1);
+	case TB_AV_RECORD:
+		return check_record_default(t, v, depth);
 	}
 	return 0;
 }
@@ -356,8 +361,7 @@ static tb_av_node_t *parse_union(parse_ctx_t *c, const json_t *j, const char *ns
 	return u;
 }
 
-static int parse_field(parse_ctx_t *c, tb_av_node_t *rec, const json_t *jf, const char *ns,
-                       unsigned depth)
+static int parse_field(parse_ctx_t *c, tb_av_node_t *rec, const json_t *jf, const char *ns, unsigned depth)
 {
 	const char *name = json_string_value(json_object_get(jf, "name"));
 	const json_t *jt = json_object_get(jf, "type");
@@ -383,7 +387,7 @@ static int parse_field(parse_ctx_t *c, tb_av_node_t *rec, const json_t *jf, cons
 	if (def && c->with_defaults) {
 		if (!check_default(f->type, def, 0))
 			return tb_err(c->err, "record '%s': field '%s' has a default that is not a %s",
-			              rec->fullname, name, tb_av_type_name(f->type->type));
+				      rec->fullname, name, tb_av_type_name(f->type->type));
 		f->def = json_incref((json_t *)def);
 	}
 	return 0;
@@ -421,14 +425,16 @@ static int parse_enum_body(parse_ctx_t *c, tb_av_node_t *n, const json_t *j)
 	n->symbols = calloc(json_array_size(syms) + 1, sizeof(*n->symbols));
 	if (!n->symbols)
 		return tb_err(c->err, "out of memory");
-	json_array_foreach(syms, i, js) {
+	json_array_foreach(syms, i, js)
+	{
 		const char *sym = json_string_value(js);
 
 		if (!sym || !valid_simple_name(sym, strlen(sym)))
 			return tb_err(c->err, "enum '%s': symbol %zu is not a valid name", n->fullname, i);
 		for (size_t k = 0; k < n->n_symbols; k++)
 			if (strcmp(n->symbols[k], sym) == 0)
-				return tb_err(c->err, "enum '%s': symbol '%s' appears twice", n->fullname, sym);
+				return tb_err(c->err, "enum '%s': symbol '%s' appears twice", n->fullname,
+					      sym);
 		n->symbols[n->n_symbols] = strdup(sym);
 		if (!n->symbols[n->n_symbols])
 			return tb_err(c->err, "out of memory");
@@ -438,7 +444,7 @@ static int parse_enum_body(parse_ctx_t *c, tb_av_node_t *n, const json_t *j)
 }
 
 static tb_av_node_t *parse_named(parse_ctx_t *c, tb_av_type_t type, const json_t *j, const char *ns,
-                                 unsigned depth)
+				 unsigned depth)
 {
 	const char *name = json_string_value(json_object_get(j, "name"));
 	const json_t *jns = json_object_get(j, "namespace");
@@ -668,8 +674,7 @@ tb_av_schema_t *tb_av_schema_parse(const char *json, size_t len, int with_defaul
 
 	j = json_loadb(json, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
 	if (!j) {
-		tb_err(err, "schema is not JSON: line %d column %d: %s", jerr.line, jerr.column,
-		       jerr.text);
+		tb_err(err, "schema is not JSON: line %d column %d: %s", jerr.line, jerr.column, jerr.text);
 		return NULL;
 	}
 	c.s = calloc(1, sizeof(*c.s));

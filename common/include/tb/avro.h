@@ -47,9 +47,9 @@
 /* Limits applied to every decoded message (the pre-scan enforces them). */
 typedef struct tb_avro_limits {
 	size_t max_record_bytes; /* whole message incl. header; default 1 MiB */
-	size_t max_array_items;  /* items of one array; default 65536 */
-	size_t max_string_len;   /* one string or bytes value; default 1 MiB */
-	unsigned max_depth;      /* nesting of records/arrays/maps/unions; default 32 */
+	size_t max_array_items;	 /* items of one array; default 65536 */
+	size_t max_string_len;	 /* one string or bytes value; default 1 MiB */
+	unsigned max_depth;	 /* nesting of records/arrays/maps/unions; default 32 */
 } tb_avro_limits_t;
 
 typedef struct tb_avro_registry tb_avro_registry_t;
@@ -70,7 +70,7 @@ void tb_avro_registry_free(tb_avro_registry_t *reg);
  * reader field the writer lacks has a default, types are compatible), else
  * -1. Not thread-safe: register before sharing the registry. */
 int tb_avro_registry_add_json(tb_avro_registry_t *reg, const char *schema_json, uint64_t *fp_out,
-                              tb_err_t *err);
+			      tb_err_t *err);
 
 /* Register every *.avsc file of a directory (sorted by name), e.g. a
  * configured schema directory holding older writers. */
@@ -83,7 +83,7 @@ void tb_avro_limits_default(tb_avro_limits_t *limits);
 /* Fingerprint of the current (reader) schema of a record full name, e.g.
  * TB_AVRO_RUNTIME_EVENT. Returns -1 if the registry has no such reader. */
 int tb_avro_registry_reader_fp(const tb_avro_registry_t *reg, const char *fullname, uint64_t *fp_out,
-                               tb_err_t *err);
+			       tb_err_t *err);
 
 /* ---- schema fingerprints ------------------------------------------------- */
 
@@ -104,8 +104,8 @@ int tb_avro_fingerprint(const char *json, uint64_t *fp_out, tb_err_t *err);
  * full record name of that schema (e.g. TB_AVRO_PROBE_BATCH; the pointer is
  * owned by the registry). Fails on short input, bad magic or an unknown
  * fingerprint. Does not validate the body. */
-int tb_avro_peek(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len,
-                 const char **name_out, uint64_t *fp_out, tb_err_t *err);
+int tb_avro_peek(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len, const char **name_out,
+		 uint64_t *fp_out, tb_err_t *err);
 
 /* Validate a whole message without decoding it: header, known fingerprint,
  * and the body pre-scan (limits, varints, union indexes, trailing bytes). */
@@ -121,40 +121,40 @@ int tb_avro_validate(const tb_avro_registry_t *reg, const uint8_t *buf, size_t l
  *         with a schema of the same record (else -1 naming both).
  * All return 0 or -1 with err filled.
  */
-int tb_avro_encode_runtime_event(const tb_avro_registry_t *reg, const tb_runtime_event_t *ev,
-                                 uint8_t **out, size_t *out_len, tb_err_t *err);
+int tb_avro_encode_runtime_event(const tb_avro_registry_t *reg, const tb_runtime_event_t *ev, uint8_t **out,
+				 size_t *out_len, tb_err_t *err);
 int tb_avro_decode_runtime_event(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len,
-                                 tb_runtime_event_t *out, tb_err_t *err);
+				 tb_runtime_event_t *out, tb_err_t *err);
 
 /* CanonicalEvent ignores (encode) / leaves empty (decode) the correlation fields. */
-int tb_avro_encode_canonical_event(const tb_avro_registry_t *reg, const tb_event_t *ev,
-                                   uint8_t **out, size_t *out_len, tb_err_t *err);
+int tb_avro_encode_canonical_event(const tb_avro_registry_t *reg, const tb_event_t *ev, uint8_t **out,
+				   size_t *out_len, tb_err_t *err);
 int tb_avro_decode_canonical_event(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len,
-                                   tb_event_t *out, tb_err_t *err);
+				   tb_event_t *out, tb_err_t *err);
 
-int tb_avro_encode_correlated_event(const tb_avro_registry_t *reg, const tb_event_t *ev,
-                                    uint8_t **out, size_t *out_len, tb_err_t *err);
+int tb_avro_encode_correlated_event(const tb_avro_registry_t *reg, const tb_event_t *ev, uint8_t **out,
+				    size_t *out_len, tb_err_t *err);
 int tb_avro_decode_correlated_event(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len,
-                                    tb_event_t *out, tb_err_t *err);
+				    tb_event_t *out, tb_err_t *err);
 
 int tb_avro_encode_artifact(const tb_avro_registry_t *reg, const tb_artifact_t *a, uint8_t **out,
-                            size_t *out_len, tb_err_t *err);
-int tb_avro_decode_artifact(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len,
-                            tb_artifact_t *out, tb_err_t *err);
+			    size_t *out_len, tb_err_t *err);
+int tb_avro_decode_artifact(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len, tb_artifact_t *out,
+			    tb_err_t *err);
 
 int tb_avro_encode_finding(const tb_avro_registry_t *reg, const tb_finding_t *f, uint8_t **out,
-                           size_t *out_len, tb_err_t *err);
-int tb_avro_decode_finding(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len,
-                           tb_finding_t *out, tb_err_t *err);
+			   size_t *out_len, tb_err_t *err);
+int tb_avro_decode_finding(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len, tb_finding_t *out,
+			   tb_err_t *err);
 
-int tb_avro_encode_dead_letter(const tb_avro_registry_t *reg, const tb_dead_letter_t *d,
-                               uint8_t **out, size_t *out_len, tb_err_t *err);
+int tb_avro_encode_dead_letter(const tb_avro_registry_t *reg, const tb_dead_letter_t *d, uint8_t **out,
+			       size_t *out_len, tb_err_t *err);
 int tb_avro_decode_dead_letter(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len,
-                               tb_dead_letter_t *out, tb_err_t *err);
+			       tb_dead_letter_t *out, tb_err_t *err);
 
-int tb_avro_encode_probe_batch(const tb_avro_registry_t *reg, const tb_probe_batch_t *b,
-                               uint8_t **out, size_t *out_len, tb_err_t *err);
+int tb_avro_encode_probe_batch(const tb_avro_registry_t *reg, const tb_probe_batch_t *b, uint8_t **out,
+			       size_t *out_len, tb_err_t *err);
 int tb_avro_decode_probe_batch(const tb_avro_registry_t *reg, const uint8_t *buf, size_t len,
-                               tb_probe_batch_t *out, tb_err_t *err);
+			       tb_probe_batch_t *out, tb_err_t *err);
 
 #endif

@@ -30,8 +30,8 @@ static int teardown(void **state)
 }
 
 static const char *const all_records[] = {
-	TB_AVRO_RUNTIME_EVENT, TB_AVRO_CANONICAL_EVENT, TB_AVRO_CORRELATED_EVENT, TB_AVRO_ARTIFACT,
-	TB_AVRO_FINDING,       TB_AVRO_DEAD_LETTER,     TB_AVRO_PROBE_BATCH,
+    TB_AVRO_RUNTIME_EVENT, TB_AVRO_CANONICAL_EVENT, TB_AVRO_CORRELATED_EVENT, TB_AVRO_ARTIFACT,
+    TB_AVRO_FINDING,	   TB_AVRO_DEAD_LETTER,	    TB_AVRO_PROBE_BATCH,
 };
 
 static void registry_has_a_distinct_reader_for_every_record(void **state)
@@ -45,8 +45,8 @@ static void registry_has_a_distinct_reader_for_every_record(void **state)
 			fail_msg("no reader for %s: %s", all_records[i], err.msg);
 		for (int k = 0; k < i; k++)
 			if (fps[k] == fps[i])
-				fail_msg("%s and %s share fingerprint %016llx", all_records[k], all_records[i],
-				         (unsigned long long)fps[i]);
+				fail_msg("%s and %s share fingerprint %016llx", all_records[k],
+					 all_records[i], (unsigned long long)fps[i]);
 	}
 	assert_int_equal(tb_avro_registry_reader_fp(reg, "tracebridge.v1.Nope", &fps[0], &err), -1);
 }
@@ -55,23 +55,23 @@ static void registry_has_a_distinct_reader_for_every_record(void **state)
  * ROUND_TRIP(name, T, fill, expect): encode, decode, compare, and check that
  * the message peeks as the record's name. */
 
-#define ROUND_TRIP(name, T, recname, in, expect_call)                                              \
-	do {                                                                                       \
-		uint8_t *buf = NULL;                                                               \
-		size_t len = 0;                                                                    \
-		T out;                                                                             \
-		const char *peeked = NULL;                                                         \
-		tb_err_t err = {{0}};                                                              \
-                                                                                                   \
-		if (tb_avro_encode_##name(reg, in, &buf, &len, &err) < 0)                          \
-			fail_msg("encode: %s", err.msg);                                           \
-		if (tb_avro_decode_##name(reg, buf, len, &out, &err) < 0)                          \
-			fail_msg("decode: %s", err.msg);                                           \
-		assert_int_equal(tb_avro_peek(reg, buf, len, &peeked, NULL, &err), 0);             \
-		assert_string_equal(peeked, recname);                                              \
-		expect_call;                                                                       \
-		free(buf);                                                                         \
-		name##_clear_(&out);                                                               \
+#define ROUND_TRIP(name, T, recname, in, expect_call)                                                        \
+	do {                                                                                                 \
+		uint8_t *buf = NULL;                                                                         \
+		size_t len = 0;                                                                              \
+		T out;                                                                                       \
+		const char *peeked = NULL;                                                                   \
+		tb_err_t err = {{0}};                                                                        \
+                                                                                                             \
+		if (tb_avro_encode_##name(reg, in, &buf, &len, &err) < 0)                                    \
+			fail_msg("encode: %s", err.msg);                                                     \
+		if (tb_avro_decode_##name(reg, buf, len, &out, &err) < 0)                                    \
+			fail_msg("decode: %s", err.msg);                                                     \
+		assert_int_equal(tb_avro_peek(reg, buf, len, &peeked, NULL, &err), 0);                       \
+		assert_string_equal(peeked, recname);                                                        \
+		expect_call;                                                                                 \
+		free(buf);                                                                                   \
+		name##_clear_(&out);                                                                         \
 	} while (0)
 
 #define runtime_event_clear_ tb_runtime_event_clear
@@ -89,7 +89,7 @@ static void runtime_event_round_trips_with_every_field(void **state)
 	(void)state;
 	fill_runtime_event(&in, 16);
 	ROUND_TRIP(runtime_event, tb_runtime_event_t, TB_AVRO_RUNTIME_EVENT, &in,
-	           expect_runtime_event(&in, &out));
+		   expect_runtime_event(&in, &out));
 	tb_runtime_event_clear(&in);
 }
 
@@ -113,8 +113,7 @@ static void canonical_event_round_trips_with_every_field(void **state)
 
 	(void)state;
 	fill_event(&in, 12, 0);
-	ROUND_TRIP(canonical_event, tb_event_t, TB_AVRO_CANONICAL_EVENT, &in,
-	           expect_event(&in, &out, 0));
+	ROUND_TRIP(canonical_event, tb_event_t, TB_AVRO_CANONICAL_EVENT, &in, expect_event(&in, &out, 0));
 	tb_event_clear(&in);
 }
 
@@ -123,8 +122,7 @@ static void canonical_event_round_trips_with_minimal_fields(void **state)
 	tb_event_t in = {0};
 
 	(void)state;
-	ROUND_TRIP(canonical_event, tb_event_t, TB_AVRO_CANONICAL_EVENT, &in,
-	           expect_event(&in, &out, 0));
+	ROUND_TRIP(canonical_event, tb_event_t, TB_AVRO_CANONICAL_EVENT, &in, expect_event(&in, &out, 0));
 }
 
 static void correlated_event_round_trips_with_every_field(void **state)
@@ -133,8 +131,7 @@ static void correlated_event_round_trips_with_every_field(void **state)
 
 	(void)state;
 	fill_event(&in, 12, 1);
-	ROUND_TRIP(correlated_event, tb_event_t, TB_AVRO_CORRELATED_EVENT, &in,
-	           expect_event(&in, &out, 1));
+	ROUND_TRIP(correlated_event, tb_event_t, TB_AVRO_CORRELATED_EVENT, &in, expect_event(&in, &out, 1));
 	tb_event_clear(&in);
 }
 
@@ -143,8 +140,7 @@ static void correlated_event_round_trips_with_minimal_fields(void **state)
 	tb_event_t in = {0};
 
 	(void)state;
-	ROUND_TRIP(correlated_event, tb_event_t, TB_AVRO_CORRELATED_EVENT, &in,
-	           expect_event(&in, &out, 1));
+	ROUND_TRIP(correlated_event, tb_event_t, TB_AVRO_CORRELATED_EVENT, &in, expect_event(&in, &out, 1));
 }
 
 static void artifact_round_trips_with_every_field(void **state)
@@ -189,8 +185,7 @@ static void dead_letter_round_trips_with_every_field(void **state)
 
 	(void)state;
 	fill_dead_letter(&in);
-	ROUND_TRIP(dead_letter, tb_dead_letter_t, TB_AVRO_DEAD_LETTER, &in,
-	           expect_dead_letter(&in, &out));
+	ROUND_TRIP(dead_letter, tb_dead_letter_t, TB_AVRO_DEAD_LETTER, &in, expect_dead_letter(&in, &out));
 	tb_dead_letter_clear(&in);
 }
 
@@ -214,8 +209,7 @@ static void probe_batch_round_trips_with_every_field(void **state)
 
 	(void)state;
 	fill_probe_batch(&in, 50);
-	ROUND_TRIP(probe_batch, tb_probe_batch_t, TB_AVRO_PROBE_BATCH, &in,
-	           expect_probe_batch(&in, &out));
+	ROUND_TRIP(probe_batch, tb_probe_batch_t, TB_AVRO_PROBE_BATCH, &in, expect_probe_batch(&in, &out));
 	tb_probe_batch_clear(&in);
 }
 
@@ -224,8 +218,7 @@ static void probe_batch_round_trips_with_minimal_fields(void **state)
 	tb_probe_batch_t in = {0};
 
 	(void)state;
-	ROUND_TRIP(probe_batch, tb_probe_batch_t, TB_AVRO_PROBE_BATCH, &in,
-	           expect_probe_batch(&in, &out));
+	ROUND_TRIP(probe_batch, tb_probe_batch_t, TB_AVRO_PROBE_BATCH, &in, expect_probe_batch(&in, &out));
 }
 
 static void canonical_event_leaves_out_the_correlation_fields(void **state)
@@ -282,15 +275,14 @@ static void finding_encodes_to_the_bytes_the_spec_prescribes(void **state)
 	size_t len;
 	uint64_t fp;
 	static const uint8_t body[] = {
-		0x02, 't',            /* tenant "t" */
-		0x04, 'F', '1',       /* finding_id "F1" */
-		0x00,                 /* vuln_id "" (NULL) */
-		0x02, 'p',            /* purl "p" */
-		0x00,                 /* artifact_digest: union branch 0 (null) */
-		0x04,                 /* symbols: block of 2 */
-		0x02, 'a', 0x04, 'b', 'c',
-		0x00,                 /* end of array */
-		0x7f,                 /* registered_ns = -64, zig-zag 127 */
+	    0x02, 't',			     /* tenant "t" */
+	    0x04, 'F', '1',		     /* finding_id "F1" */
+	    0x00,			     /* vuln_id "" (NULL) */
+	    0x02, 'p',			     /* purl "p" */
+	    0x00,			     /* artifact_digest: union branch 0 (null) */
+	    0x04,			     /* symbols: block of 2 */
+	    0x02, 'a', 0x04, 'b', 'c', 0x00, /* end of array */
+	    0x7f,			     /* registered_ns = -64, zig-zag 127 */
 	};
 
 	(void)state;
@@ -401,20 +393,20 @@ static void avro_c_reads_our_bytes_and_writes_the_same(void **state)
 }
 
 static const char runtime_event_json[] =
-	"{\"event_id\":\"0123456789abcdef\",\"host_ip\":\"10.0.0.1\",\"tenant\":\"acme\","
-	"\"source\":\"tetragon\",\"kind\":\"exec\",\"ts_ns\":1700000000000000001,\"node\":\"n1\","
-	"\"severity\":1,"
-	"\"process\":{\"pid\":77,\"tid\":78,\"uid\":1000,\"binary\":\"/bin/sh\",\"exec_id\":\"e1\","
-	"\"comm\":\"sh\",\"env\":[\"A=1\"],\"capabilities\":[\"CAP_NET_RAW\",\"CAP_SYS_ADMIN\"]},"
-	"\"container\":{\"id\":\"c1\",\"pod\":\"p1\",\"cgroup_id\":5,\"labels\":{\"app\":\"web\","
-	"\"tier\":\"front\"}},"
-	"\"kernel_frames\":[{\"address\":-2130706432,\"offset\":16,\"symbol\":\"do_exit\","
-	"\"inline_depth\":2}],"
-	"\"user_frames\":[{\"module\":\"/bin/sh\",\"offset\":4096,\"build_id\":\"ab\"},"
-	"{\"module\":\"/lib/libc.so.6\",\"offset\":8192}],"
-	"\"weights\":[0.5,1.5,2.5],\"ratio\":0.25,\"digest\":\"wxyz\",\"flag\":true,\"raw\":\"xyz\","
-	"\"extra\":{\"a\":1,\"b\":{\"a\":2,\"b\":{\"a\":3,\"b\":null}}},"
-	"\"count\":3,\"hook\":\"sys_execve\",\"origin\":\"tb.tetragon.raw.v1/0@5\"}";
+    "{\"event_id\":\"0123456789abcdef\",\"host_ip\":\"10.0.0.1\",\"tenant\":\"acme\","
+    "\"source\":\"tetragon\",\"kind\":\"exec\",\"ts_ns\":1700000000000000001,\"node\":\"n1\","
+    "\"severity\":1,"
+    "\"process\":{\"pid\":77,\"tid\":78,\"uid\":1000,\"binary\":\"/bin/sh\",\"exec_id\":\"e1\","
+    "\"comm\":\"sh\",\"env\":[\"A=1\"],\"capabilities\":[\"CAP_NET_RAW\",\"CAP_SYS_ADMIN\"]},"
+    "\"container\":{\"id\":\"c1\",\"pod\":\"p1\",\"cgroup_id\":5,\"labels\":{\"app\":\"web\","
+    "\"tier\":\"front\"}},"
+    "\"kernel_frames\":[{\"address\":-2130706432,\"offset\":16,\"symbol\":\"do_exit\","
+    "\"inline_depth\":2}],"
+    "\"user_frames\":[{\"module\":\"/bin/sh\",\"offset\":4096,\"build_id\":\"ab\"},"
+    "{\"module\":\"/lib/libc.so.6\",\"offset\":8192}],"
+    "\"weights\":[0.5,1.5,2.5],\"ratio\":0.25,\"digest\":\"wxyz\",\"flag\":true,\"raw\":\"xyz\","
+    "\"extra\":{\"a\":1,\"b\":{\"a\":2,\"b\":{\"a\":3,\"b\":null}}},"
+    "\"count\":3,\"hook\":\"sys_execve\",\"origin\":\"tb.tetragon.raw.v1/0@5\"}";
 
 static void expect_runtime_event_json_fields(const tb_runtime_event_t *ev)
 {
@@ -572,11 +564,11 @@ static void newer_writer_null_in_a_required_field_is_refused(void **state)
 static void string_writer_is_read_into_bytes(void **state)
 {
 	static const char schema[] =
-		"{\"type\":\"record\",\"name\":\"DeadLetter\",\"namespace\":\"tracebridge.v1\","
-		"\"fields\":[{\"name\":\"service\",\"type\":\"string\"},"
-		"{\"name\":\"reason\",\"type\":\"bytes\"},"
-		"{\"name\":\"payload\",\"type\":\"string\"},"
-		"{\"name\":\"partition\",\"type\":\"int\"}]}";
+	    "{\"type\":\"record\",\"name\":\"DeadLetter\",\"namespace\":\"tracebridge.v1\","
+	    "\"fields\":[{\"name\":\"service\",\"type\":\"string\"},"
+	    "{\"name\":\"reason\",\"type\":\"bytes\"},"
+	    "{\"name\":\"payload\",\"type\":\"string\"},"
+	    "{\"name\":\"partition\",\"type\":\"int\"}]}";
 	tb_avro_registry_t *r2 = tb_avro_registry_new(NULL);
 	tb_dead_letter_t d;
 	size_t len;
@@ -587,7 +579,7 @@ static void string_writer_is_read_into_bytes(void **state)
 	if (tb_avro_registry_add_json(r2, schema, NULL, &err) < 0)
 		fail_msg("register: %s", err.msg);
 	msg = avroc_write(schema, "{\"service\":\"s\",\"reason\":\"why\",\"payload\":\"{}\",\"partition\":7}",
-	                  &len);
+			  &len);
 	if (tb_avro_decode_dead_letter(r2, msg, len, &d, &err) < 0)
 		fail_msg("decode: %s", err.msg);
 	EXPECT_STR("s", d.service);
@@ -595,7 +587,7 @@ static void string_writer_is_read_into_bytes(void **state)
 	EXPECT_BYTES((const uint8_t *)"{}", 2, d.payload, d.payload_len);
 	EXPECT_INT(7, d.partition);
 	EXPECT_STR("", d.source_topic); /* default */
-	EXPECT_INT(-1, d.offset);       /* default */
+	EXPECT_INT(-1, d.offset);	/* default */
 	assert_null(d.key);
 	tb_dead_letter_clear(&d);
 	free(msg);
@@ -606,8 +598,8 @@ static void writer_without_a_defaultless_field_is_refused(void **state)
 {
 	/* Finding without "tenant": the reader has no default for it */
 	static const char schema[] =
-		"{\"type\":\"record\",\"name\":\"Finding\",\"namespace\":\"tracebridge.v1\","
-		"\"fields\":[{\"name\":\"finding_id\",\"type\":\"string\"}]}";
+	    "{\"type\":\"record\",\"name\":\"Finding\",\"namespace\":\"tracebridge.v1\","
+	    "\"fields\":[{\"name\":\"finding_id\",\"type\":\"string\"}]}";
 	tb_err_t err = {{0}};
 
 	(void)state;
@@ -619,10 +611,10 @@ static void writer_without_a_defaultless_field_is_refused(void **state)
 static void writer_with_an_incompatible_type_is_refused(void **state)
 {
 	static const char schema[] =
-		"{\"type\":\"record\",\"name\":\"Finding\",\"namespace\":\"tracebridge.v1\","
-		"\"fields\":[{\"name\":\"tenant\",\"type\":\"string\"},"
-		"{\"name\":\"finding_id\",\"type\":\"string\"},"
-		"{\"name\":\"registered_ns\",\"type\":\"string\"}]}";
+	    "{\"type\":\"record\",\"name\":\"Finding\",\"namespace\":\"tracebridge.v1\","
+	    "\"fields\":[{\"name\":\"tenant\",\"type\":\"string\"},"
+	    "{\"name\":\"finding_id\",\"type\":\"string\"},"
+	    "{\"name\":\"registered_ns\",\"type\":\"string\"}]}";
 	tb_err_t err = {{0}};
 
 	(void)state;
@@ -638,9 +630,8 @@ static void invalid_schema_json_is_refused(void **state)
 	(void)state;
 	assert_int_equal(tb_avro_registry_add_json(reg, "{\"type\":\"record\"", NULL, &err), -1);
 	assert_non_null(strstr(err.msg, "not JSON"));
-	assert_int_equal(tb_avro_registry_add_json(reg, "{\"type\":\"record\",\"name\":\"X\"}", NULL,
-	                                           &err),
-	                 -1);
+	assert_int_equal(tb_avro_registry_add_json(reg, "{\"type\":\"record\",\"name\":\"X\"}", NULL, &err),
+			 -1);
 	assert_non_null(strstr(err.msg, "fields"));
 }
 
@@ -665,8 +656,8 @@ static void message_of_another_record_is_refused(void **state)
 static void unknown_record_schema_peeks_by_name_but_does_not_decode(void **state)
 {
 	static const char schema[] =
-		"{\"type\":\"record\",\"name\":\"Future\",\"namespace\":\"tracebridge.v2\","
-		"\"fields\":[{\"name\":\"x\",\"type\":\"long\"}]}";
+	    "{\"type\":\"record\",\"name\":\"Future\",\"namespace\":\"tracebridge.v2\","
+	    "\"fields\":[{\"name\":\"x\",\"type\":\"long\"}]}";
 	tb_avro_registry_t *r2 = tb_avro_registry_new(NULL);
 	uint8_t *msg;
 	size_t len;
@@ -786,8 +777,8 @@ static void *encode_decode_loop(void *p)
 		}
 		if (len != a->want_len || memcmp(buf, a->want, len) != 0)
 			a->mismatches++;
-		if (tb_avro_decode_runtime_event(reg, buf, len, &out, NULL) < 0 ||
-		    out.n_user_frames != 16 || strcmp(out.user_frames[15].symbol, "func_15") != 0)
+		if (tb_avro_decode_runtime_event(reg, buf, len, &out, NULL) < 0 || out.n_user_frames != 16 ||
+		    strcmp(out.user_frames[15].symbol, "func_15") != 0)
 			a->mismatches++;
 		tb_runtime_event_clear(&out);
 		free(buf);
@@ -815,7 +806,7 @@ static void threads_share_one_registry(void **state)
 		pthread_join(th[i], NULL);
 		if (args[i].mismatches)
 			fail_msg("thread %d: %d of 500 round trips differed from the single-thread bytes", i,
-			         args[i].mismatches);
+				 args[i].mismatches);
 	}
 	free(want);
 	tb_runtime_event_clear(&ev);
@@ -824,39 +815,39 @@ static void threads_share_one_registry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(registry_has_a_distinct_reader_for_every_record),
-		cmocka_unit_test(runtime_event_round_trips_with_every_field),
-		cmocka_unit_test(runtime_event_round_trips_with_minimal_fields),
-		cmocka_unit_test(canonical_event_round_trips_with_every_field),
-		cmocka_unit_test(canonical_event_round_trips_with_minimal_fields),
-		cmocka_unit_test(correlated_event_round_trips_with_every_field),
-		cmocka_unit_test(correlated_event_round_trips_with_minimal_fields),
-		cmocka_unit_test(artifact_round_trips_with_every_field),
-		cmocka_unit_test(artifact_round_trips_with_minimal_fields),
-		cmocka_unit_test(finding_round_trips_with_every_field),
-		cmocka_unit_test(finding_round_trips_with_minimal_fields),
-		cmocka_unit_test(dead_letter_round_trips_with_every_field),
-		cmocka_unit_test(dead_letter_round_trips_with_minimal_fields),
-		cmocka_unit_test(probe_batch_round_trips_with_every_field),
-		cmocka_unit_test(probe_batch_round_trips_with_minimal_fields),
-		cmocka_unit_test(canonical_event_leaves_out_the_correlation_fields),
-		cmocka_unit_test(same_record_encodes_to_the_same_bytes),
-		cmocka_unit_test(finding_encodes_to_the_bytes_the_spec_prescribes),
-		cmocka_unit_test(avro_c_reads_our_bytes_and_writes_the_same),
-		cmocka_unit_test(message_written_by_avro_c_decodes),
-		cmocka_unit_test(older_writer_gets_the_reader_defaults),
-		cmocka_unit_test(newer_writer_extra_fields_are_skipped),
-		cmocka_unit_test(newer_writer_null_in_a_required_field_is_refused),
-		cmocka_unit_test(string_writer_is_read_into_bytes),
-		cmocka_unit_test(writer_without_a_defaultless_field_is_refused),
-		cmocka_unit_test(writer_with_an_incompatible_type_is_refused),
-		cmocka_unit_test(invalid_schema_json_is_refused),
-		cmocka_unit_test(message_of_another_record_is_refused),
-		cmocka_unit_test(unknown_record_schema_peeks_by_name_but_does_not_decode),
-		cmocka_unit_test(schema_directory_registers_every_avsc),
-		cmocka_unit_test(encode_refuses_records_over_the_limits),
-		cmocka_unit_test(pid_beyond_32_bits_is_refused),
-		cmocka_unit_test(threads_share_one_registry),
+	    cmocka_unit_test(registry_has_a_distinct_reader_for_every_record),
+	    cmocka_unit_test(runtime_event_round_trips_with_every_field),
+	    cmocka_unit_test(runtime_event_round_trips_with_minimal_fields),
+	    cmocka_unit_test(canonical_event_round_trips_with_every_field),
+	    cmocka_unit_test(canonical_event_round_trips_with_minimal_fields),
+	    cmocka_unit_test(correlated_event_round_trips_with_every_field),
+	    cmocka_unit_test(correlated_event_round_trips_with_minimal_fields),
+	    cmocka_unit_test(artifact_round_trips_with_every_field),
+	    cmocka_unit_test(artifact_round_trips_with_minimal_fields),
+	    cmocka_unit_test(finding_round_trips_with_every_field),
+	    cmocka_unit_test(finding_round_trips_with_minimal_fields),
+	    cmocka_unit_test(dead_letter_round_trips_with_every_field),
+	    cmocka_unit_test(dead_letter_round_trips_with_minimal_fields),
+	    cmocka_unit_test(probe_batch_round_trips_with_every_field),
+	    cmocka_unit_test(probe_batch_round_trips_with_minimal_fields),
+	    cmocka_unit_test(canonical_event_leaves_out_the_correlation_fields),
+	    cmocka_unit_test(same_record_encodes_to_the_same_bytes),
+	    cmocka_unit_test(finding_encodes_to_the_bytes_the_spec_prescribes),
+	    cmocka_unit_test(avro_c_reads_our_bytes_and_writes_the_same),
+	    cmocka_unit_test(message_written_by_avro_c_decodes),
+	    cmocka_unit_test(older_writer_gets_the_reader_defaults),
+	    cmocka_unit_test(newer_writer_extra_fields_are_skipped),
+	    cmocka_unit_test(newer_writer_null_in_a_required_field_is_refused),
+	    cmocka_unit_test(string_writer_is_read_into_bytes),
+	    cmocka_unit_test(writer_without_a_defaultless_field_is_refused),
+	    cmocka_unit_test(writer_with_an_incompatible_type_is_refused),
+	    cmocka_unit_test(invalid_schema_json_is_refused),
+	    cmocka_unit_test(message_of_another_record_is_refused),
+	    cmocka_unit_test(unknown_record_schema_peeks_by_name_but_does_not_decode),
+	    cmocka_unit_test(schema_directory_registers_every_avsc),
+	    cmocka_unit_test(encode_refuses_records_over_the_limits),
+	    cmocka_unit_test(pid_beyond_32_bits_is_refused),
+	    cmocka_unit_test(threads_share_one_registry),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

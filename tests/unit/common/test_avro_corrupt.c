@@ -12,20 +12,20 @@ static tb_avro_registry_t *reg;
 
 /* A schema with every Avro type, for defects in types our records lack. */
 static const char all_types_schema[] =
-	"{\"type\":\"record\",\"name\":\"All\",\"namespace\":\"tracebridge.test\",\"fields\":["
-	"{\"name\":\"b\",\"type\":\"boolean\"},{\"name\":\"i\",\"type\":\"int\"},"
-	"{\"name\":\"l\",\"type\":\"long\"},{\"name\":\"f\",\"type\":\"float\"},"
-	"{\"name\":\"d\",\"type\":\"double\"},{\"name\":\"by\",\"type\":\"bytes\"},"
-	"{\"name\":\"s\",\"type\":\"string\"},"
-	"{\"name\":\"fx\",\"type\":{\"type\":\"fixed\",\"name\":\"F\",\"size\":3}},"
-	"{\"name\":\"e\",\"type\":{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\",\"B\"]}},"
-	"{\"name\":\"u\",\"type\":[\"null\",\"string\"]},"
-	"{\"name\":\"a\",\"type\":{\"type\":\"array\",\"items\":\"null\"}},"
-	"{\"name\":\"m\",\"type\":{\"type\":\"map\",\"values\":\"long\"}}]}";
+    "{\"type\":\"record\",\"name\":\"All\",\"namespace\":\"tracebridge.test\",\"fields\":["
+    "{\"name\":\"b\",\"type\":\"boolean\"},{\"name\":\"i\",\"type\":\"int\"},"
+    "{\"name\":\"l\",\"type\":\"long\"},{\"name\":\"f\",\"type\":\"float\"},"
+    "{\"name\":\"d\",\"type\":\"double\"},{\"name\":\"by\",\"type\":\"bytes\"},"
+    "{\"name\":\"s\",\"type\":\"string\"},"
+    "{\"name\":\"fx\",\"type\":{\"type\":\"fixed\",\"name\":\"F\",\"size\":3}},"
+    "{\"name\":\"e\",\"type\":{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\",\"B\"]}},"
+    "{\"name\":\"u\",\"type\":[\"null\",\"string\"]},"
+    "{\"name\":\"a\",\"type\":{\"type\":\"array\",\"items\":\"null\"}},"
+    "{\"name\":\"m\",\"type\":{\"type\":\"map\",\"values\":\"long\"}}]}";
 
 static const char list_schema[] =
-	"{\"type\":\"record\",\"name\":\"List\",\"namespace\":\"tracebridge.test\",\"fields\":["
-	"{\"name\":\"v\",\"type\":\"int\"},{\"name\":\"next\",\"type\":[\"null\",\"List\"]}]}";
+    "{\"type\":\"record\",\"name\":\"List\",\"namespace\":\"tracebridge.test\",\"fields\":["
+    "{\"name\":\"v\",\"type\":\"int\"},{\"name\":\"next\",\"type\":[\"null\",\"List\"]}]}";
 
 static uint64_t all_types_fp, list_fp;
 
@@ -106,7 +106,7 @@ static void m_dead_letter_head(mbuf_t *m)
 	m_str(m, "svc");
 	m_str(m, "why");
 	m_str(m, "topic");
-	m_long(m, 2);   /* partition */
+	m_long(m, 2);  /* partition */
 	m_long(m, 50); /* offset: one byte */
 }
 
@@ -360,17 +360,40 @@ static void m_all(mbuf_t *m, int at, const void *defect, size_t defect_len)
 			continue;
 		}
 		switch (field) {
-		case 0: m_raw(m, "\x01", 1); break;
-		case 1: m_long(m, -7); break;
-		case 2: m_long(m, 1234567890123LL); break;
-		case 3: m_raw(m, "\0\0\x80\x3f", 4); break;
-		case 4: m_raw(m, "\0\0\0\0\0\0\xf0\x3f", 8); break;
-		case 5: m_str(m, "\xff\x00"); break;
-		case 6: m_str(m, "s"); break;
-		case 7: m_raw(m, "xyz", 3); break;
-		case 8: m_long(m, 1); break;
-		case 9: m_long(m, 0); break;
-		case 10: m_long(m, 3); m_long(m, 0); break; /* three nulls */
+		case 0:
+			m_raw(m, "\x01", 1);
+			break;
+		case 1:
+			m_long(m, -7);
+			break;
+		case 2:
+			m_long(m, 1234567890123LL);
+			break;
+		case 3:
+			m_raw(m, "\0\0\x80\x3f", 4);
+			break;
+		case 4:
+			m_raw(m, "\0\0\0\0\0\0\xf0\x3f", 8);
+			break;
+		case 5:
+			m_str(m, "\xff\x00");
+			break;
+		case 6:
+			m_str(m, "s");
+			break;
+		case 7:
+			m_raw(m, "xyz", 3);
+			break;
+		case 8:
+			m_long(m, 1);
+			break;
+		case 9:
+			m_long(m, 0);
+			break;
+		case 10:
+			m_long(m, 3);
+			m_long(m, 0);
+			break; /* three nulls */
 		case 11:
 			m_long(m, 2);
 			m_str(m, "k1");
@@ -569,7 +592,8 @@ static void make_samples(sample_t s[T_N])
 	tb_probe_batch_t pb;
 
 	fill_runtime_event(&rev, 4);
-	assert_int_equal(tb_avro_encode_runtime_event(reg, &rev, &s[T_RUNTIME].buf, &s[T_RUNTIME].len, NULL), 0);
+	assert_int_equal(tb_avro_encode_runtime_event(reg, &rev, &s[T_RUNTIME].buf, &s[T_RUNTIME].len, NULL),
+			 0);
 	tb_runtime_event_clear(&rev);
 	fill_event(&ev, 4, 1);
 	assert_int_equal(tb_avro_encode_canonical_event(reg, &ev, &s[T_CANON].buf, &s[T_CANON].len, NULL), 0);
@@ -628,7 +652,7 @@ static int try_decode(int type, const uint8_t *buf, size_t len, tb_err_t *err)
 	case T_CORR:
 		size = sizeof(u.ev);
 		rc = type == T_CANON ? tb_avro_decode_canonical_event(reg, buf, len, &u.ev, err)
-		                     : tb_avro_decode_correlated_event(reg, buf, len, &u.ev, err);
+				     : tb_avro_decode_correlated_event(reg, buf, len, &u.ev, err);
 		if (rc == 0) {
 			rc2 = tb_avro_encode_correlated_event(reg, &u.ev, &again, &again_len, NULL);
 			tb_event_clear(&u.ev);
@@ -719,10 +743,10 @@ static void random_byte_flips_never_crash_or_leak(void **state)
 		copy = memdup(x->buf, x->len);
 		for (int k = 0; k < flips; k++) {
 			/* mostly the body; the header too now and then */
-			size_t pos = next_rand(&seed) % 16 == 0
-			                 ? next_rand(&seed) % TB_AVRO_HEADER_LEN
-			                 : TB_AVRO_HEADER_LEN +
-			                       next_rand(&seed) % (x->len - TB_AVRO_HEADER_LEN);
+			size_t pos =
+			    next_rand(&seed) % 16 == 0
+				? next_rand(&seed) % TB_AVRO_HEADER_LEN
+				: TB_AVRO_HEADER_LEN + next_rand(&seed) % (x->len - TB_AVRO_HEADER_LEN);
 
 			copy[pos] ^= (uint8_t)(1 + next_rand(&seed) % 255);
 		}
@@ -733,8 +757,8 @@ static void random_byte_flips_never_crash_or_leak(void **state)
 		free(copy);
 	}
 	print_message("# %d flipped messages refused, %d still well-formed (flips in string "
-	              "content)\n",
-	              refused, accepted);
+		      "content)\n",
+		      refused, accepted);
 	/* the point is no crash, no leak, a cleared struct; this only proves the
 	 * flips reached the error paths often (the seed is fixed) */
 	assert_true(refused > 5000);
@@ -768,30 +792,30 @@ static void random_garbage_bodies_never_crash_or_leak(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(hand_built_dead_letter_decodes),
-		cmocka_unit_test(short_message_is_refused),
-		cmocka_unit_test(bad_magic_is_refused),
-		cmocka_unit_test(unknown_fingerprint_is_refused),
-		cmocka_unit_test(huge_string_length_is_refused),
-		cmocka_unit_test(negative_length_is_refused),
-		cmocka_unit_test(bad_union_index_is_refused),
-		cmocka_unit_test(trailing_bytes_are_refused),
-		cmocka_unit_test(long_varint_overflow_is_refused),
-		cmocka_unit_test(int_varint_overflow_is_refused),
-		cmocka_unit_test(truncated_varint_is_refused),
-		cmocka_unit_test(nul_byte_in_a_string_is_refused),
-		cmocka_unit_test(hand_built_all_types_message_validates),
-		cmocka_unit_test(bad_boolean_is_refused),
-		cmocka_unit_test(short_float_double_and_fixed_are_refused),
-		cmocka_unit_test(bad_enum_index_is_refused),
-		cmocka_unit_test(array_of_zero_byte_items_is_capped),
-		cmocka_unit_test(negative_block_count_needs_a_matching_byte_size),
-		cmocka_unit_test(map_key_defects_are_refused),
-		cmocka_unit_test(nesting_deeper_than_the_limit_is_refused),
-		cmocka_unit_test(record_over_the_size_limit_is_refused),
-		cmocka_unit_test(every_truncation_is_refused),
-		cmocka_unit_test(random_byte_flips_never_crash_or_leak),
-		cmocka_unit_test(random_garbage_bodies_never_crash_or_leak),
+	    cmocka_unit_test(hand_built_dead_letter_decodes),
+	    cmocka_unit_test(short_message_is_refused),
+	    cmocka_unit_test(bad_magic_is_refused),
+	    cmocka_unit_test(unknown_fingerprint_is_refused),
+	    cmocka_unit_test(huge_string_length_is_refused),
+	    cmocka_unit_test(negative_length_is_refused),
+	    cmocka_unit_test(bad_union_index_is_refused),
+	    cmocka_unit_test(trailing_bytes_are_refused),
+	    cmocka_unit_test(long_varint_overflow_is_refused),
+	    cmocka_unit_test(int_varint_overflow_is_refused),
+	    cmocka_unit_test(truncated_varint_is_refused),
+	    cmocka_unit_test(nul_byte_in_a_string_is_refused),
+	    cmocka_unit_test(hand_built_all_types_message_validates),
+	    cmocka_unit_test(bad_boolean_is_refused),
+	    cmocka_unit_test(short_float_double_and_fixed_are_refused),
+	    cmocka_unit_test(bad_enum_index_is_refused),
+	    cmocka_unit_test(array_of_zero_byte_items_is_capped),
+	    cmocka_unit_test(negative_block_count_needs_a_matching_byte_size),
+	    cmocka_unit_test(map_key_defects_are_refused),
+	    cmocka_unit_test(nesting_deeper_than_the_limit_is_refused),
+	    cmocka_unit_test(record_over_the_size_limit_is_refused),
+	    cmocka_unit_test(every_truncation_is_refused),
+	    cmocka_unit_test(random_byte_flips_never_crash_or_leak),
+	    cmocka_unit_test(random_garbage_bodies_never_crash_or_leak),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -36,15 +36,15 @@
 #define EXPECT_REQ(want, got) expect_str_(#got, (want), (got), 1, __FILE__, __LINE__)
 #define EXPECT_INT(want, got) expect_int_(#got, (int64_t)(want), (int64_t)(got), __FILE__, __LINE__)
 
-FIXTURE void expect_str_(const char *what, const char *want, const char *got, int required,
-                        const char *file, int line)
+FIXTURE void expect_str_(const char *what, const char *want, const char *got, int required, const char *file,
+			 int line)
 {
 	if (required && !want)
 		want = "";
 	if ((want == NULL) != (got == NULL) || (want && strcmp(want, got) != 0)) {
-		print_error("%s:%d: %s: expected %s%s%s, got %s%s%s\n", file, line, what,
-		            want ? "\"" : "", want ? want : "NULL", want ? "\"" : "", got ? "\"" : "",
-		            got ? got : "NULL", got ? "\"" : "");
+		print_error("%s:%d: %s: expected %s%s%s, got %s%s%s\n", file, line, what, want ? "\"" : "",
+			    want ? want : "NULL", want ? "\"" : "", got ? "\"" : "", got ? got : "NULL",
+			    got ? "\"" : "");
 		_fail(file, line);
 	}
 }
@@ -53,17 +53,17 @@ FIXTURE void expect_int_(const char *what, int64_t want, int64_t got, const char
 {
 	if (want != got) {
 		print_error("%s:%d: %s: expected %lld, got %lld\n", file, line, what, (long long)want,
-		            (long long)got);
+			    (long long)got);
 		_fail(file, line);
 	}
 }
 
 FIXTURE void expect_bytes_(const char *what, const uint8_t *want, size_t wlen, const uint8_t *got,
-                          size_t glen, const char *file, int line)
+			   size_t glen, const char *file, int line)
 {
 	if ((want == NULL) != (got == NULL) || wlen != glen || (wlen && memcmp(want, got, wlen))) {
 		print_error("%s:%d: %s: expected %zu bytes%s, got %zu bytes%s\n", file, line, what, wlen,
-		            want ? "" : " (NULL)", glen, got ? "" : " (NULL)");
+			    want ? "" : " (NULL)", glen, got ? "" : " (NULL)");
 		_fail(file, line);
 	}
 }
@@ -631,25 +631,32 @@ FIXTURE int avroc_fill(avro_value_t *v, const json_t *j)
 	avro_schema_t sch;
 
 	switch (avro_value_get_type(v)) {
-	case AVRO_STRING: return avro_value_set_string(v, json_string_value(j));
+	case AVRO_STRING:
+		return avro_value_set_string(v, json_string_value(j));
 	case AVRO_BYTES:
 		return avro_value_set_bytes(v, (void *)json_string_value(j), json_string_length(j));
 	case AVRO_FIXED:
 		return avro_value_set_fixed(v, (void *)json_string_value(j), json_string_length(j));
-	case AVRO_INT32: return avro_value_set_int(v, (int32_t)json_integer_value(j));
-	case AVRO_INT64: return avro_value_set_long(v, json_integer_value(j));
-	case AVRO_BOOLEAN: return avro_value_set_boolean(v, json_is_true(j));
-	case AVRO_NULL: return avro_value_set_null(v);
-	case AVRO_DOUBLE: return avro_value_set_double(v, json_number_value(j));
-	case AVRO_FLOAT: return avro_value_set_float(v, (float)json_number_value(j));
-	case AVRO_ENUM: return avro_value_set_enum(v, (int)json_integer_value(j));
+	case AVRO_INT32:
+		return avro_value_set_int(v, (int32_t)json_integer_value(j));
+	case AVRO_INT64:
+		return avro_value_set_long(v, json_integer_value(j));
+	case AVRO_BOOLEAN:
+		return avro_value_set_boolean(v, json_is_true(j));
+	case AVRO_NULL:
+		return avro_value_set_null(v);
+	case AVRO_DOUBLE:
+		return avro_value_set_double(v, json_number_value(j));
+	case AVRO_FLOAT:
+		return avro_value_set_float(v, (float)json_number_value(j));
+	case AVRO_ENUM:
+		return avro_value_set_enum(v, (int)json_integer_value(j));
 	case AVRO_MAP: {
 		const char *key;
 		json_t *item;
 
-		json_object_foreach((json_t *)j, key, item)
-			if (avro_value_add(v, key, &child, NULL, NULL) || avroc_fill(&child, item))
-				return -1;
+		json_object_foreach((json_t *)j, key, item) if (avro_value_add(v, key, &child, NULL, NULL) ||
+								avroc_fill(&child, item)) return -1;
 		return 0;
 	}
 	case AVRO_RECORD:
@@ -694,7 +701,9 @@ FIXTURE int avroc_fill(avro_value_t *v, const json_t *j)
 		if (avro_value_set_branch(v, json_is_null(j) ? null_branch : other, &child))
 			return -1;
 		return avroc_fill(&child, j);
-	default: print_error("avroc_fill: unsupported type %d\n", avro_value_get_type(v)); return -1;
+	default:
+		print_error("avroc_fill: unsupported type %d\n", avro_value_get_type(v));
+		return -1;
 	}
 }
 
