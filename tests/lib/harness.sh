@@ -51,10 +51,10 @@ tb_check() {
 }
 
 # tb_start NAME CMD...: start a process in the background, log to $TB_TMP/NAME.log,
-# remember its PID (printed on stdout) for cleanup.
+# remember its PID (printed on stdout) for cleanup. Restarts append to the log.
 tb_start() {
   local name=$1; shift
-  "$@" >"$TB_TMP/$name.log" 2>&1 &
+  "$@" >>"$TB_TMP/$name.log" 2>&1 &
   local pid=$!
   TB_PIDS+=("$pid")
   echo "$pid"
