@@ -335,7 +335,7 @@ static void wb_put(wbuf_t *b, const void *data, size_t n)
 
 static void wb_long(wbuf_t *b, int64_t v)
 {
-	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	uint64_t z = ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63)); /* zig-zag */
 	uint8_t tmp[10];
 	size_t n = 0;
 
@@ -495,7 +495,8 @@ typedef struct rbuf {
 
 static int rd_fail(rbuf_t *r, const char *what)
 {
-	return tb_err(r->err, "%s (body offset %zu)", what, (size_t)(r->p - r->start));
+	tb_err(r->err, "%s (body offset %zu)", what, (size_t)(r->p - r->start));
+	return -1;
 }
 
 static int rd_long(rbuf_t *r, int64_t *v)
@@ -519,7 +520,7 @@ static int rd_raw(rbuf_t *r, size_t n, const uint8_t **data)
 
 static int rd_len(rbuf_t *r, size_t *n)
 {
-	int64_t v;
+	int64_t v = 0;
 
 	if (rd_long(r, &v) < 0)
 		return -1;
@@ -532,7 +533,7 @@ static int rd_len(rbuf_t *r, size_t *n)
 /* Resolve writer unions: read the branch index and return the branch. */
 static int rd_branch(rbuf_t *r, const tb_av_node_t **w)
 {
-	int64_t idx;
+	int64_t idx = 0;
 
 	while ((*w)->type == TB_AV_UNION) {
 		if (rd_long(r, &idx) < 0)
@@ -547,10 +548,10 @@ static int rd_branch(rbuf_t *r, const tb_av_node_t **w)
 /* Skip one value of writer type w (a field the reader does not have). */
 static int skip_value(rbuf_t *r, const tb_av_node_t *w)
 {
-	const uint8_t *data;
-	int64_t l, count;
-	int32_t i;
-	size_t n;
+	const uint8_t *data = NULL;
+	int64_t l = 0, count = 0;
+	int32_t i = 0;
+	size_t n = 0;
 
 	switch (w->type) {
 	case TB_AV_NULL:
@@ -606,7 +607,7 @@ static int skip_value(rbuf_t *r, const tb_av_node_t *w)
 static int rd_string(rbuf_t *r, const tb_av_node_t *w, char **out, size_t *out_len)
 {
 	const uint8_t *data = NULL;
-	size_t n;
+	size_t n = 0;
 
 	if (w->type == TB_AV_NULL) {
 		*out = NULL;
@@ -666,8 +667,8 @@ static int decode_array(rbuf_t *r, const tb_avro_fdesc_t *f, const rplan_t *sub,
 			char *base)
 {
 	size_t elem = f->kind == TB_AVF_REC_ARRAY ? f->sub->size : sizeof(char *);
-	int64_t count;
-	size_t n;
+	int64_t count = 0;
+	size_t n = 0;
 
 	if (w->type != TB_AV_ARRAY)
 		return rd_fail(r, "writer type is not an array");
@@ -707,7 +708,7 @@ static int decode_field(rbuf_t *r, const tb_avro_fdesc_t *f, const rplan_t *sub,
 			char *base)
 {
 	void *at = base + f->off;
-	int64_t v;
+	int64_t v = 0;
 	const uint8_t *data = NULL;
 
 	if (f->kind != TB_AVF_RECORD && f->kind != TB_AVF_REC_ARRAY && f->kind != TB_AVF_STR_ARRAY &&

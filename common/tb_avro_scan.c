@@ -46,8 +46,10 @@ static size_t left(const scan_t *s)
 static int varint_error(scan_t *s, int rc, const char *what)
 {
 	if (rc == TB_AV_TRUNCATED)
-		return tb_err(s->err, "%s truncated (body offset %zu)", what, at(s));
-	return tb_err(s->err, "%s overflows (body offset %zu)", what, at(s));
+		tb_err(s->err, "%s truncated (body offset %zu)", what, at(s));
+	else
+		tb_err(s->err, "%s overflows (body offset %zu)", what, at(s));
+	return -1;
 }
 
 static int scan_long(scan_t *s, int64_t *v, const char *what)
