@@ -75,7 +75,8 @@ static int build_id_dup(const json_t *obj, const char *key, tb_jpath_t *p, char 
 	return *out ? 0 : tb_jerr(err, p, key, "%s", why);
 }
 
-static int purl_dup(const json_t *obj, const char *key, int required, tb_jpath_t *p, char **out, tb_err_t *err)
+static int purl_dup(const json_t *obj, const char *key, int required, tb_jpath_t *p, char **out,
+		    tb_err_t *err)
 {
 	const char *v;
 	char why[256];
@@ -125,8 +126,8 @@ static int parse_u64_text(const char *s, int hex_ok, uint64_t *v)
 
 /* Non-negative integer member: a JSON integer or a decimal (or, with hex_ok,
  * "0x") string. *present says whether it was there. */
-static int u64_member(const json_t *obj, const char *key, int hex_ok, tb_jpath_t *p, int *present, uint64_t *out,
-		      tb_err_t *err)
+static int u64_member(const json_t *obj, const char *key, int hex_ok, tb_jpath_t *p, int *present,
+		      uint64_t *out, tb_err_t *err)
 {
 	const json_t *v = json_object_get(obj, key);
 
@@ -284,9 +285,10 @@ int tb_req_parse_rfc3339(const char *s, int64_t *ns)
 	int nd = 0;
 	const char *p;
 
-	if (strlen(s) < 20 || digits(s, 4, &y) < 0 || s[4] != '-' || digits(s + 5, 2, &mo) < 0 || s[7] != '-' ||
-	    digits(s + 8, 2, &d) < 0 || (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) < 0 ||
-	    s[13] != ':' || digits(s + 14, 2, &mi) < 0 || s[16] != ':' || digits(s + 17, 2, &sec) < 0)
+	if (strlen(s) < 20 || digits(s, 4, &y) < 0 || s[4] != '-' || digits(s + 5, 2, &mo) < 0 ||
+	    s[7] != '-' || digits(s + 8, 2, &d) < 0 || (s[10] != 'T' && s[10] != 't') ||
+	    digits(s + 11, 2, &h) < 0 || s[13] != ':' || digits(s + 14, 2, &mi) < 0 || s[16] != ':' ||
+	    digits(s + 17, 2, &sec) < 0)
 		return -1;
 	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
 		return -1;
@@ -325,8 +327,9 @@ int tb_req_check_finding_id(const char *id, char *why, size_t why_len)
 		unsigned char c = (unsigned char)id[i];
 
 		if (!isalnum(c) && !strchr("._:@+~-", c)) {
-			snprintf(why, why_len, "character 0x%02x at offset %zu is not allowed (use [A-Za-z0-9._:@+~-])",
-				 c, i);
+			snprintf(why, why_len,
+				 "character 0x%02x at offset %zu is not allowed (use [A-Za-z0-9._:@+~-])", c,
+				 i);
 			return -1;
 		}
 	}
@@ -365,9 +368,12 @@ static int check_vuln_id(const char *v, char *why, size_t why_len)
 		return 0;
 	}
 	pre = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
-	if (pre < 2 || pre > 16 || !isupper((unsigned char)v[0]) || v[pre] != '-' || n == pre + 1 || n > 128 ||
-	    strspn(v + pre + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") != n - pre - 1) {
-		snprintf(why, why_len, "\"%.100s\" is not a vulnerability id (CVE-..., GHSA-..., or PREFIX-id)", v);
+	if (pre < 2 || pre > 16 || !isupper((unsigned char)v[0]) || v[pre] != '-' || n == pre + 1 ||
+	    n > 128 ||
+	    strspn(v + pre + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") !=
+		n - pre - 1) {
+		snprintf(why, why_len,
+			 "\"%.100s\" is not a vulnerability id (CVE-..., GHSA-..., or PREFIX-id)", v);
 		return -1;
 	}
 	return 0;
@@ -411,8 +417,10 @@ static int symbols_member(const json_t *doc, size_t max, tb_jpath_t *p, tb_findi
 		const json_t *s = json_array_get(arr, i);
 		size_t o2 = tb_jpath_index(p, i);
 
-		if (!json_is_string(s) || json_string_length(s) == 0 || json_string_length(s) > TB_SBOM_MAX_STRING) {
-			tb_jerr(err, p, NULL, "expected non-empty string of at most %d bytes", TB_SBOM_MAX_STRING);
+		if (!json_is_string(s) || json_string_length(s) == 0 ||
+		    json_string_length(s) > TB_SBOM_MAX_STRING) {
+			tb_jerr(err, p, NULL, "expected non-empty string of at most %d bytes",
+				TB_SBOM_MAX_STRING);
 			goto out;
 		}
 		if (!tb_map_get(seen, json_string_value(s))) {
@@ -479,8 +487,9 @@ out:
  * Our trace JSON
  * ------------------------------------------------------------------------ */
 
-static const char *const trace_kinds[] = {"sample", "uprobe", "uretprobe", "kprobe", "kretprobe", "tracepoint",
-					  "lsm",    "usdt",   "exec",      "exit",   "load"};
+static const char *const trace_kinds[] = {"sample",    "uprobe",     "uretprobe", "kprobe",
+					  "kretprobe", "tracepoint", "lsm",	  "usdt",
+					  "exec",      "exit",	     "load"};
 
 static int kind_member(const json_t *obj, const char *key, int required, const char *dflt, tb_jpath_t *p,
 		       char **out, tb_err_t *err)
@@ -497,10 +506,11 @@ static int kind_member(const json_t *obj, const char *key, int required, const c
 			return *out ? 0 : tb_jerr(err, p, key, "out of memory");
 		}
 	}
-	return tb_jerr(err, p, key,
-		       "unknown kind \"%.64s\" (expected sample, uprobe, uretprobe, kprobe, kretprobe, tracepoint, "
-		       "lsm, usdt, exec, exit or load)",
-		       v);
+	return tb_jerr(
+	    err, p, key,
+	    "unknown kind \"%.64s\" (expected sample, uprobe, uretprobe, kprobe, kretprobe, tracepoint, "
+	    "lsm, usdt, exec, exit or load)",
+	    v);
 }
 
 /* "time" (RFC 3339) or "ts_ns", exactly one. */
@@ -517,7 +527,8 @@ static int time_members(const json_t *ev, tb_jpath_t *p, int64_t *ts_ns, tb_err_
 	if (!t && !has_ns)
 		return tb_jerr(err, p, "time", "missing required field (or \"ts_ns\")");
 	if (t && tb_req_parse_rfc3339(t, ts_ns) < 0)
-		return tb_jerr(err, p, "time", "expected RFC 3339 date-time (e.g. 2025-01-21T07:30:00.123Z), got \"%.64s\"",
+		return tb_jerr(err, p, "time",
+			       "expected RFC 3339 date-time (e.g. 2025-01-21T07:30:00.123Z), got \"%.64s\"",
 			       t);
 	if (has_ns && v > INT64_MAX)
 		return tb_jerr(err, p, "ts_ns", "expected integer below 2^63");
@@ -540,14 +551,16 @@ static int process_member(const json_t *ev, tb_jpath_t *p, tb_process_t *pr, tb_
 		return 0;
 	old = tb_jpath_key(p, "process");
 	rc = u32_member(o, "pid", p, &pr->pid, err) < 0 || u32_member(o, "tid", p, &pr->tid, err) < 0 ||
-	     u64_member(o, "uid", 0, p, &has_uid, &uid, err) < 0 || str_dup(o, "binary", 0, p, &pr->binary, err) < 0 ||
-	     build_id_dup(o, "build_id", p, &pr->binary_build_id, err) < 0 ||
-	     str_dup(o, "exec_id", 0, p, &pr->exec_id, err) < 0 ||
-	     str_dup(o, "parent_exec_id", 0, p, &pr->parent_exec_id, err) < 0 ||
-	     str_dup(o, "comm", 0, p, &pr->comm, err) < 0 || str_dup(o, "args", 0, p, &pr->args, err) < 0 ||
-	     str_dup(o, "cwd", 0, p, &pr->cwd, err) < 0
-		     ? -1
-		     : 0;
+		     u64_member(o, "uid", 0, p, &has_uid, &uid, err) < 0 ||
+		     str_dup(o, "binary", 0, p, &pr->binary, err) < 0 ||
+		     build_id_dup(o, "build_id", p, &pr->binary_build_id, err) < 0 ||
+		     str_dup(o, "exec_id", 0, p, &pr->exec_id, err) < 0 ||
+		     str_dup(o, "parent_exec_id", 0, p, &pr->parent_exec_id, err) < 0 ||
+		     str_dup(o, "comm", 0, p, &pr->comm, err) < 0 ||
+		     str_dup(o, "args", 0, p, &pr->args, err) < 0 ||
+		     str_dup(o, "cwd", 0, p, &pr->cwd, err) < 0
+		 ? -1
+		 : 0;
 	if (rc == 0 && has_uid && uid > UINT32_MAX)
 		rc = tb_jerr(err, p, "uid", "expected integer 0..4294967295");
 	if (rc == 0 && has_uid)
@@ -568,13 +581,14 @@ static int container_member(const json_t *ev, tb_jpath_t *p, tb_container_t *c, 
 		return 0;
 	old = tb_jpath_key(p, "container");
 	rc = str_dup(o, "id", 0, p, &c->id, err) < 0 || str_dup(o, "name", 0, p, &c->name, err) < 0 ||
-	     str_dup(o, "image", 0, p, &c->image, err) < 0 ||
-	     digest_dup(o, "image_digest", 0, p, &c->image_digest, err) < 0 ||
-	     str_dup(o, "pod", 0, p, &c->pod, err) < 0 || str_dup(o, "namespace", 0, p, &c->namespace_, err) < 0 ||
-	     str_dup(o, "workload", 0, p, &c->workload, err) < 0 ||
-	     str_dup(o, "workload_kind", 0, p, &c->workload_kind, err) < 0
-		     ? -1
-		     : 0;
+		     str_dup(o, "image", 0, p, &c->image, err) < 0 ||
+		     digest_dup(o, "image_digest", 0, p, &c->image_digest, err) < 0 ||
+		     str_dup(o, "pod", 0, p, &c->pod, err) < 0 ||
+		     str_dup(o, "namespace", 0, p, &c->namespace_, err) < 0 ||
+		     str_dup(o, "workload", 0, p, &c->workload, err) < 0 ||
+		     str_dup(o, "workload_kind", 0, p, &c->workload_kind, err) < 0
+		 ? -1
+		 : 0;
 	tb_jpath_pop(p, old);
 	return rc;
 }
@@ -582,20 +596,22 @@ static int container_member(const json_t *ev, tb_jpath_t *p, tb_container_t *c, 
 /* Names of a frame's members: ours (snake_case) or StellaOps' (camelCase). */
 typedef struct frame_keys {
 	const char *module, *build_id, *offset, *symbol, *address;
-	int kernel;       /* kernel frames: symbol required, offset is into the symbol */
-	int need_symbol;  /* StellaOps frames */
+	int kernel;	 /* kernel frames: symbol required, offset is into the symbol */
+	int need_symbol; /* StellaOps frames */
 } frame_keys_t;
 
 static const frame_keys_t user_keys = {"module", "build_id", "file_offset", "symbol", "address", 0, 0};
 static const frame_keys_t kernel_keys = {"module", NULL, "offset", "symbol", "address", 1, 1};
 static const frame_keys_t stella_keys = {"module", "buildId", "fileOffset", "symbol", NULL, 0, 1};
 
-static int frame_parse(const json_t *o, const frame_keys_t *k, tb_jpath_t *p, tb_raw_frame_t *f, tb_err_t *err)
+static int frame_parse(const json_t *o, const frame_keys_t *k, tb_jpath_t *p, tb_raw_frame_t *f,
+		       tb_err_t *err)
 {
 	int has_off;
 
 	if (!json_is_object(o))
-		return tb_jerr(err, p, NULL, "expected object, got %s", json_is_array(o) ? "array" : "a scalar");
+		return tb_jerr(err, p, NULL, "expected object, got %s",
+			       json_is_array(o) ? "array" : "a scalar");
 	if (str_dup(o, k->symbol, k->need_symbol, p, &f->symbol, err) < 0 ||
 	    str_dup(o, k->module, 0, p, &f->module, err) < 0 ||
 	    (k->build_id && build_id_dup(o, k->build_id, p, &f->build_id, err) < 0) ||
@@ -618,7 +634,8 @@ static int stack_member(const json_t *obj, const char *key, const frame_keys_t *
 	if (tb_json_arr(obj, key, p, &arr, err) < 0)
 		return -1;
 	if (!arr || json_array_size(arr) < min)
-		return min ? tb_jerr(err, p, key, arr ? "expected at least %zu frame" : "missing required field", min)
+		return min ? tb_jerr(err, p, key,
+				     arr ? "expected at least %zu frame" : "missing required field", min)
 			   : 0;
 	if (json_array_size(arr) > TB_MAX_FRAMES)
 		return tb_jerr(err, p, key, "more than %d frames (limit)", TB_MAX_FRAMES);
@@ -647,7 +664,8 @@ static int set_str(char **dst, const char *s)
 	return *dst ? 0 : -1;
 }
 
-static int event_parse(const json_t *o, const char *tenant, tb_jpath_t *p, tb_runtime_event_t *ev, tb_err_t *err)
+static int event_parse(const json_t *o, const char *tenant, tb_jpath_t *p, tb_runtime_event_t *ev,
+		       tb_err_t *err)
 {
 	int has_id;
 
@@ -657,11 +675,15 @@ static int event_parse(const json_t *o, const char *tenant, tb_jpath_t *p, tb_ru
 		return tb_jerr(err, p, NULL, "out of memory");
 	if (event_id_member(o, "event_id", p, &has_id, ev->event_id, err) < 0 ||
 	    str_dup(o, "node", 1, p, &ev->node, err) < 0 || time_members(o, p, &ev->ts_ns, err) < 0 ||
-	    kind_member(o, "kind", 1, NULL, p, &ev->kind, err) < 0 || process_member(o, p, &ev->process, err) < 0 ||
-	    container_member(o, p, &ev->container, err) < 0 || count_member(o, "count", p, &ev->count, err) < 0 ||
-	    str_dup(o, "hook", 0, p, &ev->hook, err) < 0 || str_dup(o, "policy", 0, p, &ev->policy, err) < 0 ||
-	    str_dup(o, "path", 0, p, &ev->path, err) < 0 || build_id_dup(o, "build_id", p, &ev->build_id, err) < 0 ||
-	    stack_member(o, "kernel_stack", &kernel_keys, 0, p, &ev->kernel_frames, &ev->n_kernel_frames, err) < 0 ||
+	    kind_member(o, "kind", 1, NULL, p, &ev->kind, err) < 0 ||
+	    process_member(o, p, &ev->process, err) < 0 || container_member(o, p, &ev->container, err) < 0 ||
+	    count_member(o, "count", p, &ev->count, err) < 0 ||
+	    str_dup(o, "hook", 0, p, &ev->hook, err) < 0 ||
+	    str_dup(o, "policy", 0, p, &ev->policy, err) < 0 ||
+	    str_dup(o, "path", 0, p, &ev->path, err) < 0 ||
+	    build_id_dup(o, "build_id", p, &ev->build_id, err) < 0 ||
+	    stack_member(o, "kernel_stack", &kernel_keys, 0, p, &ev->kernel_frames, &ev->n_kernel_frames,
+			 err) < 0 ||
 	    stack_member(o, "user_stack", &user_keys, 0, p, &ev->user_frames, &ev->n_user_frames, err) < 0)
 		return -1;
 	if (!has_id && derive_event_id("api.event.v1", ev->tenant, NULL, o, ev->event_id) < 0)
@@ -701,7 +723,8 @@ static int batch_array(const json_t *doc, tb_jpath_t *p, const json_t **arr, tb_
 		return 0;
 	}
 	if (!json_is_object(doc))
-		return tb_jerr(err, p, NULL, "expected an event object, {\"events\": [...]} or an array of events");
+		return tb_jerr(err, p, NULL,
+			       "expected an event object, {\"events\": [...]} or an array of events");
 	if (!json_object_get(doc, "events"))
 		return 0;
 	if (tb_json_arr(doc, "events", p, arr, err) < 0)
@@ -783,6 +806,7 @@ static int finding_trace_event(const json_t *o, const char *finding_id, const ch
 			       tb_jpath_t *p, tb_finding_trace_t *t, tb_err_t *err)
 {
 	tb_runtime_event_t *ev = &t->event;
+	const char *leaf;
 	int has_id;
 
 	ev->process.uid = -1;
@@ -791,8 +815,10 @@ static int finding_trace_event(const json_t *o, const char *finding_id, const ch
 		return tb_jerr(err, p, NULL, "out of memory");
 	if (event_id_member(o, "eventId", p, &has_id, ev->event_id, err) < 0 ||
 	    stack_member(o, "frames", &stella_keys, 1, p, &ev->user_frames, &ev->n_user_frames, err) < 0 ||
-	    count_member(o, "hits", p, &ev->count, err) < 0 || observed_at(o, p, now_ns, &ev->ts_ns, err) < 0 ||
-	    kind_member(o, "kind", 0, "uprobe", p, &ev->kind, err) < 0 || str_dup(o, "node", 0, p, &ev->node, err) < 0 ||
+	    count_member(o, "hits", p, &ev->count, err) < 0 ||
+	    observed_at(o, p, now_ns, &ev->ts_ns, err) < 0 ||
+	    kind_member(o, "kind", 0, "uprobe", p, &ev->kind, err) < 0 ||
+	    str_dup(o, "node", 0, p, &ev->node, err) < 0 ||
 	    str_dup(o, "containerId", 0, p, &ev->container.id, err) < 0 ||
 	    str_dup(o, "pod", 0, p, &ev->container.pod, err) < 0 ||
 	    str_dup(o, "namespace", 0, p, &ev->container.namespace_, err) < 0 ||
@@ -800,7 +826,9 @@ static int finding_trace_event(const json_t *o, const char *finding_id, const ch
 	    u32_member(o, "pid", p, &ev->process.pid, err) < 0 ||
 	    str_dup(o, "binary", 0, p, &ev->process.binary, err) < 0)
 		return -1;
-	if (!(ev->hook = strdup(ev->user_frames[0].symbol)))
+	/* frames[] is non-empty and each has a symbol (checked above). */
+	leaf = ev->n_user_frames ? ev->user_frames[0].symbol : NULL;
+	if (!leaf || !(ev->hook = strdup(leaf)))
 		return tb_jerr(err, p, NULL, "out of memory");
 	if (!has_id && derive_event_id("api.finding-trace.v1", ev->tenant, finding_id, o, ev->event_id) < 0)
 		return tb_jerr(err, p, NULL, "out of memory");
@@ -945,8 +973,8 @@ static int sbom_member(const char *body, size_t len, const json_t *doc, const tb
 	inner = json_loadb(json_string_value(sbom), json_string_length(sbom), JSON_REJECT_DUPLICATES, NULL);
 	if (!inner)
 		return tb_jerr(err, &p, "sbom", "string is not a JSON document");
-	rc = tb_sbom_parse_json(inner, json_string_value(sbom), json_string_length(sbom), "sbom", &lim->sbom, out,
-				err);
+	rc = tb_sbom_parse_json(inner, json_string_value(sbom), json_string_length(sbom), "sbom", &lim->sbom,
+				out, err);
 	json_decref(inner);
 	return rc;
 }
@@ -1023,7 +1051,8 @@ static int explicit_binary(const json_t *o, tb_jpath_t *p, tb_binary_t *e, tb_er
 {
 	if (!json_is_object(o))
 		return tb_jerr(err, p, NULL, "expected object");
-	if (str_dup(o, "path", 0, p, &e->path, err) < 0 || build_id_dup(o, "build_id", p, &e->build_id, err) < 0 ||
+	if (str_dup(o, "path", 0, p, &e->path, err) < 0 ||
+	    build_id_dup(o, "build_id", p, &e->build_id, err) < 0 ||
 	    purl_dup(o, "purl", 0, p, &e->purl, err) < 0)
 		return -1;
 	if (e->path && e->path[0] != '/')
@@ -1056,7 +1085,7 @@ static int binaries_member(const json_t *doc, const tb_req_limits_t *lim, tb_art
 		tb_binary_t e = {0};
 		size_t old = tb_jpath_index(&p, i);
 		int r = !m.by_path || !m.by_bid ? tb_jerr(err, &p, NULL, "out of memory")
-						 : explicit_binary(json_array_get(arr, i), &p, &e, err);
+						: explicit_binary(json_array_get(arr, i), &p, &e, err);
 
 		if (r == 0 && merge_binary(&m, &e) < 0)
 			r = tb_jerr(err, &p, NULL, "out of memory");
@@ -1112,7 +1141,8 @@ static int artifact_request(const char *body, size_t len, const json_t *doc, con
 	}
 	free(out->digest);
 	out->digest = digest;
-	if (override_str(doc, "name", &out->name, err) < 0 || override_str(doc, "version", &out->version, err) < 0)
+	if (override_str(doc, "name", &out->name, err) < 0 ||
+	    override_str(doc, "version", &out->version, err) < 0)
 		return -1;
 	return binaries_member(doc, lim, out, err);
 }
@@ -1135,8 +1165,9 @@ int tb_req_parse_artifact(const char *body, size_t len, const tb_req_limits_t *l
 		/* The body is the SBOM itself: it must name the artifact's digest. */
 		rc = tb_sbom_parse_json(doc, body, len, "", &lim->sbom, out, err);
 		if (rc == 0 && !out->digest)
-			rc = tb_jerr(err, &p, NULL,
-				     "no artifact digest in the SBOM (send {\"digest\": ..., \"sbom\": ...} instead)");
+			rc = tb_jerr(
+			    err, &p, NULL,
+			    "no artifact digest in the SBOM (send {\"digest\": ..., \"sbom\": ...} instead)");
 	} else {
 		rc = artifact_request(body, len, doc, lim, out, err);
 	}

@@ -52,9 +52,9 @@
 #define TB_REQ_DEFAULT_MAX_SYMBOLS 4096
 
 typedef struct tb_req_limits {
-	tb_sbom_limits_t sbom;  /* also caps the binaries after merging the explicit list */
-	size_t max_events;      /* events in one trace batch */
-	size_t max_symbols;     /* symbols of one finding */
+	tb_sbom_limits_t sbom; /* also caps the binaries after merging the explicit list */
+	size_t max_events;     /* events in one trace batch */
+	size_t max_symbols;    /* symbols of one finding */
 } tb_req_limits_t;
 
 void tb_req_limits_default(tb_req_limits_t *lim);
@@ -102,7 +102,7 @@ int tb_req_parse_traces(const char *body, size_t len, const char *tenant, const 
 typedef struct tb_finding_trace {
 	char *finding_id;
 	char *artifact_digest;
-	char *component_purl;   /* no RuntimeEvent field carries it yet: the caller keeps it */
+	char *component_purl; /* no RuntimeEvent field carries it yet: the caller keeps it */
 	tb_runtime_event_t event;
 } tb_finding_trace_t;
 

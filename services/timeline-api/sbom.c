@@ -77,8 +77,14 @@ void tb_sbom_limits_default(tb_sbom_limits_t *lim)
 
 void tb_jpath_init(tb_jpath_t *p, const char *root)
 {
-	snprintf(p->buf, sizeof(p->buf), "%s", root ? root : "");
-	p->len = strlen(p->buf);
+	size_t n = root ? strlen(root) : 0;
+
+	if (n >= sizeof(p->buf))
+		n = sizeof(p->buf) - 1;
+	if (n)
+		memcpy(p->buf, root, n);
+	p->buf[n] = '\0';
+	p->len = n;
 }
 
 static size_t jpath_append(tb_jpath_t *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -140,7 +146,7 @@ static const char *json_type_name(const json_t *v)
 	}
 }
 
-int tb_jerr(tb_err_t *err, tb_jpath_t *p, const char *key, const char *fmt, ...)
+void tb_jerr_set(tb_err_t *err, tb_jpath_t *p, const char *key, const char *fmt, ...)
 {
 	char msg[TB_ERR_MAX];
 	size_t old = key ? tb_jpath_key(p, key) : p->len;
@@ -151,25 +157,29 @@ int tb_jerr(tb_err_t *err, tb_jpath_t *p, const char *key, const char *fmt, ...)
 	va_end(ap);
 	tb_err(err, "%s: %s", tb_jpath_str(p), msg);
 	tb_jpath_pop(p, old);
-	return -1;
 }
 
 int tb_json_str(const json_t *obj, const char *key, int required, tb_jpath_t *p, const char **out,
 		tb_err_t *err)
 {
 	const json_t *v = json_object_get(obj, key);
+	const char *why = NULL;
 
 	*out = NULL;
-	if (!v || json_is_null(v))
-		return required ? tb_jerr(err, p, key, "missing required field") : 0;
-	if (!json_is_string(v))
+	if (!v || json_is_null(v)) {
+		if (!required)
+			return 0;
+		why = "missing required field";
+	} else if (!json_is_string(v)) {
 		return tb_jerr(err, p, key, "expected string, got %s", json_type_name(v));
-	if (json_string_length(v) > TB_SBOM_MAX_STRING)
+	} else if (json_string_length(v) > TB_SBOM_MAX_STRING) {
 		return tb_jerr(err, p, key, "longer than %d bytes", TB_SBOM_MAX_STRING);
-	if (required && json_string_length(v) == 0)
-		return tb_jerr(err, p, key, "must not be empty");
-	*out = json_string_value(v);
-	return 0;
+	} else if (required && json_string_length(v) == 0) {
+		why = "must not be empty";
+	} else if (!(*out = json_string_value(v))) {
+		why = "expected string";
+	}
+	return why ? tb_jerr(err, p, key, "%s", why) : 0;
 }
 
 static int json_typed(const json_t *obj, const char *key, json_type want, tb_jpath_t *p, const json_t **out,
@@ -182,7 +192,7 @@ static int json_typed(const json_t *obj, const char *key, json_type want, tb_jpa
 		return 0;
 	if (json_typeof(v) != want)
 		return tb_jerr(err, p, key, "expected %s, got %s", want == JSON_ARRAY ? "array" : "object",
-			    json_type_name(v));
+			       json_type_name(v));
 	*out = v;
 	return 0;
 }
@@ -254,7 +264,8 @@ static int purl_type(const char *s, const char *end, char *why, size_t why_len)
 		return fail(why, why_len, "type \"%.*s\" must start with a letter", (int)(end - s), s);
 	for (const char *c = s; c < end; c++)
 		if (!isalnum((unsigned char)*c) && *c != '.' && *c != '+' && *c != '-')
-			return fail(why, why_len, "type \"%.*s\" has invalid character '%c'", (int)(end - s), s, *c);
+			return fail(why, why_len, "type \"%.*s\" has invalid character '%c'", (int)(end - s),
+				    s, *c);
 	return 0;
 }
 
@@ -373,7 +384,8 @@ static int purl_type_is(const char *purl, const char *type)
 
 	if (purl_split(purl, &pp, NULL, 0) < 0)
 		return 0;
-	return (size_t)(pp.type_end - pp.type) == strlen(type) && strncasecmp(pp.type, type, strlen(type)) == 0;
+	return (size_t)(pp.type_end - pp.type) == strlen(type) &&
+	       strncasecmp(pp.type, type, strlen(type)) == 0;
 }
 
 int tb_purl_version(const char *purl, char *out, size_t out_len)
@@ -404,7 +416,8 @@ char *tb_build_id_normalize(const char *in, char *why, size_t why_len)
 	char *out;
 
 	if (n < 8 || n > 128 || n % 2) {
-		fail(why, why_len, "build-id must be 8..128 hex digits (4..64 bytes, even count), got %zu", n);
+		fail(why, why_len, "build-id must be 8..128 hex digits (4..64 bytes, even count), got %zu",
+		     n);
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -436,7 +449,8 @@ int tb_digest_check(const char *digest, char *why, size_t why_len)
 	if (strncmp(digest, "sha256:", 7) != 0)
 		return fail(why, why_len, "expected \"sha256:\" followed by 64 lowercase hex digits");
 	if (strlen(digest + 7) != 64)
-		return fail(why, why_len, "sha256 digest must have 64 hex digits, got %zu", strlen(digest + 7));
+		return fail(why, why_len, "sha256 digest must have 64 hex digits, got %zu",
+			    strlen(digest + 7));
 	if (!is_lower_hex(digest + 7, 64))
 		return fail(why, why_len, "sha256 digest must be lowercase hex");
 	return 0;
@@ -456,8 +470,8 @@ typedef struct bin_meta {
 /* A CycloneDX bom-ref or SPDX SPDXID: which purl owns what it contains, or
  * which binary it is. */
 typedef struct ref_info {
-	char *purl;    /* NULL: not an owner (file, or the artifact container) */
-	long bin;      /* binary index for files, else -1 */
+	char *purl; /* NULL: not an owner (file, or the artifact container) */
+	long bin;   /* binary index for files, else -1 */
 } ref_info_t;
 
 typedef struct sbom_ctx {
@@ -468,7 +482,7 @@ typedef struct sbom_ctx {
 	tb_map_t *comp_seen; /* purl, or "\x01name\x1fversion" -> (void *)1 */
 	tb_map_t *by_path;   /* path -> index + 1 */
 	tb_map_t *by_bid;    /* build-id -> index + 1 of the first binary with it */
-	tb_map_t *refs;      /* id -> ref_info_t */
+	tb_map_t *refs;	     /* id -> ref_info_t */
 	tb_jpath_t path;
 	tb_err_t *err;
 } sbom_ctx_t;
@@ -667,8 +681,8 @@ static void norm_path(const char *in, char *out, size_t out_len)
  * frame can come from, so they are not binaries of the component. */
 static int is_package_metadata_path(const char *path)
 {
-	static const char *const prefixes[] = {"/var/lib/dpkg/", "/var/lib/rpm/", "/usr/lib/sysimage/rpm/",
-					       "/lib/apk/db/", "/usr/share/doc/", "/usr/share/licenses/"};
+	static const char *const prefixes[] = {"/var/lib/dpkg/", "/var/lib/rpm/",   "/usr/lib/sysimage/rpm/",
+					       "/lib/apk/db/",	 "/usr/share/doc/", "/usr/share/licenses/"};
 	size_t n = strlen(path);
 
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
@@ -866,8 +880,8 @@ static int is_location_property(const char *name)
 typedef struct cdx_comp {
 	const char *type, *name, *version, *purl, *ref;
 	const json_t *props, *occurrences, *children, *hashes;
-	char *build_id;      /* malloc'd, normalized */
-	const char *owner;   /* tracebridge:purl */
+	char *build_id;	   /* malloc'd, normalized */
+	const char *owner; /* tracebridge:purl */
 } cdx_comp_t;
 
 /* Property i at <path>.properties[i]: name/value as strings. */
@@ -1017,7 +1031,9 @@ static int cdx_occurrence_paths(sbom_ctx_t *c, cdx_comp_t *cc, const char *owner
 			norm_path(loc, path, sizeof(path));
 			if (cc->build_id || !is_package_metadata_path(path))
 				r = add_binary(c, path, cc->build_id, owner,
-					       cc->build_id ? OWN_EXPLICIT : OWN_LOCATION) < 0 ? -1 : 0;
+					       cc->build_id ? OWN_EXPLICIT : OWN_LOCATION) < 0
+					? -1
+					: 0;
 		}
 		tb_jpath_pop(&c->path, o2);
 		if (r < 0)
@@ -1105,7 +1121,7 @@ static int cdx_components(sbom_ctx_t *c, const json_t *arr, size_t depth, const 
 {
 	if (depth > c->lim->max_depth)
 		return tb_jerr(c->err, &c->path, NULL, "components nested deeper than %zu levels (limit)",
-			    c->lim->max_depth);
+			       c->lim->max_depth);
 	for (size_t i = 0; i < json_array_size(arr); i++) {
 		size_t old = tb_jpath_index(&c->path, i);
 		int r = cdx_component(c, json_array_get(arr, i), depth, parent_owner, 1);
@@ -1247,14 +1263,15 @@ static int cdx_parse(sbom_ctx_t *c, const json_t *doc)
 	if (tb_json_str(doc, "bomFormat", 1, &c->path, &fmt, c->err) < 0)
 		return -1;
 	if (strcmp(fmt, "CycloneDX") != 0)
-		return tb_jerr(c->err, &c->path, "bomFormat", "unknown format \"%.100s\" (expected \"CycloneDX\")", fmt);
+		return tb_jerr(c->err, &c->path, "bomFormat",
+			       "unknown format \"%.100s\" (expected \"CycloneDX\")", fmt);
 	if (tb_json_str(doc, "specVersion", 1, &c->path, &ver, c->err) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
 		ok |= strcmp(ver, versions[i]) == 0;
 	if (!ok)
 		return tb_jerr(c->err, &c->path, "specVersion",
-			    "unsupported CycloneDX version \"%.100s\" (supported: 1.4, 1.5, 1.6)", ver);
+			       "unsupported CycloneDX version \"%.100s\" (supported: 1.4, 1.5, 1.6)", ver);
 	if (asprintf(&c->out->sbom_format, "cyclonedx-%s", ver) < 0) {
 		c->out->sbom_format = NULL;
 		return oom(c);
@@ -1570,7 +1587,7 @@ static int spdx_parse(sbom_ctx_t *c, const json_t *doc)
 		return -1;
 	if (strcmp(ver, "SPDX-2.3") != 0)
 		return tb_jerr(c->err, &c->path, "spdxVersion",
-			    "unsupported SPDX version \"%.100s\" (supported: SPDX-2.3)", ver);
+			       "unsupported SPDX version \"%.100s\" (supported: SPDX-2.3)", ver);
 	if (tb_json_str(doc, "SPDXID", 1, &c->path, &id, c->err) < 0 ||
 	    tb_json_str(doc, "name", 1, &c->path, &name, c->err) < 0)
 		return -1;
@@ -1578,7 +1595,8 @@ static int spdx_parse(sbom_ctx_t *c, const json_t *doc)
 		return oom(c);
 	root = spdx_root_id(doc, id);
 	/* Packages first (owners), files next (binaries), then who owns what. */
-	if (spdx_each(c, doc, "packages", each_package, root) < 0 || spdx_each(c, doc, "files", each_file, NULL) < 0 ||
+	if (spdx_each(c, doc, "packages", each_package, root) < 0 ||
+	    spdx_each(c, doc, "files", each_file, NULL) < 0 ||
 	    spdx_each(c, doc, "packages", each_has_files, NULL) < 0 ||
 	    spdx_each(c, doc, "relationships", each_relationship, NULL) < 0)
 		return -1;
@@ -1593,7 +1611,8 @@ static int spdx_parse(sbom_ctx_t *c, const json_t *doc)
 
 int tb_sbom_detect(const json_t *doc)
 {
-	return json_is_object(doc) && (json_object_get(doc, "bomFormat") || json_object_get(doc, "spdxVersion"));
+	return json_is_object(doc) &&
+	       (json_object_get(doc, "bomFormat") || json_object_get(doc, "spdxVersion"));
 }
 
 static int set_sha256(tb_artifact_t *out, const char *raw, size_t raw_len)
@@ -1628,8 +1647,9 @@ int tb_sbom_parse_json(const json_t *doc, const char *raw, size_t raw_len, const
 	else if (json_object_get(doc, "spdxVersion"))
 		rc = spdx_parse(&c, doc);
 	else
-		tb_jerr(err, &c.path, NULL,
-		     "unknown SBOM format: expected CycloneDX JSON (bomFormat) or SPDX JSON (spdxVersion)");
+		tb_jerr(
+		    err, &c.path, NULL,
+		    "unknown SBOM format: expected CycloneDX JSON (bomFormat) or SPDX JSON (spdxVersion)");
 	if (rc == 0) {
 		drop_useless_binaries(out);
 		if ((rc = set_sha256(out, raw, raw_len)) < 0)

@@ -83,9 +83,11 @@ void tb_jpath_pop(tb_jpath_t *p, size_t old_len);
 /* The path, or "$" for the root. */
 const char *tb_jpath_str(const tb_jpath_t *p);
 
-/* Set err to "<path>.<key>: <message>" (key may be NULL); returns -1. */
-int tb_jerr(tb_err_t *err, tb_jpath_t *p, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+/* Set err to "<path>.<key>: <message>" (key may be NULL); evaluates to -1
+ * (a literal, so static analyzers see it without following the variadic). */
+void tb_jerr_set(tb_err_t *err, tb_jpath_t *p, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define tb_jerr(...) ({ tb_jerr_set(__VA_ARGS__); -1; })
 
 /* Member accessors that report "<path>.<key>: <reason>" in err.
  * tb_json_str: absent or null -> *out = NULL and 0 unless `required`; a

@@ -122,7 +122,8 @@ static void expect_reject_lim(const char *json, const tb_sbom_limits_t *lim, con
 	if (rc != -1)
 		fail_msg("expected rejection \"%s\", got success", msg);
 	if (prefix_only ? strncmp(err.msg, msg, strlen(msg)) != 0 : strcmp(err.msg, msg) != 0)
-		fail_msg("expected error %s\"%s\", got \"%s\"", prefix_only ? "starting with " : "", msg, err.msg);
+		fail_msg("expected error %s\"%s\", got \"%s\"", prefix_only ? "starting with " : "", msg,
+			 err.msg);
 	if (a.n_components || a.n_binaries || a.sbom_format || a.name)
 		fail_msg("expected an empty artifact after rejection");
 }
@@ -158,16 +159,16 @@ static void cdx14_identity_from_container_version(void **state)
 static void cdx14_components_exclude_the_container(void **state)
 {
 	static const exp_comp_t exp[] = {
-		{"pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&upstream=openssl&distro=debian-12", "libssl3",
-		 "3.0.11-1~deb12u2"},
-		{"pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64&upstream=zlib&distro=debian-12", "zlib1g",
-		 "1:1.2.13.dfsg-1"},
-		{"pkg:generic/python@3.11.2", "python", "3.11.2"},
-		{"pkg:golang/example.com/shop/checkout@v1.4.2", "example.com/shop/checkout", "v1.4.2"},
-		{"pkg:golang/github.com/google/uuid@v1.6.0", "github.com/google/uuid", "v1.6.0"},
-		{"pkg:golang/github.com/acme/queue@v0.9.1", "github.com/acme/queue", "v0.9.1"},
-		{"pkg:golang/github.com/acme/retry@v1.0.3", "github.com/acme/retry", "v1.0.3"},
-		{NULL, "debian", "12"},
+	    {"pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&upstream=openssl&distro=debian-12",
+	     "libssl3", "3.0.11-1~deb12u2"},
+	    {"pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64&upstream=zlib&distro=debian-12", "zlib1g",
+	     "1:1.2.13.dfsg-1"},
+	    {"pkg:generic/python@3.11.2", "python", "3.11.2"},
+	    {"pkg:golang/example.com/shop/checkout@v1.4.2", "example.com/shop/checkout", "v1.4.2"},
+	    {"pkg:golang/github.com/google/uuid@v1.6.0", "github.com/google/uuid", "v1.6.0"},
+	    {"pkg:golang/github.com/acme/queue@v0.9.1", "github.com/acme/queue", "v0.9.1"},
+	    {"pkg:golang/github.com/acme/retry@v1.0.3", "github.com/acme/retry", "v1.0.3"},
+	    {NULL, "debian", "12"},
 	};
 	tb_artifact_t a;
 
@@ -183,8 +184,9 @@ static void cdx14_components_exclude_the_container(void **state)
 static void cdx14_binaries_from_syft_locations(void **state)
 {
 	static const exp_bin_t exp[] = {
-		{"/usr/local/bin/python3.11", NULL, "pkg:generic/python@3.11.2"},
-		{"/app/checkout", "d5491e7e7124a22dd73fa746ba129c59f9dc6d5d", "pkg:golang/example.com/shop/checkout@v1.4.2"},
+	    {"/usr/local/bin/python3.11", NULL, "pkg:generic/python@3.11.2"},
+	    {"/app/checkout", "d5491e7e7124a22dd73fa746ba129c59f9dc6d5d",
+	     "pkg:golang/example.com/shop/checkout@v1.4.2"},
 	};
 	tb_artifact_t a;
 
@@ -210,12 +212,12 @@ static void cdx15_identity_digest_from_oci_purl(void **state)
 static void cdx15_components(void **state)
 {
 	static const exp_comp_t exp[] = {
-		{"pkg:generic/acme/payments-gateway@2.8.0", "payments-gateway", "2.8.0"},
-		{"pkg:generic/openssl@3.0.13", "openssl", "3.0.13"},
-		{"pkg:deb/debian/libcurl4@7.88.1-10%2Bdeb12u5?arch=amd64&distro=debian-12", "libcurl4",
-		 "7.88.1-10+deb12u5"},
-		{"pkg:generic/acme/fraud-rules@1.2.0", "fraud-rules", "1.2.0"},
-		{"pkg:cargo/tokenizer@0.4.1", "tokenizer", "0.4.1"},
+	    {"pkg:generic/acme/payments-gateway@2.8.0", "payments-gateway", "2.8.0"},
+	    {"pkg:generic/openssl@3.0.13", "openssl", "3.0.13"},
+	    {"pkg:deb/debian/libcurl4@7.88.1-10%2Bdeb12u5?arch=amd64&distro=debian-12", "libcurl4",
+	     "7.88.1-10+deb12u5"},
+	    {"pkg:generic/acme/fraud-rules@1.2.0", "fraud-rules", "1.2.0"},
+	    {"pkg:cargo/tokenizer@0.4.1", "tokenizer", "0.4.1"},
 	};
 	tb_artifact_t a;
 
@@ -231,17 +233,17 @@ static void cdx15_components(void **state)
 static void cdx15_binaries_from_occurrences_and_properties(void **state)
 {
 	static const exp_bin_t exp[] = {
-		{"/opt/payments/bin/gateway", "8a6b3c5e6ba4da6ebfdf08b068ca74f7d99ed161",
-		 "pkg:generic/acme/payments-gateway@2.8.0"},
-		{"/usr/lib/x86_64-linux-gnu/libssl.so.3", "8abdeb7ce323e028dbcd01989fb067ae6507da69",
-		 "pkg:generic/openssl@3.0.13"},
-		{"/usr/lib/x86_64-linux-gnu/libcurl.so.4.8.0", NULL,
-		 "pkg:deb/debian/libcurl4@7.88.1-10%2Bdeb12u5?arch=amd64&distro=debian-12"},
-		{"/usr/lib/x86_64-linux-gnu/libcurl.so.4", NULL,
-		 "pkg:deb/debian/libcurl4@7.88.1-10%2Bdeb12u5?arch=amd64&distro=debian-12"},
-		{"/opt/payments/lib/libfraud.so", "a0e019c0c56c8911df0a859f5a54fd2453148d4b",
-		 "pkg:generic/acme/fraud-rules@1.2.0"},
-		{NULL, "2ab46ccc46cae9981696b7bbcaf69a9de071d631", "pkg:cargo/tokenizer@0.4.1"},
+	    {"/opt/payments/bin/gateway", "8a6b3c5e6ba4da6ebfdf08b068ca74f7d99ed161",
+	     "pkg:generic/acme/payments-gateway@2.8.0"},
+	    {"/usr/lib/x86_64-linux-gnu/libssl.so.3", "8abdeb7ce323e028dbcd01989fb067ae6507da69",
+	     "pkg:generic/openssl@3.0.13"},
+	    {"/usr/lib/x86_64-linux-gnu/libcurl.so.4.8.0", NULL,
+	     "pkg:deb/debian/libcurl4@7.88.1-10%2Bdeb12u5?arch=amd64&distro=debian-12"},
+	    {"/usr/lib/x86_64-linux-gnu/libcurl.so.4", NULL,
+	     "pkg:deb/debian/libcurl4@7.88.1-10%2Bdeb12u5?arch=amd64&distro=debian-12"},
+	    {"/opt/payments/lib/libfraud.so", "a0e019c0c56c8911df0a859f5a54fd2453148d4b",
+	     "pkg:generic/acme/fraud-rules@1.2.0"},
+	    {NULL, "2ab46ccc46cae9981696b7bbcaf69a9de071d631", "pkg:cargo/tokenizer@0.4.1"},
 	};
 	tb_artifact_t a;
 
@@ -267,12 +269,12 @@ static void cdx16_identity_digest_from_sha256_hash_lowercased(void **state)
 static void cdx16_nested_components_deduplicated_by_purl(void **state)
 {
 	static const exp_comp_t exp[] = {
-		{NULL, "debian", "12.5"},
-		{"pkg:generic/acme/ingest@1.9.3", "ingest", "1.9.3"},
-		{"pkg:github/confluentinc/librdkafka@v2.3.0", "librdkafka", "2.3.0"},
-		{"pkg:deb/debian/libzstd1@1.5.4%2Bdfsg2-5?arch=amd64&distro=debian-12", "zstd", "1.5.4+dfsg2-5"},
-		{"pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12", "libc6", "2.36-9+deb12u4"},
-		{NULL, "schema-registry-contract", "4"},
+	    {NULL, "debian", "12.5"},
+	    {"pkg:generic/acme/ingest@1.9.3", "ingest", "1.9.3"},
+	    {"pkg:github/confluentinc/librdkafka@v2.3.0", "librdkafka", "2.3.0"},
+	    {"pkg:deb/debian/libzstd1@1.5.4%2Bdfsg2-5?arch=amd64&distro=debian-12", "zstd", "1.5.4+dfsg2-5"},
+	    {"pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12", "libc6", "2.36-9+deb12u4"},
+	    {NULL, "schema-registry-contract", "4"},
 	};
 	tb_artifact_t a;
 
@@ -287,13 +289,14 @@ static void cdx16_nested_components_deduplicated_by_purl(void **state)
 static void cdx16_file_owners_from_nesting_and_dependencies(void **state)
 {
 	static const exp_bin_t exp[] = {
-		{"/usr/local/bin/ingest", "7e11adc67bac90de5add9de6a5417692dc9eab58", "pkg:generic/acme/ingest@1.9.3"},
-		{"/usr/lib/librdkafka.so.1", "8b42f5a84ab0150fbdb23e558a65bb78c27e4d7c",
-		 "pkg:github/confluentinc/librdkafka@v2.3.0"},
-		{"/usr/lib/x86_64-linux-gnu/libzstd.so.1.5.4", "c4f2f4f778ec61817db604f0c39302885a9b3295",
-		 "pkg:deb/debian/libzstd1@1.5.4%2Bdfsg2-5?arch=amd64&distro=debian-12"},
-		{"/usr/lib/x86_64-linux-gnu/libc.so.6", NULL,
-		 "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12"},
+	    {"/usr/local/bin/ingest", "7e11adc67bac90de5add9de6a5417692dc9eab58",
+	     "pkg:generic/acme/ingest@1.9.3"},
+	    {"/usr/lib/librdkafka.so.1", "8b42f5a84ab0150fbdb23e558a65bb78c27e4d7c",
+	     "pkg:github/confluentinc/librdkafka@v2.3.0"},
+	    {"/usr/lib/x86_64-linux-gnu/libzstd.so.1.5.4", "c4f2f4f778ec61817db604f0c39302885a9b3295",
+	     "pkg:deb/debian/libzstd1@1.5.4%2Bdfsg2-5?arch=amd64&distro=debian-12"},
+	    {"/usr/lib/x86_64-linux-gnu/libc.so.6", NULL,
+	     "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12"},
 	};
 	tb_artifact_t a;
 
@@ -319,12 +322,13 @@ static void spdx23_identity_from_described_container(void **state)
 static void spdx23_packages_become_components(void **state)
 {
 	static const exp_comp_t exp[] = {
-		{"pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12", "libc6", "2.36-9+deb12u4"},
-		{"pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&upstream=openssl&distro=debian-12", "libssl3",
-		 "3.0.11-1~deb12u2"},
-		{"pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12", "openssl", "3.0.11-1~deb12u2"},
-		{"pkg:generic/acme/billing@3.2.1", "billing", "3.2.1"},
-		{NULL, "ca-certificates", "20230311"},
+	    {"pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12", "libc6", "2.36-9+deb12u4"},
+	    {"pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&upstream=openssl&distro=debian-12",
+	     "libssl3", "3.0.11-1~deb12u2"},
+	    {"pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12", "openssl",
+	     "3.0.11-1~deb12u2"},
+	    {"pkg:generic/acme/billing@3.2.1", "billing", "3.2.1"},
+	    {NULL, "ca-certificates", "20230311"},
 	};
 	tb_artifact_t a;
 
@@ -341,12 +345,13 @@ static void spdx23_packages_become_components(void **state)
 static void spdx23_files_attached_by_relationships(void **state)
 {
 	static const exp_bin_t exp[] = {
-		{"/usr/lib/x86_64-linux-gnu/libc.so.6", "9f1b2c3d4e5f60718293a4b5c6d7e8f901234567",
-		 "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12"},
-		{"/usr/lib/x86_64-linux-gnu/libssl.so.3", "e9786ecf9dff5d5fe68ac9f67184736c4d8b6fd4",
-		 "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&upstream=openssl&distro=debian-12"},
-		{"/usr/bin/openssl", NULL, "pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12"},
-		{"/opt/billing/bin/billing", "0c95c7ece1ce1a9750275ef1c6d7ad6b278f70d6", "pkg:generic/acme/billing@3.2.1"},
+	    {"/usr/lib/x86_64-linux-gnu/libc.so.6", "9f1b2c3d4e5f60718293a4b5c6d7e8f901234567",
+	     "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12"},
+	    {"/usr/lib/x86_64-linux-gnu/libssl.so.3", "e9786ecf9dff5d5fe68ac9f67184736c4d8b6fd4",
+	     "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&upstream=openssl&distro=debian-12"},
+	    {"/usr/bin/openssl", NULL, "pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12"},
+	    {"/opt/billing/bin/billing", "0c95c7ece1ce1a9750275ef1c6d7ad6b278f70d6",
+	     "pkg:generic/acme/billing@3.2.1"},
 	};
 	tb_artifact_t a;
 
@@ -359,12 +364,12 @@ static void spdx23_files_attached_by_relationships(void **state)
 static void spdx23_root_found_through_describes_relationship(void **state)
 {
 	static const char *doc =
-		"{\"spdxVersion\":\"SPDX-2.3\",\"SPDXID\":\"SPDXRef-DOCUMENT\",\"name\":\"doc\","
-		"\"packages\":[{\"SPDXID\":\"SPDXRef-app\",\"name\":\"reporter\",\"versionInfo\":\"0.3.0\","
-		"\"externalRefs\":[{\"referenceCategory\":\"PACKAGE-MANAGER\",\"referenceType\":\"purl\","
-		"\"referenceLocator\":\"pkg:pypi/reporter@0.3.0\"}]}],"
-		"\"relationships\":[{\"spdxElementId\":\"SPDXRef-DOCUMENT\",\"relationshipType\":\"DESCRIBES\","
-		"\"relatedSpdxElement\":\"SPDXRef-app\"}]}";
+	    "{\"spdxVersion\":\"SPDX-2.3\",\"SPDXID\":\"SPDXRef-DOCUMENT\",\"name\":\"doc\","
+	    "\"packages\":[{\"SPDXID\":\"SPDXRef-app\",\"name\":\"reporter\",\"versionInfo\":\"0.3.0\","
+	    "\"externalRefs\":[{\"referenceCategory\":\"PACKAGE-MANAGER\",\"referenceType\":\"purl\","
+	    "\"referenceLocator\":\"pkg:pypi/reporter@0.3.0\"}]}],"
+	    "\"relationships\":[{\"spdxElementId\":\"SPDXRef-DOCUMENT\",\"relationshipType\":\"DESCRIBES\","
+	    "\"relatedSpdxElement\":\"SPDXRef-app\"}]}";
 	static const exp_comp_t exp[] = {{"pkg:pypi/reporter@0.3.0", "reporter", "0.3.0"}};
 	tb_artifact_t a;
 
@@ -395,7 +400,8 @@ static void sha256_is_over_the_exact_bytes(void **state)
 	parse_inline(a1, &x);
 	parse_inline(a2, &y);
 	/* printf '%s' '<a1>' | sha256sum */
-	check_str("sbom_sha256", 0, "9d777cde37b198d8f52046627a0710c604d5aaf8882122a7dd001fd830f9bc84", x.sbom_sha256);
+	check_str("sbom_sha256", 0, "9d777cde37b198d8f52046627a0710c604d5aaf8882122a7dd001fd830f9bc84",
+		  x.sbom_sha256);
 	assert_string_not_equal(x.sbom_sha256, y.sbom_sha256);
 	tb_artifact_clear(&x);
 	tb_artifact_clear(&y);
@@ -403,13 +409,13 @@ static void sha256_is_over_the_exact_bytes(void **state)
 
 static void equal_owners_of_a_build_id_leave_the_owner_unknown(void **state)
 {
-	static const char *doc = CDX15(
-		"{\"type\":\"library\",\"name\":\"a\",\"purl\":\"pkg:generic/a@1\",\"properties\":["
-		"{\"name\":\"tracebridge:path\",\"value\":\"/usr/lib/libshared.so\"},"
-		"{\"name\":\"tracebridge:build-id\",\"value\":\"" BID_A "\"}]},"
-		"{\"type\":\"library\",\"name\":\"b\",\"purl\":\"pkg:generic/b@1\",\"properties\":["
-		"{\"name\":\"tracebridge:path\",\"value\":\"/usr/lib/libshared.so\"},"
-		"{\"name\":\"tracebridge:build-id\",\"value\":\"" BID_A "\"}]}");
+	static const char *doc =
+	    CDX15("{\"type\":\"library\",\"name\":\"a\",\"purl\":\"pkg:generic/a@1\",\"properties\":["
+		  "{\"name\":\"tracebridge:path\",\"value\":\"/usr/lib/libshared.so\"},"
+		  "{\"name\":\"tracebridge:build-id\",\"value\":\"" BID_A "\"}]},"
+		  "{\"type\":\"library\",\"name\":\"b\",\"purl\":\"pkg:generic/b@1\",\"properties\":["
+		  "{\"name\":\"tracebridge:path\",\"value\":\"/usr/lib/libshared.so\"},"
+		  "{\"name\":\"tracebridge:build-id\",\"value\":\"" BID_A "\"}]}");
 	static const exp_bin_t exp[] = {{"/usr/lib/libshared.so", BID_A, NULL}};
 	tb_artifact_t a;
 
@@ -421,11 +427,11 @@ static void equal_owners_of_a_build_id_leave_the_owner_unknown(void **state)
 
 static void pathless_build_id_gets_the_path_given_later(void **state)
 {
-	static const char *doc = CDX15(
-		"{\"type\":\"library\",\"name\":\"z\",\"purl\":\"pkg:generic/z@1\",\"properties\":["
-		"{\"name\":\"build-id\",\"value\":\"" BID_B "\"}]},"
-		"{\"type\":\"file\",\"name\":\"/lib/libz.so.1\",\"properties\":["
-		"{\"name\":\"build-id\",\"value\":\"" BID_B "\"}]}");
+	static const char *doc =
+	    CDX15("{\"type\":\"library\",\"name\":\"z\",\"purl\":\"pkg:generic/z@1\",\"properties\":["
+		  "{\"name\":\"build-id\",\"value\":\"" BID_B "\"}]},"
+		  "{\"type\":\"file\",\"name\":\"/lib/libz.so.1\",\"properties\":["
+		  "{\"name\":\"build-id\",\"value\":\"" BID_B "\"}]}");
 	static const exp_bin_t exp[] = {{"/lib/libz.so.1", BID_B, "pkg:generic/z@1"}};
 	tb_artifact_t a;
 
@@ -438,8 +444,9 @@ static void pathless_build_id_gets_the_path_given_later(void **state)
 static void file_with_only_content_hashes_has_no_build_id(void **state)
 {
 	static const char *doc = CDX15(
-		"{\"type\":\"library\",\"name\":\"p\",\"purl\":\"pkg:generic/p@2\",\"components\":["
-		"{\"type\":\"file\",\"name\":\"/usr/bin/p\",\"hashes\":[{\"alg\":\"SHA-1\",\"content\":\"" BID_A "\"}]}]}");
+	    "{\"type\":\"library\",\"name\":\"p\",\"purl\":\"pkg:generic/p@2\",\"components\":["
+	    "{\"type\":\"file\",\"name\":\"/usr/bin/p\",\"hashes\":[{\"alg\":\"SHA-1\",\"content\":\"" BID_A
+	    "\"}]}]}");
 	static const exp_bin_t exp[] = {{"/usr/bin/p", NULL, "pkg:generic/p@2"}};
 	tb_artifact_t a;
 
@@ -451,25 +458,27 @@ static void file_with_only_content_hashes_has_no_build_id(void **state)
 
 static void digest_from_sha256_bom_ref(void **state)
 {
-	static const char *doc =
-		"{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.6\",\"metadata\":{\"component\":{\"type\":\"container\","
-		"\"name\":\"img\",\"bom-ref\":\"sha256:c7761e58969f7edd498186641b2021e8477e1bcd230de4cf3435242da4a40d14\"}}}";
+	static const char *doc = "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.6\",\"metadata\":{"
+				 "\"component\":{\"type\":\"container\","
+				 "\"name\":\"img\",\"bom-ref\":\"sha256:"
+				 "c7761e58969f7edd498186641b2021e8477e1bcd230de4cf3435242da4a40d14\"}}}";
 	tb_artifact_t a;
 
 	(void)state;
 	parse_inline(doc, &a);
-	check_str("digest", 0, "sha256:c7761e58969f7edd498186641b2021e8477e1bcd230de4cf3435242da4a40d14", a.digest);
+	check_str("digest", 0, "sha256:c7761e58969f7edd498186641b2021e8477e1bcd230de4cf3435242da4a40d14",
+		  a.digest);
 	assert_int_equal(a.n_components, 0);
 	tb_artifact_clear(&a);
 }
 
 /* ---- rejections ---- */
 
-#define REJECT(fn, json, msg)                                                                                  \
-	static void fn(void **state)                                                                           \
-	{                                                                                                      \
-		(void)state;                                                                                   \
-		expect_reject(json, msg);                                                                      \
+#define REJECT(fn, json, msg)                                                                                \
+	static void fn(void **state)                                                                         \
+	{                                                                                                    \
+		(void)state;                                                                                 \
+		expect_reject(json, msg);                                                                    \
 	}
 
 static void rejects_text_that_is_not_json(void **state)
@@ -504,7 +513,8 @@ REJECT(rejects_spdx_without_name, "{\"spdxVersion\":\"SPDX-2.3\",\"SPDXID\":\"SP
        "name: missing required field")
 REJECT(rejects_component_without_name, CDX15("{\"type\":\"library\",\"name\":\"a\"},{\"type\":\"library\"}"),
        "components[1].name: missing required field")
-REJECT(rejects_component_without_type, CDX15("{\"name\":\"a\"}"), "components[0].type: missing required field")
+REJECT(rejects_component_without_type, CDX15("{\"name\":\"a\"}"),
+       "components[0].type: missing required field")
 REJECT(rejects_components_object, "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\",\"components\":{}}",
        "components: expected array, got object")
 REJECT(rejects_property_that_is_not_an_object,
@@ -515,41 +525,52 @@ REJECT(rejects_invalid_nested_purl,
 	     "{\"type\":\"library\",\"name\":\"c\",\"purl\":\"pkg:npm\"}]}"),
        "components[0].components[1].purl: invalid purl \"pkg:npm\": missing '/' between type and name")
 REJECT(rejects_invalid_metadata_purl,
-       "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.4\",\"metadata\":{\"component\":{\"type\":\"container\","
+       "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.4\",\"metadata\":{\"component\":{\"type\":"
+       "\"container\","
        "\"name\":\"x\",\"purl\":\"pkg:oci/x@\"}}}",
        "metadata.component.purl: invalid purl \"pkg:oci/x@\": version after '@' is empty")
 REJECT(rejects_non_hex_build_id,
        CDX15("{\"type\":\"library\",\"name\":\"a\",\"properties\":[{\"name\":\"x\",\"value\":\"y\"},"
 	     "{\"name\":\"tracebridge:build-id\",\"value\":\"0123zz6789abcdef\"}]}"),
        "components[0].properties[1].value: build-id has non-hex character at offset 4")
-REJECT(rejects_short_build_id,
-       CDX15("{\"type\":\"file\",\"name\":\"/bin/x\",\"properties\":[{\"name\":\"build-id\",\"value\":\"abcdef\"}]}"),
-       "components[0].properties[0].value: build-id must be 8..128 hex digits (4..64 bytes, even count), got 6")
-REJECT(rejects_conflicting_build_ids_for_one_path,
-       CDX15("{\"type\":\"file\",\"name\":\"/bin/x\",\"properties\":[{\"name\":\"build-id\",\"value\":\"" BID_A
-	     "\"}]},{\"type\":\"file\",\"name\":\"/bin/x\",\"properties\":[{\"name\":\"build-id\",\"value\":\"" BID_B
-	     "\"}]}"),
-       "components[1]: build-id " BID_B " for /bin/x conflicts with build-id " BID_A " given earlier")
+REJECT(
+    rejects_short_build_id,
+    CDX15("{\"type\":\"file\",\"name\":\"/bin/"
+	  "x\",\"properties\":[{\"name\":\"build-id\",\"value\":\"abcdef\"}]}"),
+    "components[0].properties[0].value: build-id must be 8..128 hex digits (4..64 bytes, even count), got 6")
+REJECT(
+    rejects_conflicting_build_ids_for_one_path,
+    CDX15("{\"type\":\"file\",\"name\":\"/bin/x\",\"properties\":[{\"name\":\"build-id\",\"value\":\"" BID_A
+	  "\"}]},{\"type\":\"file\",\"name\":\"/bin/"
+	  "x\",\"properties\":[{\"name\":\"build-id\",\"value\":\"" BID_B "\"}]}"),
+    "components[1]: build-id " BID_B " for /bin/x conflicts with build-id " BID_A " given earlier")
 REJECT(rejects_occurrence_without_location,
        CDX15("{\"type\":\"library\",\"name\":\"a\",\"evidence\":{\"occurrences\":[{\"line\":3}]}}"),
        "components[0].evidence.occurrences[0].location: missing required field")
 REJECT(rejects_dependency_without_ref,
-       "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\",\"components\":[],\"dependencies\":[{\"dependsOn\":[]}]}",
+       "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\",\"components\":[],\"dependencies\":[{"
+       "\"dependsOn\":[]}]}",
        "dependencies[0].ref: missing required field")
 REJECT(rejects_spdx_package_without_spdxid,
-       "{\"spdxVersion\":\"SPDX-2.3\",\"SPDXID\":\"SPDXRef-DOCUMENT\",\"name\":\"d\",\"packages\":[{\"name\":\"p\"}]}",
+       "{\"spdxVersion\":\"SPDX-2.3\",\"SPDXID\":\"SPDXRef-DOCUMENT\",\"name\":\"d\",\"packages\":[{\"name\":"
+       "\"p\"}]}",
        "packages[0].SPDXID: missing required field")
 REJECT(rejects_spdx_file_without_name,
-       "{\"spdxVersion\":\"SPDX-2.3\",\"SPDXID\":\"SPDXRef-DOCUMENT\",\"name\":\"d\",\"files\":[{\"SPDXID\":\"f\"}]}",
+       "{\"spdxVersion\":\"SPDX-2.3\",\"SPDXID\":\"SPDXRef-DOCUMENT\",\"name\":\"d\",\"files\":[{\"SPDXID\":"
+       "\"f\"}]}",
        "files[0].fileName: missing required field")
-REJECT(rejects_spdx_invalid_purl_reference,
-       "{\"spdxVersion\":\"SPDX-2.3\",\"SPDXID\":\"SPDXRef-DOCUMENT\",\"name\":\"d\",\"packages\":[{\"SPDXID\":\"p\","
-       "\"name\":\"p\",\"externalRefs\":[{\"referenceType\":\"cpe23Type\",\"referenceLocator\":\"cpe:2.3:a\"},"
-       "{\"referenceType\":\"purl\",\"referenceLocator\":\"pkg:1deb/x\"}]}]}",
-       "packages[0].externalRefs[1].referenceLocator: invalid purl \"pkg:1deb/x\": type \"1deb\" must start with a "
-       "letter")
+REJECT(
+    rejects_spdx_invalid_purl_reference,
+    "{\"spdxVersion\":\"SPDX-2.3\",\"SPDXID\":\"SPDXRef-DOCUMENT\",\"name\":\"d\",\"packages\":[{\"SPDXID\":"
+    "\"p\","
+    "\"name\":\"p\",\"externalRefs\":[{\"referenceType\":\"cpe23Type\",\"referenceLocator\":\"cpe:2.3:a\"},"
+    "{\"referenceType\":\"purl\",\"referenceLocator\":\"pkg:1deb/x\"}]}]}",
+    "packages[0].externalRefs[1].referenceLocator: invalid purl \"pkg:1deb/x\": type \"1deb\" must start "
+    "with a "
+    "letter")
 REJECT(rejects_spdx_invalid_annotation_build_id,
-       "{\"spdxVersion\":\"SPDX-2.3\",\"SPDXID\":\"SPDXRef-DOCUMENT\",\"name\":\"d\",\"files\":[{\"SPDXID\":\"f\","
+       "{\"spdxVersion\":\"SPDX-2.3\",\"SPDXID\":\"SPDXRef-DOCUMENT\",\"name\":\"d\",\"files\":[{\"SPDXID\":"
+       "\"f\","
        "\"fileName\":\"/bin/f\",\"annotations\":[{\"comment\":\"build-id: 12345\"}]}]}",
        "files[0].annotations[0].comment: build-id must be 8..128 hex digits (4..64 bytes, even count), got 5")
 REJECT(rejects_spdx_relationship_without_type,
@@ -576,10 +597,11 @@ static void rejects_deeper_nesting_than_the_limit(void **state)
 	(void)state;
 	tb_sbom_limits_default(&lim);
 	lim.max_depth = 2;
-	expect_reject_lim(CDX15("{\"type\":\"library\",\"name\":\"a\",\"components\":[{\"type\":\"library\","
-				"\"name\":\"b\",\"components\":[{\"type\":\"library\",\"name\":\"c\"}]}]}"),
-			  &lim, "components[0].components[0].components: components nested deeper than 2 levels (limit)",
-			  0);
+	expect_reject_lim(
+	    CDX15("{\"type\":\"library\",\"name\":\"a\",\"components\":[{\"type\":\"library\","
+		  "\"name\":\"b\",\"components\":[{\"type\":\"library\",\"name\":\"c\"}]}]}"),
+	    &lim, "components[0].components[0].components: components nested deeper than 2 levels (limit)",
+	    0);
 }
 
 static void rejects_more_binaries_than_the_limit(void **state)
@@ -589,9 +611,10 @@ static void rejects_more_binaries_than_the_limit(void **state)
 	(void)state;
 	tb_sbom_limits_default(&lim);
 	lim.max_binaries = 1;
-	expect_reject_lim(CDX15("{\"type\":\"file\",\"name\":\"/bin/a\",\"properties\":[{\"name\":\"build-id\","
-				"\"value\":\"" BID_A "\"}]},{\"type\":\"file\",\"name\":\"/bin/b\"}"),
-			  &lim, "components[1]: more than 1 binaries (limit)", 0);
+	expect_reject_lim(
+	    CDX15("{\"type\":\"file\",\"name\":\"/bin/a\",\"properties\":[{\"name\":\"build-id\","
+		  "\"value\":\"" BID_A "\"}]},{\"type\":\"file\",\"name\":\"/bin/b\"}"),
+	    &lim, "components[1]: more than 1 binaries (limit)", 0);
 }
 
 /* ---- validators ---- */
@@ -599,18 +622,19 @@ static void rejects_more_binaries_than_the_limit(void **state)
 static void purl_valid_forms_accepted(void **state)
 {
 	static const char *ok[] = {
-		"pkg:generic/openssl@3.0.13",
-		"pkg:deb/debian/curl@7.50.3-1?arch=i386&distro=jessie",
-		"pkg:npm/%40angular/animation@12.3.1",
-		"pkg:maven/org.apache.xmlgraphics/batik-anim@1.9.1?repository_url=repo.spring.io%2Frelease",
-		"pkg:golang/google.golang.org/genproto#googleapis/api/annotations",
-		"pkg:oci/debian@sha256%3A244fd47e07d10?repository_url=docker.io/library/debian&arch=amd64&tag=latest",
-		"pkg:github/package-url/purl-spec@244fd47e07d1004f0aed9c",
-		"PKG:PyPI/Django@1.11.1",
-		"pkg:cargo/rand",
-		"pkg://generic/x@1",
-		"pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64",
-		"pkg:rpm/fedora/curl@7.50.3-1.fc25?arch=i386&distro=fedora-25",
+	    "pkg:generic/openssl@3.0.13",
+	    "pkg:deb/debian/curl@7.50.3-1?arch=i386&distro=jessie",
+	    "pkg:npm/%40angular/animation@12.3.1",
+	    "pkg:maven/org.apache.xmlgraphics/batik-anim@1.9.1?repository_url=repo.spring.io%2Frelease",
+	    "pkg:golang/google.golang.org/genproto#googleapis/api/annotations",
+	    "pkg:oci/debian@sha256%3A244fd47e07d10?repository_url=docker.io/library/"
+	    "debian&arch=amd64&tag=latest",
+	    "pkg:github/package-url/purl-spec@244fd47e07d1004f0aed9c",
+	    "PKG:PyPI/Django@1.11.1",
+	    "pkg:cargo/rand",
+	    "pkg://generic/x@1",
+	    "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64",
+	    "pkg:rpm/fedora/curl@7.50.3-1.fc25?arch=i386&distro=fedora-25",
 	};
 	char why[256];
 
@@ -625,20 +649,20 @@ static void purl_invalid_forms_rejected_with_reason(void **state)
 	static const struct {
 		const char *purl, *why;
 	} bad[] = {
-		{"", "empty"},
-		{"generic/openssl@3", "scheme must be \"pkg:\""},
-		{"pkg:generic", "missing '/' between type and name"},
-		{"pkg:/openssl@3", "missing '/' between type and name"}, /* leading '/' are ignored */
-		{"pkg:9p/x", "type \"9p\" must start with a letter"},
-		{"pkg:ge_neric/x", "type \"ge_neric\" has invalid character '_'"},
-		{"pkg:generic/@3", "name is empty"},
-		{"pkg:generic/x@", "version after '@' is empty"},
-		{"pkg:generic/x y@1", "byte 0x20 at offset 13 must be percent-encoded"},
-		{"pkg:generic/x%2@1", "invalid percent-encoding at offset 13"},
-		{"pkg:generic/x@1?arch", "qualifier \"arch\" lacks '='"},
-		{"pkg:generic/x@1?1arch=x", "qualifier key \"1arch\" is invalid"},
-		{"pkg:generic/x@1?arch=x&Arch=y", "duplicate qualifier key \"Arch\""},
-		{"pkg:generic/caf\xc3\xa9@1", "byte 0xc3 at offset 15 must be percent-encoded"},
+	    {"", "empty"},
+	    {"generic/openssl@3", "scheme must be \"pkg:\""},
+	    {"pkg:generic", "missing '/' between type and name"},
+	    {"pkg:/openssl@3", "missing '/' between type and name"}, /* leading '/' are ignored */
+	    {"pkg:9p/x", "type \"9p\" must start with a letter"},
+	    {"pkg:ge_neric/x", "type \"ge_neric\" has invalid character '_'"},
+	    {"pkg:generic/@3", "name is empty"},
+	    {"pkg:generic/x@", "version after '@' is empty"},
+	    {"pkg:generic/x y@1", "byte 0x20 at offset 13 must be percent-encoded"},
+	    {"pkg:generic/x%2@1", "invalid percent-encoding at offset 13"},
+	    {"pkg:generic/x@1?arch", "qualifier \"arch\" lacks '='"},
+	    {"pkg:generic/x@1?1arch=x", "qualifier key \"1arch\" is invalid"},
+	    {"pkg:generic/x@1?arch=x&Arch=y", "duplicate qualifier key \"Arch\""},
+	    {"pkg:generic/caf\xc3\xa9@1", "byte 0xc3 at offset 15 must be percent-encoded"},
 	};
 	char why[256];
 
@@ -646,9 +670,11 @@ static void purl_invalid_forms_rejected_with_reason(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		why[0] = '\0';
 		if (tb_purl_check(bad[i].purl, why, sizeof(why)) != -1)
-			fail_msg("purl \"%s\": expected rejection \"%s\", got valid", bad[i].purl, bad[i].why);
+			fail_msg("purl \"%s\": expected rejection \"%s\", got valid", bad[i].purl,
+				 bad[i].why);
 		if (strcmp(why, bad[i].why) != 0)
-			fail_msg("purl \"%s\": expected reason \"%s\", got \"%s\"", bad[i].purl, bad[i].why, why);
+			fail_msg("purl \"%s\": expected reason \"%s\", got \"%s\"", bad[i].purl, bad[i].why,
+				 why);
 	}
 }
 
@@ -700,12 +726,14 @@ static void digest_check_wants_lowercase_sha256(void **state)
 	char why[160];
 
 	(void)state;
-	assert_int_equal(tb_digest_check("sha256:c7761e58969f7edd498186641b2021e8477e1bcd230de4cf3435242da4a40d14",
-					 why, sizeof(why)),
-			 0);
-	assert_int_equal(tb_digest_check("sha256:C7761E58969F7EDD498186641B2021E8477E1BCD230DE4CF3435242DA4A40D14",
-					 why, sizeof(why)),
-			 -1);
+	assert_int_equal(
+	    tb_digest_check("sha256:c7761e58969f7edd498186641b2021e8477e1bcd230de4cf3435242da4a40d14", why,
+			    sizeof(why)),
+	    0);
+	assert_int_equal(
+	    tb_digest_check("sha256:C7761E58969F7EDD498186641B2021E8477E1BCD230DE4CF3435242DA4A40D14", why,
+			    sizeof(why)),
+	    -1);
 	assert_string_equal(why, "sha256 digest must be lowercase hex");
 	assert_int_equal(tb_digest_check("sha512:abcd", why, sizeof(why)), -1);
 	assert_string_equal(why, "expected \"sha256:\" followed by 64 lowercase hex digits");
@@ -716,61 +744,61 @@ static void digest_check_wants_lowercase_sha256(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(cdx14_identity_from_container_version),
-		cmocka_unit_test(cdx14_components_exclude_the_container),
-		cmocka_unit_test(cdx14_binaries_from_syft_locations),
-		cmocka_unit_test(cdx15_identity_digest_from_oci_purl),
-		cmocka_unit_test(cdx15_components),
-		cmocka_unit_test(cdx15_binaries_from_occurrences_and_properties),
-		cmocka_unit_test(cdx16_identity_digest_from_sha256_hash_lowercased),
-		cmocka_unit_test(cdx16_nested_components_deduplicated_by_purl),
-		cmocka_unit_test(cdx16_file_owners_from_nesting_and_dependencies),
-		cmocka_unit_test(spdx23_identity_from_described_container),
-		cmocka_unit_test(spdx23_packages_become_components),
-		cmocka_unit_test(spdx23_files_attached_by_relationships),
-		cmocka_unit_test(spdx23_root_found_through_describes_relationship),
-		cmocka_unit_test(sha256_is_over_the_exact_bytes),
-		cmocka_unit_test(equal_owners_of_a_build_id_leave_the_owner_unknown),
-		cmocka_unit_test(pathless_build_id_gets_the_path_given_later),
-		cmocka_unit_test(file_with_only_content_hashes_has_no_build_id),
-		cmocka_unit_test(digest_from_sha256_bom_ref),
-		cmocka_unit_test(rejects_text_that_is_not_json),
-		cmocka_unit_test(rejects_duplicate_keys),
-		cmocka_unit_test(rejects_array_document),
-		cmocka_unit_test(rejects_scalar_document),
-		cmocka_unit_test(rejects_unknown_format),
-		cmocka_unit_test(rejects_other_bom_format),
-		cmocka_unit_test(rejects_cyclonedx_1_3),
-		cmocka_unit_test(rejects_cyclonedx_1_7),
-		cmocka_unit_test(rejects_numeric_spec_version),
-		cmocka_unit_test(rejects_missing_spec_version),
-		cmocka_unit_test(rejects_spdx_2_2),
-		cmocka_unit_test(rejects_spdx_without_name),
-		cmocka_unit_test(rejects_component_without_name),
-		cmocka_unit_test(rejects_component_without_type),
-		cmocka_unit_test(rejects_components_object),
-		cmocka_unit_test(rejects_property_that_is_not_an_object),
-		cmocka_unit_test(rejects_invalid_nested_purl),
-		cmocka_unit_test(rejects_invalid_metadata_purl),
-		cmocka_unit_test(rejects_non_hex_build_id),
-		cmocka_unit_test(rejects_short_build_id),
-		cmocka_unit_test(rejects_conflicting_build_ids_for_one_path),
-		cmocka_unit_test(rejects_occurrence_without_location),
-		cmocka_unit_test(rejects_dependency_without_ref),
-		cmocka_unit_test(rejects_spdx_package_without_spdxid),
-		cmocka_unit_test(rejects_spdx_file_without_name),
-		cmocka_unit_test(rejects_spdx_invalid_purl_reference),
-		cmocka_unit_test(rejects_spdx_invalid_annotation_build_id),
-		cmocka_unit_test(rejects_spdx_relationship_without_type),
-		cmocka_unit_test(rejects_more_components_than_the_limit),
-		cmocka_unit_test(rejects_deeper_nesting_than_the_limit),
-		cmocka_unit_test(rejects_more_binaries_than_the_limit),
-		cmocka_unit_test(purl_valid_forms_accepted),
-		cmocka_unit_test(purl_invalid_forms_rejected_with_reason),
-		cmocka_unit_test(purl_version_is_percent_decoded),
-		cmocka_unit_test(build_id_normalized_to_lowercase),
-		cmocka_unit_test(build_id_length_bounds),
-		cmocka_unit_test(digest_check_wants_lowercase_sha256),
+	    cmocka_unit_test(cdx14_identity_from_container_version),
+	    cmocka_unit_test(cdx14_components_exclude_the_container),
+	    cmocka_unit_test(cdx14_binaries_from_syft_locations),
+	    cmocka_unit_test(cdx15_identity_digest_from_oci_purl),
+	    cmocka_unit_test(cdx15_components),
+	    cmocka_unit_test(cdx15_binaries_from_occurrences_and_properties),
+	    cmocka_unit_test(cdx16_identity_digest_from_sha256_hash_lowercased),
+	    cmocka_unit_test(cdx16_nested_components_deduplicated_by_purl),
+	    cmocka_unit_test(cdx16_file_owners_from_nesting_and_dependencies),
+	    cmocka_unit_test(spdx23_identity_from_described_container),
+	    cmocka_unit_test(spdx23_packages_become_components),
+	    cmocka_unit_test(spdx23_files_attached_by_relationships),
+	    cmocka_unit_test(spdx23_root_found_through_describes_relationship),
+	    cmocka_unit_test(sha256_is_over_the_exact_bytes),
+	    cmocka_unit_test(equal_owners_of_a_build_id_leave_the_owner_unknown),
+	    cmocka_unit_test(pathless_build_id_gets_the_path_given_later),
+	    cmocka_unit_test(file_with_only_content_hashes_has_no_build_id),
+	    cmocka_unit_test(digest_from_sha256_bom_ref),
+	    cmocka_unit_test(rejects_text_that_is_not_json),
+	    cmocka_unit_test(rejects_duplicate_keys),
+	    cmocka_unit_test(rejects_array_document),
+	    cmocka_unit_test(rejects_scalar_document),
+	    cmocka_unit_test(rejects_unknown_format),
+	    cmocka_unit_test(rejects_other_bom_format),
+	    cmocka_unit_test(rejects_cyclonedx_1_3),
+	    cmocka_unit_test(rejects_cyclonedx_1_7),
+	    cmocka_unit_test(rejects_numeric_spec_version),
+	    cmocka_unit_test(rejects_missing_spec_version),
+	    cmocka_unit_test(rejects_spdx_2_2),
+	    cmocka_unit_test(rejects_spdx_without_name),
+	    cmocka_unit_test(rejects_component_without_name),
+	    cmocka_unit_test(rejects_component_without_type),
+	    cmocka_unit_test(rejects_components_object),
+	    cmocka_unit_test(rejects_property_that_is_not_an_object),
+	    cmocka_unit_test(rejects_invalid_nested_purl),
+	    cmocka_unit_test(rejects_invalid_metadata_purl),
+	    cmocka_unit_test(rejects_non_hex_build_id),
+	    cmocka_unit_test(rejects_short_build_id),
+	    cmocka_unit_test(rejects_conflicting_build_ids_for_one_path),
+	    cmocka_unit_test(rejects_occurrence_without_location),
+	    cmocka_unit_test(rejects_dependency_without_ref),
+	    cmocka_unit_test(rejects_spdx_package_without_spdxid),
+	    cmocka_unit_test(rejects_spdx_file_without_name),
+	    cmocka_unit_test(rejects_spdx_invalid_purl_reference),
+	    cmocka_unit_test(rejects_spdx_invalid_annotation_build_id),
+	    cmocka_unit_test(rejects_spdx_relationship_without_type),
+	    cmocka_unit_test(rejects_more_components_than_the_limit),
+	    cmocka_unit_test(rejects_deeper_nesting_than_the_limit),
+	    cmocka_unit_test(rejects_more_binaries_than_the_limit),
+	    cmocka_unit_test(purl_valid_forms_accepted),
+	    cmocka_unit_test(purl_invalid_forms_rejected_with_reason),
+	    cmocka_unit_test(purl_version_is_percent_decoded),
+	    cmocka_unit_test(build_id_normalized_to_lowercase),
+	    cmocka_unit_test(build_id_length_bounds),
+	    cmocka_unit_test(digest_check_wants_lowercase_sha256),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
