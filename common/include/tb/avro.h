@@ -6,13 +6,17 @@
  *   schema's Parsing Canonical Form | Avro binary body.
  * A registry holds the schemas we can read, looked up by fingerprint: all
  * embedded schemas (the current "reader" schemas) plus any older or newer
- * writer schemas registered at run time. Decoding never hands unvalidated
- * bytes to avro-c: the body is first pre-scanned against the writer schema
- * with limits on size, counts, lengths and nesting. When the writer schema is
- * not the reader schema of the same record, fields are resolved by name:
- * reader fields the writer lacks get the reader's default, writer-only fields
- * are skipped, and numeric promotions (int->long->float->double,
- * string<->bytes) apply as the Avro spec allows.
+ * writer schemas registered at run time (every schema is also checked by
+ * avro-c when it is registered). Untrusted bytes never reach a decoder
+ * unchecked: the body is first pre-scanned against the writer schema with
+ * limits on size, counts, lengths and nesting, then decoded straight into
+ * the struct (our own binary reader/writer: several times faster than
+ * avro-c's generic values, whose output the unit tests compare ours with).
+ * When the writer schema is not the reader schema of the same record, fields
+ * are resolved by name as the Avro spec says: reader fields the writer lacks
+ * get the reader's default, writer-only fields are skipped, int promotes to
+ * long, string and bytes read as each other, a writer union is read through
+ * its selected branch and a plain writer value fills a nullable reader field.
  *
  * Threads: a registry is built (new + add_*) by one thread; after that any
  * number of threads may encode and decode with it concurrently (it is only
@@ -44,7 +48,10 @@
 /* Single-object encoding header: magic (2 bytes) + fingerprint (8 bytes). */
 #define TB_AVRO_HEADER_LEN 10
 
-/* Limits applied to every decoded message (the pre-scan enforces them). */
+/* Limits applied to every decoded message (the pre-scan enforces them) and
+ * to every encoded one (so that what we write, we can read). The items of
+ * all arrays and maps of one message together are also capped at
+ * max_record_bytes, since an item of zero bytes costs work but no input. */
 typedef struct tb_avro_limits {
 	size_t max_record_bytes; /* whole message incl. header; default 1 MiB */
 	size_t max_array_items;	 /* items of one array; default 65536 */

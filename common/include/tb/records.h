@@ -7,6 +7,11 @@
  * array is owned by its record (malloc'd) and released by the matching
  * *_free() / *_clear(); NULL strings mean "absent" and encode as the Avro
  * default (null or "").
+ *
+ * Adding a field: add it to the struct, to schemas/avro/NAME.avsc (with a
+ * default, so older writers stay readable) and to the record's descriptor in
+ * common/tb_records.c, which also makes *_clear() free it. The codec refuses
+ * to start (tb_avro_registry_new) when a schema and its descriptor differ.
  */
 #ifndef TB_RECORDS_H
 #define TB_RECORDS_H
