@@ -617,6 +617,10 @@ static int rd_string(rbuf_t *r, const tb_av_node_t *w, char **out, size_t *out_l
 		return rd_fail(r, "writer type is not string or bytes");
 	if (rd_len(r, &n) < 0 || rd_raw(r, n, &data) < 0)
 		return -1;
+	/* a C string cannot hold a NUL: refuse rather than truncate silently
+	 * (the pre-scan already refused NULs in strings; this is bytes) */
+	if (!out_len && n && memchr(data, 0, n))
+		return rd_fail(r, "bytes holding a NUL cannot be read as a string");
 	*out = malloc(n + 1);
 	if (!*out)
 		return tb_err(r->err, "out of memory");

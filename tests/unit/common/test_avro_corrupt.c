@@ -348,6 +348,40 @@ static void nul_byte_in_a_string_is_refused(void **state)
 	expect_dead_letter_refused(&m, "service: string holds a NUL byte");
 }
 
+/* A newer writer sends bytes where we keep a C string: a NUL in them would
+ * silently cut the string, so it is refused. */
+static void nul_byte_in_bytes_read_as_a_string_is_refused(void **state)
+{
+	static const char schema[] =
+	    "{\"type\":\"record\",\"name\":\"DeadLetter\",\"namespace\":\"tracebridge.v1\","
+	    "\"fields\":[{\"name\":\"service\",\"type\":\"string\"},"
+	    "{\"name\":\"reason\",\"type\":\"bytes\"},{\"name\":\"payload\",\"type\":\"bytes\"}]}";
+	uint64_t fp = 0;
+	mbuf_t m;
+	tb_dead_letter_t d;
+	tb_err_t err = {{0}};
+
+	(void)state;
+	assert_int_equal(tb_avro_registry_add_json(reg, schema, &fp, &err), 0);
+	m_header(&m, fp);
+	m_str(&m, "svc");
+	m_long(&m, 3);
+	m_raw(&m, "a\0b", 3);
+	m_long(&m, 2);
+	m_raw(&m, "\0\0", 2); /* NULs in bytes read as bytes are fine */
+	expect_dead_letter_refused(&m, "reason: bytes holding a NUL cannot be read as a string");
+	m_header(&m, fp);
+	m_str(&m, "svc");
+	m_str(&m, "ab");
+	m_long(&m, 2);
+	m_raw(&m, "\0\0", 2);
+	if (tb_avro_decode_dead_letter(reg, m.b, m.n, &d, &err) < 0)
+		fail_msg("bytes with NULs refused for a bytes field: %s", err.msg);
+	EXPECT_STR("ab", d.reason);
+	EXPECT_BYTES((const uint8_t *)"\0\0", 2, d.payload, d.payload_len);
+	tb_dead_letter_clear(&d);
+}
+
 /* ---- every other type, through a schema that has them all ---------------------------------- */
 
 /* A valid All body; `defect` replaces the value of field number `at`. */
@@ -804,6 +838,7 @@ int main(void)
 	    cmocka_unit_test(int_varint_overflow_is_refused),
 	    cmocka_unit_test(truncated_varint_is_refused),
 	    cmocka_unit_test(nul_byte_in_a_string_is_refused),
+	    cmocka_unit_test(nul_byte_in_bytes_read_as_a_string_is_refused),
 	    cmocka_unit_test(hand_built_all_types_message_validates),
 	    cmocka_unit_test(bad_boolean_is_refused),
 	    cmocka_unit_test(short_float_double_and_fixed_are_refused),
