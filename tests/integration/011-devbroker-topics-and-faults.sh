@@ -7,7 +7,9 @@
 # unreachable broker -> clear error and exit 1; retriable produce errors ->
 # retried, every message stored exactly once; a non-retriable error -> the
 # flush reports it and the tool exits 1; a broker outage while messages are
-# queued -> everything is delivered once the broker is back.
+# queued -> everything is delivered once the broker is back. Last, `tb-kafka
+# consume --dlq` turns a value that is not a DeadLetter into a JSON error line
+# (decoding real dead letters is covered by tests/unit/common/test_kafka_dlq.c).
 
 source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/../lib/broker.sh"
@@ -105,5 +107,20 @@ rc=0
 wait_exit "$PID" "$WAIT" || rc=$?
 tb_check "after the outage every queued message is acknowledged (exit 0)" 0 "$rc"
 tb_check "the outage lost and duplicated nothing" 20 "$(stored it.outage.v1)"
+
+# -- tb-kafka consume --dlq on a value that is not a DeadLetter --------------------
+echo "not avro" | "$KAFKA" produce -t tb.dlq.v1 -k junk 2>"$TB_TMP/junk.err" || tb_diag "junk produce failed"
+tb_start dlq sh -c 'exec "$@" 2>"$0"' "$TB_TMP/dlq.err" \
+  "$KAFKA" consume -t tb.dlq.v1 -G dlq-reader --dlq --exit-after 1 >/dev/null
+rc=0
+wait_exit "${TB_PIDS[${#TB_PIDS[@]}-1]}" "$WAIT" || rc=$?
+tb_check "consume --dlq exits after the message" 0 "$rc"
+line=$(cat "$TB_TMP/dlq.log")
+if echo "$line" | jq -e '.partition == 0 and .offset == 0 and (.error | test("magic|short|header"))' >/dev/null 2>&1; then
+  tb_ok "consume --dlq reports an undecodable value as a JSON error line"
+else
+  tb_fail "consume --dlq reports an undecodable value as a JSON error line"
+  tb_diag "got: $line"
+fi
 
 tb_finish

@@ -8,6 +8,12 @@
  * offset the first time this process is assigned it (later rebalances resume
  * from the committed offsets, so nothing is read twice on purpose).
  *
+ * --dlq decodes each value as an Avro DeadLetter (tb/dlq.h) and prints one
+ * JSON object per message instead: {"partition","offset","service","reason",
+ * "source_topic","source_partition","source_offset","position","ts_ns",
+ * "key_hex","payload_hex"}; a value that does not decode is printed as
+ * {"partition","offset","error"} and does not stop the consumer.
+ *
  * --assignment-file PATH keeps PATH equal to the current assignment ("topic
  * partition" lines, sorted, rewritten atomically at each rebalance) so tests
  * can see how a group split its partitions. --exit-after N stops after N
@@ -22,6 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "tb/avro.h"
+#include "tb/hash.h"
 #include "tb/log.h"
 #include "tb/map.h"
 #include "tool.h"
@@ -38,12 +48,14 @@ struct consume_opts {
 	long idle_ms;
 	long batch;
 	const char *assignment_file;
+	int dlq;
 };
 
 struct consume_state {
 	const struct consume_opts *o;
 	tb_map_t *seen;    /* "topic partition" ever assigned to this process */
 	tb_map_t *current; /* "topic partition" assigned now */
+	tb_avro_registry_t *reg; /* --dlq */
 	int assigned;      /* some assignment happened */
 	int64_t last_activity_ms;
 };
@@ -60,8 +72,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: tb-kafka consume -t TOPIC [-t TOPIC ...] -G GROUP [--from-beginning]\n"
 		   "                        [--exit-after N | --idle-exit MS] [--no-commit] [--batch N]\n"
-		   "                        [--assignment-file PATH] [-X k=v]\n"
-		   "Prints \"partition offset key value\" per message (key \"-\" if none), then commits.\n");
+		   "                        [--assignment-file PATH] [--dlq] [-X k=v]\n"
+		   "Prints \"partition offset key value\" per message (key \"-\" if none), then commits.\n"
+		   "--dlq prints each value decoded as a DeadLetter, one JSON object per line.\n");
 }
 
 static int parse(tool_globals_t *g, struct consume_opts *o, int argc, char **argv)
@@ -70,7 +83,8 @@ static int parse(tool_globals_t *g, struct consume_opts *o, int argc, char **arg
 		{"from-beginning", no_argument, NULL, 'B'}, {"exit-after", required_argument, NULL, 'e'},
 		{"idle-exit", required_argument, NULL, 'i'}, {"no-commit", no_argument, NULL, 'C'},
 		{"batch", required_argument, NULL, 'N'},    {"assignment-file", required_argument, NULL, 'A'},
-		{"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+		{"dlq", no_argument, NULL, 'D'},            {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -90,6 +104,7 @@ static int parse(tool_globals_t *g, struct consume_opts *o, int argc, char **arg
 		case 'C': o->commit = 0; break;
 		case 'N': o->batch = atol(optarg); break;
 		case 'A': o->assignment_file = optarg; break;
+		case 'D': o->dlq = 1; break;
 		case 'X':
 			if (tool_add_prop(g, optarg) < 0)
 				return -1;
@@ -165,11 +180,55 @@ static int on_rebalance(void *opaque, int assigned, tb_kafka_tp_t *tps, size_t n
 	return 0;
 }
 
-static void print_batch(const tb_kafka_batch_t *b)
+static char *hex(const void *data, size_t len)
+{
+	char *out = malloc(2 * len + 1);
+
+	if (out)
+		tb_hex(data, len, out);
+	return out;
+}
+
+/* One DeadLetter as a JSON line; undecodable values become an error line. */
+static void print_dead_letter(const tb_avro_registry_t *reg, const tb_kafka_msg_t *m)
+{
+	tb_dead_letter_t d = {0};
+	tb_err_t err = {{0}};
+	json_t *o = json_pack("{s:i, s:I}", "partition", (int)m->partition, "offset", (json_int_t)m->offset);
+	char *line, *k = NULL, *p = NULL;
+
+	if (tb_avro_decode_dead_letter(reg, m->value, m->value_len, &d, &err) < 0) {
+		json_object_set_new(o, "error", json_string(err.msg));
+	} else {
+		k = d.key ? hex(d.key, d.key_len) : NULL;
+		p = hex(d.payload, d.payload_len);
+		json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s?, s:I, s:s?, s:s?}", "service", d.service, "reason",
+				      d.reason, "source_topic", d.source_topic, "source_partition", (int)d.partition,
+				      "source_offset", (json_int_t)d.offset, "position", d.position, "ts_ns",
+				      (json_int_t)d.ts_ns, "key_hex", k, "payload_hex", p);
+
+		json_object_update(o, f);
+		json_decref(f);
+	}
+	line = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	if (line)
+		printf("%s\n", line);
+	free(line);
+	free(k);
+	free(p);
+	json_decref(o);
+	tb_dead_letter_clear(&d);
+}
+
+static void print_batch(const tb_kafka_batch_t *b, const tb_avro_registry_t *reg)
 {
 	for (size_t i = 0; i < b->n; i++) {
 		const tb_kafka_msg_t *m = &b->msgs[i];
 
+		if (reg) {
+			print_dead_letter(reg, m);
+			continue;
+		}
 		printf("%d %lld %.*s %.*s\n", (int)m->partition, (long long)m->offset, m->key ? (int)m->key_len : 1,
 		       m->key ? (const char *)m->key : "-", (int)m->value_len, m->value ? (const char *)m->value : "");
 	}
@@ -198,7 +257,7 @@ static int run(const tool_globals_t *g, const struct consume_opts *o, tb_kafka_c
 			break;
 		}
 		if (n > 0) {
-			print_batch(&b);
+			print_batch(&b, s->reg);
 			*count += n;
 			s->last_activity_ms = now_ms();
 			if (o->commit && tb_kafka_commit(c, &b, &err) < 0) {
@@ -229,10 +288,15 @@ int cmd_consume(const tool_globals_t *gin, int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (o.dlq && !(s.reg = tb_avro_registry_new(&err))) {
+		fprintf(stderr, "tb-kafka consume: %s\n", err.msg);
+		return 1;
+	}
 	tool_conf(&g, &conf);
 	c = tb_kafka_consumer_new(&conf, o.group, o.topics, o.n_topics, &err);
 	if (!c) {
 		fprintf(stderr, "tb-kafka consume: %s\n", err.msg);
+		tb_avro_registry_free(s.reg);
 		return 1;
 	}
 	s.o = &o;
@@ -246,6 +310,7 @@ int cmd_consume(const tool_globals_t *gin, int argc, char **argv)
 	}
 	tb_map_free(s.seen, NULL);
 	tb_map_free(s.current, NULL);
+	tb_avro_registry_free(s.reg);
 	tb_info("consumed %ld messages in group %s", count, o.group);
 	return rc < 0 ? 1 : 0;
 }
