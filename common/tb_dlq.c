@@ -84,26 +84,27 @@ static void count(tb_dlq_t *dlq, const char *cls)
 	if (!m)
 		return;
 	snprintf(labels, sizeof(labels), "reason=\"%s\"", cls);
-	tb_metric_inc(tb_metrics_counter(m, "dead_letters_total", "records sent to the dead-letter topic", labels));
+	tb_metric_inc(
+	    tb_metrics_counter(m, "dead_letters_total", "records sent to the dead-letter topic", labels));
 }
 
-int tb_dlq_send(tb_dlq_t *dlq, const char *reason, const char *source_topic, int32_t partition, int64_t offset,
-		const char *position, const void *key, size_t key_len, const void *payload, size_t payload_len,
-		tb_err_t *err)
+int tb_dlq_send(tb_dlq_t *dlq, const char *reason, const char *source_topic, int32_t partition,
+		int64_t offset, const char *position, const void *key, size_t key_len, const void *payload,
+		size_t payload_len, tb_err_t *err)
 {
 	int kafka_input = source_topic && source_topic[0];
 	tb_dead_letter_t d = {
-		.service = dlq->service,
-		.reason = (char *)(reason ? reason : ""),
-		.source_topic = (char *)(kafka_input ? source_topic : ""),
-		.partition = kafka_input ? partition : -1,
-		.offset = offset,
-		.position = (char *)position,
-		.ts_ns = now_ns(),
-		.key = (uint8_t *)key,
-		.key_len = key ? key_len : 0,
-		.payload = (uint8_t *)payload,
-		.payload_len = payload ? payload_len : 0,
+	    .service = dlq->service,
+	    .reason = (char *)(reason ? reason : ""),
+	    .source_topic = (char *)(kafka_input ? source_topic : ""),
+	    .partition = kafka_input ? partition : -1,
+	    .offset = offset,
+	    .position = (char *)position,
+	    .ts_ns = now_ns(),
+	    .key = (uint8_t *)key,
+	    .key_len = key ? key_len : 0,
+	    .payload = (uint8_t *)payload,
+	    .payload_len = payload ? payload_len : 0,
 	};
 	char msg_key[512], cls[33];
 	tb_kafka_header_t hdrs[2];
@@ -125,7 +126,8 @@ int tb_dlq_send(tb_dlq_t *dlq, const char *reason, const char *source_topic, int
 	if (rc < 0)
 		return tb_err_wrap(err, "dead letter from %s", dlq->service);
 	count(dlq, cls);
-	tb_warn("dead letter to %s: %s [%d] offset %lld%s%s: %s", TB_TOPIC_DLQ, kafka_input ? source_topic : "(input)",
-		(int)d.partition, (long long)offset, position ? " at " : "", position ? position : "", d.reason);
+	tb_warn("dead letter to %s: %s [%d] offset %lld%s%s: %s", TB_TOPIC_DLQ,
+		kafka_input ? source_topic : "(input)", (int)d.partition, (long long)offset,
+		position ? " at " : "", position ? position : "", d.reason);
 	return 0;
 }

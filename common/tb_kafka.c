@@ -58,7 +58,7 @@ struct tb_kafka_consumer {
 	tb_kafka_rebalance_fn hook;
 	void *hook_opaque;
 	int paused;
-	int fatal;             /* set by the rebalance callback when the hook failed */
+	int fatal; /* set by the rebalance callback when the hook failed */
 	char fatal_msg[512];
 	tb_metric_t *m_consumed;
 	tb_metric_t *m_commits;
@@ -106,7 +106,10 @@ int tb_kafka_conf_apply(void *rd_conf, const char *const *props, size_t n_pairs,
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-	tb_log_level_t l = level <= 3 ? TB_LOG_ERROR : level == 4 ? TB_LOG_WARN : level <= 6 ? TB_LOG_INFO : TB_LOG_DEBUG;
+	tb_log_level_t l = level <= 3	? TB_LOG_ERROR
+			   : level == 4 ? TB_LOG_WARN
+			   : level <= 6 ? TB_LOG_INFO
+					: TB_LOG_DEBUG;
 
 	tb_log(l, "kafka %s %s: %s", rd_kafka_name(rk), fac, buf);
 }
@@ -148,18 +151,19 @@ static void warn_overridden(const tb_kafka_conf_t *conf, const char *const *forc
 
 		for (size_t j = 0; key && val && j < n_forced; j++)
 			if (strcmp(key, forced[2 * j]) == 0 && strcmp(val, forced[2 * j + 1]) != 0)
-				tb_warn("kafka property %s=%s ignored: the delivery guarantees need %s=%s", key, val,
-					key, forced[2 * j + 1]);
+				tb_warn("kafka property %s=%s ignored: the delivery guarantees need %s=%s",
+					key, val, key, forced[2 * j + 1]);
 	}
 }
 
 /* Build an rd_kafka_conf_t: defaults, bootstrap/client id, caller props, forced. */
 static rd_kafka_conf_t *make_conf(const tb_kafka_conf_t *conf, struct kcore *k, const char *const *defaults,
-				  size_t n_defaults, const char *const *forced, size_t n_forced, tb_err_t *err)
+				  size_t n_defaults, const char *const *forced, size_t n_forced,
+				  tb_err_t *err)
 {
 	rd_kafka_conf_t *rc = rd_kafka_conf_new();
-	const char *ident[4] = {"client.id", conf->client_id ? conf->client_id : "tracebridge", "bootstrap.servers",
-				conf->bootstrap};
+	const char *ident[4] = {"client.id", conf->client_id ? conf->client_id : "tracebridge",
+				"bootstrap.servers", conf->bootstrap};
 	size_t len = sizeof(k->bootstrap);
 
 	if (tb_kafka_conf_apply(rc, defaults, n_defaults, err) < 0 ||
@@ -168,7 +172,8 @@ static rd_kafka_conf_t *make_conf(const tb_kafka_conf_t *conf, struct kcore *k, 
 	    tb_kafka_conf_apply(rc, forced, n_forced, err) < 0)
 		goto fail;
 	warn_overridden(conf, forced, n_forced);
-	if (rd_kafka_conf_get(rc, "bootstrap.servers", k->bootstrap, &len) != RD_KAFKA_CONF_OK || !k->bootstrap[0]) {
+	if (rd_kafka_conf_get(rc, "bootstrap.servers", k->bootstrap, &len) != RD_KAFKA_CONF_OK ||
+	    !k->bootstrap[0]) {
 		tb_err(err, "kafka: no bootstrap servers (set the bootstrap address or bootstrap.servers)");
 		goto fail;
 	}
@@ -212,7 +217,8 @@ static int warm_up(struct kcore *k, const char *const *topics, size_t n_topics, 
 			if (te == RD_KAFKA_RESP_ERR_NO_ERROR)
 				break;
 			if (now_ms() >= deadline) {
-				rc = tb_err(err, "topic %s at %s: %s", topics[i], k->bootstrap, rd_kafka_err2str(te));
+				rc = tb_err(err, "topic %s at %s: %s", topics[i], k->bootstrap,
+					    rd_kafka_err2str(te));
 				break;
 			}
 			sleep_ms(100); /* e.g. leader not yet elected for a new topic */
@@ -255,11 +261,11 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	pthread_mutex_unlock(&p->k.lock);
 }
 
-tb_kafka_producer_t *tb_kafka_producer_new(const tb_kafka_conf_t *conf, const char *const *topics, size_t n_topics,
-					   tb_err_t *err)
+tb_kafka_producer_t *tb_kafka_producer_new(const tb_kafka_conf_t *conf, const char *const *topics,
+					   size_t n_topics, tb_err_t *err)
 {
-	static const char *const defaults[] = {"compression.type", "lz4", "linger.ms", "5",
-					       "partitioner", "murmur2_random"};
+	static const char *const defaults[] = {"compression.type", "lz4",	    "linger.ms", "5",
+					       "partitioner",	   "murmur2_random"};
 	static const char *const forced[] = {"enable.idempotence", "true", "acks", "all"};
 	tb_kafka_producer_t *p = calloc(1, sizeof(*p));
 	rd_kafka_conf_t *rc;
@@ -317,17 +323,19 @@ static int fatal_error(rd_kafka_t *rk, tb_err_t *err, const char *what)
 	return tb_err(err, "%s: fatal Kafka error %s: %s", what, rd_kafka_err2name(e), reason);
 }
 
-int tb_kafka_produce(tb_kafka_producer_t *p, const char *topic, const void *key, size_t key_len, const void *value,
-		     size_t value_len, const tb_kafka_header_t *headers, size_t n_headers, tb_err_t *err)
+int tb_kafka_produce(tb_kafka_producer_t *p, const char *topic, const void *key, size_t key_len,
+		     const void *value, size_t value_len, const tb_kafka_header_t *headers, size_t n_headers,
+		     tb_err_t *err)
 {
 	rd_kafka_headers_t *hdrs = make_headers(headers, n_headers);
 	int64_t deadline = now_ms() + p->k.timeout_ms;
 	rd_kafka_resp_err_t e;
 
 	for (;;) {
-		e = rd_kafka_producev(p->k.rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? key_len : 0),
-				      RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-				      RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+		e = rd_kafka_producev(
+		    p->k.rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? key_len : 0),
+		    RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		    RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || now_ms() >= deadline)
 			break;
 		rd_kafka_poll(p->k.rk, 100); /* make room by serving delivery reports */
@@ -430,18 +438,21 @@ static int run_hook(tb_kafka_consumer_t *c, int assigned, rd_kafka_topic_partiti
 	}
 	rc = c->hook(c->hook_opaque, assigned, tps, (size_t)parts->cnt);
 	for (int i = 0; assigned && rc == 0 && i < parts->cnt; i++)
-		parts->elems[i].offset = tps[i].offset == TB_KAFKA_OFFSET_STORED ? RD_KAFKA_OFFSET_INVALID : tps[i].offset;
+		parts->elems[i].offset =
+		    tps[i].offset == TB_KAFKA_OFFSET_STORED ? RD_KAFKA_OFFSET_INVALID : tps[i].offset;
 	free(tps);
 	return rc;
 }
 
-static void apply_assignment(rd_kafka_t *rk, int cooperative, int assign, rd_kafka_topic_partition_list_t *parts)
+static void apply_assignment(rd_kafka_t *rk, int cooperative, int assign,
+			     rd_kafka_topic_partition_list_t *parts)
 {
 	rd_kafka_error_t *error = NULL;
 	rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
 
 	if (cooperative)
-		error = assign ? rd_kafka_incremental_assign(rk, parts) : rd_kafka_incremental_unassign(rk, parts);
+		error = assign ? rd_kafka_incremental_assign(rk, parts)
+			       : rd_kafka_incremental_unassign(rk, parts);
 	else
 		e = rd_kafka_assign(rk, assign ? parts : NULL);
 	if (error) {
@@ -452,7 +463,8 @@ static void apply_assignment(rd_kafka_t *rk, int cooperative, int assign, rd_kaf
 	}
 }
 
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts, void *opaque)
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts,
+			 void *opaque)
 {
 	tb_kafka_consumer_t *c = opaque;
 	int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
@@ -482,8 +494,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
 tb_kafka_consumer_t *tb_kafka_consumer_new(const tb_kafka_conf_t *conf, const char *group_id,
 					   const char *const *topics, size_t n_topics, tb_err_t *err)
 {
-	static const char *const defaults[] = {"auto.offset.reset", "earliest", "session.timeout.ms", "10000"};
-	static const char *const forced[] = {"enable.auto.commit", "false", "enable.auto.offset.store", "false"};
+	static const char *const defaults[] = {"auto.offset.reset", "earliest", "session.timeout.ms",
+					       "10000"};
+	static const char *const forced[] = {"enable.auto.commit", "false", "enable.auto.offset.store",
+					     "false"};
 	tb_kafka_consumer_t *c = calloc(1, sizeof(*c));
 	rd_kafka_topic_partition_list_t *subs = NULL;
 	rd_kafka_conf_t *rc;
@@ -518,11 +532,13 @@ tb_kafka_consumer_t *tb_kafka_consumer_new(const tb_kafka_conf_t *conf, const ch
 	}
 	c->m_consumed = counter(conf, "kafka_consumed_total", "messages consumed");
 	c->m_commits = counter(conf, "kafka_commits_total", "offset commits that succeeded");
-	c->m_rejected = counter(conf, "kafka_commit_rejected_total", "offset commits refused during a rebalance");
-	c->m_lag = conf->metrics ? tb_metrics_gauge(conf->metrics, "kafka_consumer_lag",
-						   "messages behind the high watermark, summed over assigned partitions",
-						   NULL)
-				 : NULL;
+	c->m_rejected =
+	    counter(conf, "kafka_commit_rejected_total", "offset commits refused during a rebalance");
+	c->m_lag = conf->metrics
+		       ? tb_metrics_gauge(
+			     conf->metrics, "kafka_consumer_lag",
+			     "messages behind the high watermark, summed over assigned partitions", NULL)
+		       : NULL;
 	/* Before poll_set_consumer, so that warm_up can serve error_cb with rd_kafka_poll. */
 	if (warm_up(&c->k, topics, n_topics, err) < 0)
 		goto fail;
@@ -581,7 +597,8 @@ static void update_lag(tb_kafka_consumer_t *c)
 		int64_t lo, hi;
 		rd_kafka_topic_partition_t *tp = &parts->elems[i];
 
-		if (tp->offset < 0 || rd_kafka_get_watermark_offsets(c->k.rk, tp->topic, tp->partition, &lo, &hi))
+		if (tp->offset < 0 ||
+		    rd_kafka_get_watermark_offsets(c->k.rk, tp->topic, tp->partition, &lo, &hi))
 			continue;
 		if (hi > tp->offset)
 			lag += hi - tp->offset;
@@ -618,7 +635,8 @@ static void add_msg(tb_kafka_batch_t *b, rd_kafka_message_t *m)
 	o->priv = m;
 }
 
-int tb_kafka_poll_batch(tb_kafka_consumer_t *c, tb_kafka_batch_t *b, size_t max, int timeout_ms, tb_err_t *err)
+int tb_kafka_poll_batch(tb_kafka_consumer_t *c, tb_kafka_batch_t *b, size_t max, int timeout_ms,
+			tb_err_t *err)
 {
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 
@@ -627,7 +645,8 @@ int tb_kafka_poll_batch(tb_kafka_consumer_t *c, tb_kafka_batch_t *b, size_t max,
 		tb_kafka_msg_t *n = realloc(b->msgs, max * sizeof(*n));
 
 		if (!n)
-			return tb_err(err, "kafka consumer %s: out of memory for a batch of %zu", c->group, max);
+			return tb_err(err, "kafka consumer %s: out of memory for a batch of %zu", c->group,
+				      max);
 		b->msgs = n;
 		b->cap = max;
 	}
@@ -686,7 +705,8 @@ size_t tb_kafka_commit_offsets(const tb_kafka_msg_t *msgs, size_t n, tb_kafka_tp
 			int seen = 0;
 
 			for (size_t q = 0; q < i && !seen; q++)
-				seen = msgs[q].partition == msgs[i].partition && strcmp(msgs[q].topic, msgs[i].topic) == 0;
+				seen = msgs[q].partition == msgs[i].partition &&
+				       strcmp(msgs[q].topic, msgs[i].topic) == 0;
 			if (seen)
 				continue;
 		}
@@ -700,7 +720,8 @@ struct commit_result {
 	char detail[512];
 };
 
-static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *offsets, void *opaque)
+static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *offsets,
+		      void *opaque)
 {
 	struct commit_result *r = opaque;
 
@@ -738,7 +759,8 @@ int tb_kafka_commit(tb_kafka_consumer_t *c, const tb_kafka_batch_t *b, tb_err_t 
 	n = tb_kafka_commit_offsets(b->msgs, b->n, tps, b->n);
 	list = rd_kafka_topic_partition_list_new((int)n);
 	for (size_t i = 0; i < n; i++)
-		rd_kafka_topic_partition_list_add(list, tps[i].topic, tps[i].partition)->offset = tps[i].offset;
+		rd_kafka_topic_partition_list_add(list, tps[i].topic, tps[i].partition)->offset =
+		    tps[i].offset;
 	free(tps);
 	/* With no queue and a callback, librdkafka runs the commit synchronously
 	 * and hands us the per-partition results. */
@@ -767,7 +789,8 @@ static int set_paused(tb_kafka_consumer_t *c, int pause, tb_err_t *err)
 	rd_kafka_resp_err_t e = rd_kafka_assignment(c->k.rk, &parts);
 
 	if (!e)
-		e = pause ? rd_kafka_pause_partitions(c->k.rk, parts) : rd_kafka_resume_partitions(c->k.rk, parts);
+		e = pause ? rd_kafka_pause_partitions(c->k.rk, parts)
+			  : rd_kafka_resume_partitions(c->k.rk, parts);
 	if (parts)
 		rd_kafka_topic_partition_list_destroy(parts);
 	if (e)
@@ -803,7 +826,8 @@ int tb_kafka_assignment(tb_kafka_consumer_t *c, tb_kafka_tp_t *out, size_t cap, 
 	for (int i = 0; i < c->asg->cnt && (size_t)i < cap; i++) {
 		out[i].topic = c->asg->elems[i].topic;
 		out[i].partition = c->asg->elems[i].partition;
-		out[i].offset = c->asg->elems[i].offset >= 0 ? c->asg->elems[i].offset : TB_KAFKA_OFFSET_STORED;
+		out[i].offset =
+		    c->asg->elems[i].offset >= 0 ? c->asg->elems[i].offset : TB_KAFKA_OFFSET_STORED;
 	}
 	return c->asg->cnt;
 }

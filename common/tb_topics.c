@@ -12,15 +12,15 @@
 #include "tb/topics.h"
 
 const tb_topic_spec_t tb_topics[] = {
-	{TB_TOPIC_TETRAGON_RAW, 6, "delete", "node + exec_id"},
-	{TB_TOPIC_PROBE_RAW, 6, "delete", "node + exec_id"},
-	{TB_TOPIC_EVENTS_RAW, 6, "delete", "node + exec_id"},
-	{TB_TOPIC_EVENTS_CANONICAL, 6, "delete", "node + exec_id"},
-	{TB_TOPIC_EVENTS_CORRELATED, 6, "delete", "stack_id"},
-	{TB_TOPIC_ARTIFACTS, 3, "compact", "artifact digest"},
-	{TB_TOPIC_FINDINGS, 3, "compact", "finding_id"},
-	{TB_TOPIC_DLQ, 1, "delete", "source topic + partition"},
-	{NULL, 0, NULL, NULL},
+    {TB_TOPIC_TETRAGON_RAW, 6, "delete", "node + exec_id"},
+    {TB_TOPIC_PROBE_RAW, 6, "delete", "node + exec_id"},
+    {TB_TOPIC_EVENTS_RAW, 6, "delete", "node + exec_id"},
+    {TB_TOPIC_EVENTS_CANONICAL, 6, "delete", "node + exec_id"},
+    {TB_TOPIC_EVENTS_CORRELATED, 6, "delete", "stack_id"},
+    {TB_TOPIC_ARTIFACTS, 3, "compact", "artifact digest"},
+    {TB_TOPIC_FINDINGS, 3, "compact", "finding_id"},
+    {TB_TOPIC_DLQ, 1, "delete", "source topic + partition"},
+    {NULL, 0, NULL, NULL},
 };
 
 size_t tb_topics_count(void)

@@ -20,10 +20,10 @@ static const struct {
 	const char *name;
 	int key;
 } apikeys[] = {
-	{"Produce", 0},       {"Fetch", 1},     {"ListOffsets", 2},  {"Metadata", 3},
-	{"OffsetCommit", 8},  {"OffsetFetch", 9}, {"FindCoordinator", 10}, {"JoinGroup", 11},
-	{"Heartbeat", 12},    {"LeaveGroup", 13}, {"SyncGroup", 14},  {"ApiVersions", 18},
-	{"InitProducerId", 22},
+    {"Produce", 0},	    {"Fetch", 1},	{"ListOffsets", 2},	 {"Metadata", 3},
+    {"OffsetCommit", 8},    {"OffsetFetch", 9}, {"FindCoordinator", 10}, {"JoinGroup", 11},
+    {"Heartbeat", 12},	    {"LeaveGroup", 13}, {"SyncGroup", 14},	 {"ApiVersions", 18},
+    {"InitProducerId", 22},
 };
 
 static int parse_long(const char *s, long lo, long hi, long *out)
@@ -155,11 +155,13 @@ static int cmd_topic(rd_kafka_mock_cluster_t *mc, int n_brokers, char **w, int n
 	if (strcmp(w[0], "leader") == 0) {
 		if (n < 4 || parse_long(w[2], 0, 100000, &a) < 0 || broker_id(w[3], n_brokers, &b) < 0)
 			return reply_err(reply, cap, "%s: usage: leader TOPIC PARTITION BROKER_ID", w[0]);
-		return mock_result(rd_kafka_mock_partition_set_leader(mc, w[1], (int32_t)a, (int32_t)b), reply, cap);
+		return mock_result(rd_kafka_mock_partition_set_leader(mc, w[1], (int32_t)a, (int32_t)b),
+				   reply, cap);
 	}
 	if (n < 3 || parse_long(w[2], 1, 10000, &a) < 0)
 		return reply_err(reply, cap, "%s: usage: create TOPIC PARTITIONS", w[0]);
-	return mock_result(rd_kafka_mock_topic_create(mc, w[1], (int)a, n_brokers < 3 ? n_brokers : 3), reply, cap);
+	return mock_result(rd_kafka_mock_topic_create(mc, w[1], (int)a, n_brokers < 3 ? n_brokers : 3), reply,
+			   cap);
 }
 
 int devbroker_exec(rd_kafka_mock_cluster_t *mc, int n_brokers, const char *line, char *reply, size_t cap)
@@ -168,7 +170,8 @@ int devbroker_exec(rd_kafka_mock_cluster_t *mc, int n_brokers, const char *line,
 	int n = 0, rc;
 
 	snprintf(buf, sizeof(buf), "%s", line);
-	for (tok = strtok_r(buf, " \t\r\n", &save); tok && n < MAX_WORDS; tok = strtok_r(NULL, " \t\r\n", &save))
+	for (tok = strtok_r(buf, " \t\r\n", &save); tok && n < MAX_WORDS;
+	     tok = strtok_r(NULL, " \t\r\n", &save))
 		w[n++] = tok;
 	if (n == 0)
 		return reply_err(reply, cap, "%s", "empty command");
@@ -177,15 +180,17 @@ int devbroker_exec(rd_kafka_mock_cluster_t *mc, int n_brokers, const char *line,
 		return 0;
 	}
 	if (strcmp(w[0], "help") == 0) {
-		snprintf(reply, cap, "ok ping | down ID | up ID | rtt ID MS | errors APIKEY COUNT ERR | clear APIKEY | "
-				     "topic-error TOPIC ERR | leader TOPIC PARTITION ID | create TOPIC PARTITIONS");
+		snprintf(reply, cap,
+			 "ok ping | down ID | up ID | rtt ID MS | errors APIKEY COUNT ERR | clear APIKEY | "
+			 "topic-error TOPIC ERR | leader TOPIC PARTITION ID | create TOPIC PARTITIONS");
 		return 0;
 	}
 	if (strcmp(w[0], "down") == 0 || strcmp(w[0], "up") == 0 || strcmp(w[0], "rtt") == 0)
 		rc = cmd_broker(mc, n_brokers, w, n, reply, cap);
 	else if (strcmp(w[0], "errors") == 0 || strcmp(w[0], "clear") == 0)
 		rc = cmd_errors(mc, w, n, reply, cap);
-	else if (strcmp(w[0], "topic-error") == 0 || strcmp(w[0], "leader") == 0 || strcmp(w[0], "create") == 0)
+	else if (strcmp(w[0], "topic-error") == 0 || strcmp(w[0], "leader") == 0 ||
+		 strcmp(w[0], "create") == 0)
 		rc = cmd_topic(mc, n_brokers, w, n, reply, cap);
 	else
 		rc = reply_err(reply, cap, "unknown command %s (try help)", w[0]);

@@ -83,7 +83,8 @@ static int parse_override(const char *arg, struct opts *o)
 	char *end;
 	long n;
 
-	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(o->over[0].name) || o->n_over >= MAX_EXTRA_TOPICS)
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(o->over[0].name) ||
+	    o->n_over >= MAX_EXTRA_TOPICS)
 		return -1;
 	n = strtol(eq + 1, &end, 10);
 	if (*end || n < 1 || n > 10000)
@@ -96,10 +97,13 @@ static int parse_override(const char *arg, struct opts *o)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
-		{"brokers", required_argument, NULL, 'n'},        {"bootstrap-file", required_argument, NULL, 'f'},
-		{"control-file", required_argument, NULL, 'c'},   {"partitions", required_argument, NULL, 'p'},
-		{"log-level", required_argument, NULL, 'l'},      {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"brokers", required_argument, NULL, 'n'},
+	    {"bootstrap-file", required_argument, NULL, 'f'},
+	    {"control-file", required_argument, NULL, 'c'},
+	    {"partitions", required_argument, NULL, 'p'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -118,7 +122,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'p':
 			if (parse_override(optarg, o) < 0) {
-				fprintf(stderr, "tb-devbroker: --partitions wants TOPIC=N (1..10000), got %s\n", optarg);
+				fprintf(stderr,
+					"tb-devbroker: --partitions wants TOPIC=N (1..10000), got %s\n",
+					optarg);
 				return -1;
 			}
 			break;
@@ -193,10 +199,12 @@ static int create_topic(rd_kafka_mock_cluster_t *mc, const struct opts *o, const
 static int create_topics(rd_kafka_mock_cluster_t *mc, const struct opts *o)
 {
 	for (size_t i = 0; tb_topics[i].name; i++)
-		if (create_topic(mc, o, tb_topics[i].name, partitions_for(o, tb_topics[i].name, tb_topics[i].partitions)) < 0)
+		if (create_topic(mc, o, tb_topics[i].name,
+				 partitions_for(o, tb_topics[i].name, tb_topics[i].partitions)) < 0)
 			return -1;
 	for (int i = 0; i < o->n_over; i++)
-		if (!tb_topic_find(o->over[i].name) && create_topic(mc, o, o->over[i].name, o->over[i].partitions) < 0)
+		if (!tb_topic_find(o->over[i].name) &&
+		    create_topic(mc, o, o->over[i].name, o->over[i].partitions) < 0)
 			return -1;
 	return 0;
 }
@@ -314,7 +322,10 @@ static int install_signals(void)
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
-	tb_log(level <= 3 ? TB_LOG_ERROR : level == 4 ? TB_LOG_WARN : level <= 6 ? TB_LOG_INFO : TB_LOG_DEBUG,
+	tb_log(level <= 3   ? TB_LOG_ERROR
+	       : level == 4 ? TB_LOG_WARN
+	       : level <= 6 ? TB_LOG_INFO
+			    : TB_LOG_DEBUG,
 	       "kafka %s: %s", fac, buf);
 }
 
@@ -366,8 +377,8 @@ int main(int argc, char **argv)
 	if (lfd < 0 || write_atomic(o.control_file, ctl_addr) < 0 ||
 	    write_atomic(o.bootstrap_file, rd_kafka_mock_cluster_bootstraps(mc)) < 0)
 		goto out;
-	tb_info("dev broker ready: bootstrap %s (%d brokers), control %s, pid %d", rd_kafka_mock_cluster_bootstraps(mc),
-		o.brokers, ctl_addr, (int)getpid());
+	tb_info("dev broker ready: bootstrap %s (%d brokers), control %s, pid %d",
+		rd_kafka_mock_cluster_bootstraps(mc), o.brokers, ctl_addr, (int)getpid());
 	serve(lfd, mc, o.brokers);
 	tb_info("dev broker stopping");
 	rc = 0;

@@ -53,10 +53,10 @@ struct consume_opts {
 
 struct consume_state {
 	const struct consume_opts *o;
-	tb_map_t *seen;    /* "topic partition" ever assigned to this process */
-	tb_map_t *current; /* "topic partition" assigned now */
+	tb_map_t *seen;		 /* "topic partition" ever assigned to this process */
+	tb_map_t *current;	 /* "topic partition" assigned now */
 	tb_avro_registry_t *reg; /* --dlq */
-	int assigned;      /* some assignment happened */
+	int assigned;		 /* some assignment happened */
 	int64_t last_activity_ms;
 };
 
@@ -80,11 +80,15 @@ static void usage(FILE *f)
 static int parse(tool_globals_t *g, struct consume_opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"from-beginning", no_argument, NULL, 'B'}, {"exit-after", required_argument, NULL, 'e'},
-		{"idle-exit", required_argument, NULL, 'i'}, {"no-commit", no_argument, NULL, 'C'},
-		{"batch", required_argument, NULL, 'N'},    {"assignment-file", required_argument, NULL, 'A'},
-		{"dlq", no_argument, NULL, 'D'},            {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"from-beginning", no_argument, NULL, 'B'},
+	    {"exit-after", required_argument, NULL, 'e'},
+	    {"idle-exit", required_argument, NULL, 'i'},
+	    {"no-commit", no_argument, NULL, 'C'},
+	    {"batch", required_argument, NULL, 'N'},
+	    {"assignment-file", required_argument, NULL, 'A'},
+	    {"dlq", no_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -97,23 +101,43 @@ static int parse(tool_globals_t *g, struct consume_opts *o, int argc, char **arg
 				return -1;
 			o->topics[o->n_topics++] = optarg;
 			break;
-		case 'G': o->group = optarg; break;
-		case 'B': o->from_beginning = 1; break;
-		case 'e': o->exit_after = atol(optarg); break;
-		case 'i': o->idle_ms = atol(optarg); break;
-		case 'C': o->commit = 0; break;
-		case 'N': o->batch = atol(optarg); break;
-		case 'A': o->assignment_file = optarg; break;
-		case 'D': o->dlq = 1; break;
+		case 'G':
+			o->group = optarg;
+			break;
+		case 'B':
+			o->from_beginning = 1;
+			break;
+		case 'e':
+			o->exit_after = atol(optarg);
+			break;
+		case 'i':
+			o->idle_ms = atol(optarg);
+			break;
+		case 'C':
+			o->commit = 0;
+			break;
+		case 'N':
+			o->batch = atol(optarg);
+			break;
+		case 'A':
+			o->assignment_file = optarg;
+			break;
+		case 'D':
+			o->dlq = 1;
+			break;
 		case 'X':
 			if (tool_add_prop(g, optarg) < 0)
 				return -1;
 			break;
-		case 'h': usage(stdout); exit(0);
-		default: return -1;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -1;
 		}
 	}
-	if (!o->n_topics || !o->group || o->batch < 1 || o->exit_after < 0 || o->idle_ms < 0 || optind != argc) {
+	if (!o->n_topics || !o->group || o->batch < 1 || o->exit_after < 0 || o->idle_ms < 0 ||
+	    optind != argc) {
 		fprintf(stderr, "tb-kafka consume: -t TOPIC and -G GROUP are required\n");
 		return -1;
 	}
@@ -202,10 +226,11 @@ static void print_dead_letter(const tb_avro_registry_t *reg, const tb_kafka_msg_
 	} else {
 		k = d.key ? hex(d.key, d.key_len) : NULL;
 		p = hex(d.payload, d.payload_len);
-		json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s?, s:I, s:s?, s:s?}", "service", d.service, "reason",
-				      d.reason, "source_topic", d.source_topic, "source_partition", (int)d.partition,
-				      "source_offset", (json_int_t)d.offset, "position", d.position, "ts_ns",
-				      (json_int_t)d.ts_ns, "key_hex", k, "payload_hex", p);
+		json_t *f =
+		    json_pack("{s:s, s:s, s:s, s:i, s:I, s:s?, s:I, s:s?, s:s?}", "service", d.service,
+			      "reason", d.reason, "source_topic", d.source_topic, "source_partition",
+			      (int)d.partition, "source_offset", (json_int_t)d.offset, "position", d.position,
+			      "ts_ns", (json_int_t)d.ts_ns, "key_hex", k, "payload_hex", p);
 
 		json_object_update(o, f);
 		json_decref(f);
@@ -229,8 +254,9 @@ static void print_batch(const tb_kafka_batch_t *b, const tb_avro_registry_t *reg
 			print_dead_letter(reg, m);
 			continue;
 		}
-		printf("%d %lld %.*s %.*s\n", (int)m->partition, (long long)m->offset, m->key ? (int)m->key_len : 1,
-		       m->key ? (const char *)m->key : "-", (int)m->value_len, m->value ? (const char *)m->value : "");
+		printf("%d %lld %.*s %.*s\n", (int)m->partition, (long long)m->offset,
+		       m->key ? (int)m->key_len : 1, m->key ? (const char *)m->key : "-", (int)m->value_len,
+		       m->value ? (const char *)m->value : "");
 	}
 	fflush(stdout);
 }

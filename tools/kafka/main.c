@@ -37,14 +37,16 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tb-kafka [-b BOOTSTRAP] [-X key=value ...] [--timeout MS] [--log-level L] COMMAND ...\n"
-		   "commands:\n"
-		   "  produce  -t TOPIC [-k KEY] [-K DELIM] [-n N] [-v PREFIX] [-H name=value]\n"
-		   "  consume  -t TOPIC -G GROUP [--from-beginning] [--exit-after N | --idle-exit MS]\n"
-		   "           [--no-commit] [--batch N] [--assignment-file PATH]\n"
-		   "  metadata [-t TOPIC] [--watermarks]\n"
-		   "  topics\n"
-		   "-b defaults to $TB_BROKERS; `tb-kafka COMMAND --help` for details.\n");
+	fprintf(
+	    f,
+	    "usage: tb-kafka [-b BOOTSTRAP] [-X key=value ...] [--timeout MS] [--log-level L] COMMAND ...\n"
+	    "commands:\n"
+	    "  produce  -t TOPIC [-k KEY] [-K DELIM] [-n N] [-v PREFIX] [-H name=value]\n"
+	    "  consume  -t TOPIC -G GROUP [--from-beginning] [--exit-after N | --idle-exit MS]\n"
+	    "           [--no-commit] [--batch N] [--assignment-file PATH]\n"
+	    "  metadata [-t TOPIC] [--watermarks]\n"
+	    "  topics\n"
+	    "-b defaults to $TB_BROKERS; `tb-kafka COMMAND --help` for details.\n");
 }
 
 int tool_add_prop(tool_globals_t *g, char *kv)
@@ -94,7 +96,9 @@ static int env_props(tool_globals_t *g, char **envp, char *store, size_t cap)
 			char ch = (*e)[9 + i];
 			int in_key = !memchr(store + used, '=', i);
 
-			store[used + i] = in_key && ch == '_' ? '.' : in_key && ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+			store[used + i] = in_key && ch == '_'		     ? '.'
+					  : in_key && ch >= 'A' && ch <= 'Z' ? ch + 32
+									     : ch;
 		}
 		if (tool_add_prop(g, store + used) < 0)
 			return -1;
@@ -114,8 +118,10 @@ static int install_signals(void)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"timeout", required_argument, NULL, 'T'}, {"log-level", required_argument, NULL, 'L'},
-		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	    {"timeout", required_argument, NULL, 'T'},
+	    {"log-level", required_argument, NULL, 'L'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	tool_globals_t g = {.stop = &g_stop, .timeout_ms = 10000};
 	static char envbuf[16384];

@@ -28,7 +28,10 @@ static void usage(FILE *f)
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
-	tb_log(level <= 3 ? TB_LOG_ERROR : level == 4 ? TB_LOG_WARN : level <= 6 ? TB_LOG_INFO : TB_LOG_DEBUG,
+	tb_log(level <= 3   ? TB_LOG_ERROR
+	       : level == 4 ? TB_LOG_WARN
+	       : level <= 6 ? TB_LOG_INFO
+			    : TB_LOG_DEBUG,
 	       "kafka %s: %s", fac, buf);
 }
 
@@ -57,12 +60,14 @@ static rd_kafka_t *handle(const tool_globals_t *g)
 
 static int cmp_topic(const void *a, const void *b)
 {
-	return strcmp(((const rd_kafka_metadata_topic_t *)a)->topic, ((const rd_kafka_metadata_topic_t *)b)->topic);
+	return strcmp(((const rd_kafka_metadata_topic_t *)a)->topic,
+		      ((const rd_kafka_metadata_topic_t *)b)->topic);
 }
 
 static int cmp_part(const void *a, const void *b)
 {
-	return ((const rd_kafka_metadata_partition_t *)a)->id - ((const rd_kafka_metadata_partition_t *)b)->id;
+	return ((const rd_kafka_metadata_partition_t *)a)->id -
+	       ((const rd_kafka_metadata_partition_t *)b)->id;
 }
 
 static int print_topic(rd_kafka_t *rk, const tool_globals_t *g, rd_kafka_metadata_topic_t *t, int watermarks)
@@ -78,8 +83,8 @@ static int print_topic(rd_kafka_t *rk, const tool_globals_t *g, rd_kafka_metadat
 	qsort(t->partitions, (size_t)t->partition_cnt, sizeof(*t->partitions), cmp_part);
 	for (int i = 0; i < t->partition_cnt; i++) {
 		int64_t lo, hi;
-		rd_kafka_resp_err_t e =
-			rd_kafka_query_watermark_offsets(rk, t->topic, t->partitions[i].id, &lo, &hi, g->timeout_ms);
+		rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, t->topic, t->partitions[i].id,
+									 &lo, &hi, g->timeout_ms);
 
 		if (e) {
 			fprintf(stderr, "tb-kafka metadata: watermarks of %s [%d]: %s\n", t->topic,
@@ -93,9 +98,8 @@ static int print_topic(rd_kafka_t *rk, const tool_globals_t *g, rd_kafka_metadat
 
 int cmd_metadata(const tool_globals_t *gin, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"watermarks", no_argument, NULL, 'W'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    {"watermarks", no_argument, NULL, 'W'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	tool_globals_t g = *gin;
 	const struct rd_kafka_metadata *md = NULL;
 	rd_kafka_topic_t *rkt = NULL;
@@ -126,8 +130,8 @@ int cmd_metadata(const tool_globals_t *gin, int argc, char **argv)
 		rkt = rd_kafka_topic_new(rk, topic, NULL);
 	e = rd_kafka_metadata(rk, topic ? 0 : 1, rkt, &md, g.timeout_ms);
 	if (e) {
-		fprintf(stderr, "tb-kafka metadata: cannot reach Kafka at %s: %s\n", g.bootstrap ? g.bootstrap : "?",
-			rd_kafka_err2str(e));
+		fprintf(stderr, "tb-kafka metadata: cannot reach Kafka at %s: %s\n",
+			g.bootstrap ? g.bootstrap : "?", rd_kafka_err2str(e));
 		rc = 1;
 		goto out;
 	}

@@ -30,7 +30,8 @@ struct produce_opts {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tb-kafka produce -t TOPIC [-k KEY] [-K DELIM] [-n N] [-v PREFIX] [-H name=value] [-X k=v]\n"
+	fprintf(f, "usage: tb-kafka produce -t TOPIC [-k KEY] [-K DELIM] [-n N] [-v PREFIX] [-H name=value] "
+		   "[-X k=v]\n"
 		   "  -n N       send N generated messages: key KEY-i (default key-i), value PREFIX-i\n"
 		   "             (default value-i); without -n every stdin line is a message\n"
 		   "  -k KEY     key of every stdin line (or prefix of generated keys)\n"
@@ -60,11 +61,21 @@ static int parse(tool_globals_t *g, struct produce_opts *o, int argc, char **arg
 	o->n = -1;
 	while ((ch = getopt_long(argc, argv, "t:k:K:n:v:H:X:h", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 't': o->topic = optarg; break;
-		case 'k': o->key = optarg; break;
-		case 'K': o->delim = optarg; break;
-		case 'v': o->prefix = optarg; break;
-		case 'n': o->n = atol(optarg); break;
+		case 't':
+			o->topic = optarg;
+			break;
+		case 'k':
+			o->key = optarg;
+			break;
+		case 'K':
+			o->delim = optarg;
+			break;
+		case 'v':
+			o->prefix = optarg;
+			break;
+		case 'n':
+			o->n = atol(optarg);
+			break;
 		case 'H':
 			if (add_header(o, optarg) < 0)
 				return -1;
@@ -73,8 +84,11 @@ static int parse(tool_globals_t *g, struct produce_opts *o, int argc, char **arg
 			if (tool_add_prop(g, optarg) < 0)
 				return -1;
 			break;
-		case 'h': usage(stdout); exit(0);
-		default: return -1;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -1;
 		}
 	}
 	if (!o->topic || optind != argc || (o->delim && !o->delim[0])) {
@@ -84,7 +98,8 @@ static int parse(tool_globals_t *g, struct produce_opts *o, int argc, char **arg
 	return 0;
 }
 
-static int send_generated(const tool_globals_t *g, tb_kafka_producer_t *p, const struct produce_opts *o, long *sent)
+static int send_generated(const tool_globals_t *g, tb_kafka_producer_t *p, const struct produce_opts *o,
+			  long *sent)
 {
 	char key[256], val[256];
 	tb_err_t err = {{0}};
@@ -93,7 +108,8 @@ static int send_generated(const tool_globals_t *g, tb_kafka_producer_t *p, const
 		int kl = snprintf(key, sizeof(key), "%s-%ld", o->key ? o->key : "key", i);
 		int vl = snprintf(val, sizeof(val), "%s-%ld", o->prefix ? o->prefix : "value", i);
 
-		if (tb_kafka_produce(p, o->topic, key, (size_t)kl, val, (size_t)vl, o->headers, o->n_headers, &err) < 0) {
+		if (tb_kafka_produce(p, o->topic, key, (size_t)kl, val, (size_t)vl, o->headers, o->n_headers,
+				     &err) < 0) {
 			tb_error("%s", err.msg);
 			return -1;
 		}
@@ -104,7 +120,8 @@ static int send_generated(const tool_globals_t *g, tb_kafka_producer_t *p, const
 	return 0;
 }
 
-static int send_lines(const tool_globals_t *g, tb_kafka_producer_t *p, const struct produce_opts *o, long *sent)
+static int send_lines(const tool_globals_t *g, tb_kafka_producer_t *p, const struct produce_opts *o,
+		      long *sent)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -125,7 +142,8 @@ static int send_lines(const tool_globals_t *g, tb_kafka_producer_t *p, const str
 			klen = (size_t)(cut - line);
 			val = cut + strlen(o->delim);
 		}
-		if (tb_kafka_produce(p, o->topic, key, klen, val, strlen(val), o->headers, o->n_headers, &err) < 0) {
+		if (tb_kafka_produce(p, o->topic, key, klen, val, strlen(val), o->headers, o->n_headers,
+				     &err) < 0) {
 			tb_error("%s", err.msg);
 			rc = -1;
 			break;

@@ -13,11 +13,11 @@
 #define TOOL_MAX_PROPS 128
 
 typedef struct tool_globals {
-	const char *bootstrap;                    /* -b, else $TB_BROKERS */
-	const char *props[2 * TOOL_MAX_PROPS];    /* -X key=value, split */
+	const char *bootstrap;		       /* -b, else $TB_BROKERS */
+	const char *props[2 * TOOL_MAX_PROPS]; /* -X key=value, split */
 	size_t n_pairs;
-	int timeout_ms;                           /* --timeout MS (broker reach, flush) */
-	volatile sig_atomic_t *stop;              /* set by SIGTERM/SIGINT */
+	int timeout_ms;		     /* --timeout MS (broker reach, flush) */
+	volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT */
 } tool_globals_t;
 
 /* Add "-X key=value" to g (key and value point into kv, which is modified).

@@ -42,9 +42,9 @@ tb_dlq_t *tb_dlq_new(tb_kafka_producer_t *producer, const char *service_name,
  * payload are the original bytes (either may be NULL with length 0). Queues
  * the message (asynchronous like tb_kafka_produce); 0, or -1 with err when it
  * could not be encoded or queued — then the caller must not commit the input. */
-int tb_dlq_send(tb_dlq_t *dlq, const char *reason, const char *source_topic, int32_t partition, int64_t offset,
-		const char *position, const void *key, size_t key_len, const void *payload, size_t payload_len,
-		tb_err_t *err);
+int tb_dlq_send(tb_dlq_t *dlq, const char *reason, const char *source_topic, int32_t partition,
+		int64_t offset, const char *position, const void *key, size_t key_len, const void *payload,
+		size_t payload_len, tb_err_t *err);
 
 /* The reason class of a reason text, as used for the metric label, into
  * out[33]. Exposed for tests. */

@@ -32,12 +32,12 @@
 
 /* Connection settings shared by producers and consumers. */
 typedef struct tb_kafka_conf {
-	const char *bootstrap;    /* bootstrap.servers; NULL: from props (then required there) */
+	const char *bootstrap;	  /* bootstrap.servers; NULL: from props (then required there) */
 	const char *const *props; /* librdkafka properties: props[2i] key, props[2i+1] value */
-	size_t n_pairs;           /* number of key/value pairs in props */
-	const char *client_id;    /* client.id, e.g. the service name; NULL: "tracebridge" */
-	int timeout_ms;           /* how long creation waits for the broker; <= 0: 10000 */
-	tb_metrics_t *metrics;    /* counters/gauges go here; NULL: none */
+	size_t n_pairs;		  /* number of key/value pairs in props */
+	const char *client_id;	  /* client.id, e.g. the service name; NULL: "tracebridge" */
+	int timeout_ms;		  /* how long creation waits for the broker; <= 0: 10000 */
+	tb_metrics_t *metrics;	  /* counters/gauges go here; NULL: none */
 } tb_kafka_conf_t;
 
 /* A message header (name + bytes) for tb_kafka_produce. */
@@ -55,9 +55,9 @@ typedef struct tb_kafka_tp {
 } tb_kafka_tp_t;
 
 /* Offset values for tb_kafka_tp_t.offset in a rebalance hook. */
-#define TB_KAFKA_OFFSET_STORED (-1000)    /* the group's committed offset (else auto.offset.reset) */
-#define TB_KAFKA_OFFSET_BEGINNING (-2)    /* earliest available */
-#define TB_KAFKA_OFFSET_END (-1)          /* only new messages */
+#define TB_KAFKA_OFFSET_STORED (-1000) /* the group's committed offset (else auto.offset.reset) */
+#define TB_KAFKA_OFFSET_BEGINNING (-2) /* earliest available */
+#define TB_KAFKA_OFFSET_END (-1)       /* only new messages */
 
 /* Apply a flattened property array to a librdkafka configuration object
  * (rd_kafka_conf_t *, passed as void * so this header does not need
@@ -78,16 +78,17 @@ typedef struct tb_kafka_producer tb_kafka_producer_t;
  * Java client's, so keys land on the same partitions); forced:
  * enable.idempotence=true, acks=all. Metrics: kafka_produced_total,
  * kafka_delivered_total, kafka_delivery_failed_total. NULL on error. */
-tb_kafka_producer_t *tb_kafka_producer_new(const tb_kafka_conf_t *conf, const char *const *topics, size_t n_topics,
-					   tb_err_t *err);
+tb_kafka_producer_t *tb_kafka_producer_new(const tb_kafka_conf_t *conf, const char *const *topics,
+					   size_t n_topics, tb_err_t *err);
 
 /* Enqueue one message (copied; asynchronous). key may be NULL (then the
  * partition is random); headers may be NULL with n_headers 0. When the local
  * queue is full it serves delivery reports and retries for up to the
  * producer's timeout before failing. Success means "queued", not "delivered":
  * call tb_kafka_producer_flush before acting on delivery. */
-int tb_kafka_produce(tb_kafka_producer_t *p, const char *topic, const void *key, size_t key_len, const void *value,
-		     size_t value_len, const tb_kafka_header_t *headers, size_t n_headers, tb_err_t *err);
+int tb_kafka_produce(tb_kafka_producer_t *p, const char *topic, const void *key, size_t key_len,
+		     const void *value, size_t value_len, const tb_kafka_header_t *headers, size_t n_headers,
+		     tb_err_t *err);
 
 /* Wait up to timeout_ms until every queued message is acknowledged, then
  * report: 0 when all deliveries since the previous flush succeeded, -1 with
@@ -129,7 +130,7 @@ typedef struct tb_kafka_msg {
 	const void *value; /* NULL for a tombstone */
 	size_t value_len;
 	int64_t timestamp_ms; /* -1 if unknown */
-	void *priv;           /* the rd_kafka_message_t (for tb_kafka_msg_header) */
+	void *priv;	      /* the rd_kafka_message_t (for tb_kafka_msg_header) */
 } tb_kafka_msg_t;
 
 /* A polled batch. Zero-initialise it once; tb_kafka_poll_batch refills it;
@@ -170,7 +171,8 @@ void tb_kafka_consumer_set_rebalance_hook(tb_kafka_consumer_t *c, tb_kafka_rebal
  * paused. Returns the number of
  * messages (0 on timeout), or -1 on a fatal consumer error. Partition EOFs and
  * transient errors are logged, not returned. */
-int tb_kafka_poll_batch(tb_kafka_consumer_t *c, tb_kafka_batch_t *b, size_t max, int timeout_ms, tb_err_t *err);
+int tb_kafka_poll_batch(tb_kafka_consumer_t *c, tb_kafka_batch_t *b, size_t max, int timeout_ms,
+			tb_err_t *err);
 
 /* Synchronously commit, per partition in `b`, the highest offset + 1.
  * Returns 0 when committed (or `b` is empty), 1 when the group rejected the

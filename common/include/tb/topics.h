@@ -12,20 +12,20 @@
 
 #include <stddef.h>
 
-#define TB_TOPIC_TETRAGON_RAW "tb.tetragon.raw.v1"        /* Tetragon JSON lines, bytes */
-#define TB_TOPIC_PROBE_RAW "tb.probe.raw.v1"              /* Avro ProbeBatch */
-#define TB_TOPIC_EVENTS_RAW "tb.events.raw.v1"            /* Avro RuntimeEvent */
-#define TB_TOPIC_EVENTS_CANONICAL "tb.events.canonical.v1" /* Avro CanonicalEvent */
+#define TB_TOPIC_TETRAGON_RAW "tb.tetragon.raw.v1"	     /* Tetragon JSON lines, bytes */
+#define TB_TOPIC_PROBE_RAW "tb.probe.raw.v1"		     /* Avro ProbeBatch */
+#define TB_TOPIC_EVENTS_RAW "tb.events.raw.v1"		     /* Avro RuntimeEvent */
+#define TB_TOPIC_EVENTS_CANONICAL "tb.events.canonical.v1"   /* Avro CanonicalEvent */
 #define TB_TOPIC_EVENTS_CORRELATED "tb.events.correlated.v1" /* Avro CorrelatedEvent */
-#define TB_TOPIC_ARTIFACTS "tb.artifacts.v1"              /* Avro Artifact, compacted, key = digest */
-#define TB_TOPIC_FINDINGS "tb.findings.v1"                /* Avro Finding, compacted, key = finding_id */
-#define TB_TOPIC_DLQ "tb.dlq.v1"                          /* Avro DeadLetter */
+#define TB_TOPIC_ARTIFACTS "tb.artifacts.v1"		     /* Avro Artifact, compacted, key = digest */
+#define TB_TOPIC_FINDINGS "tb.findings.v1"		     /* Avro Finding, compacted, key = finding_id */
+#define TB_TOPIC_DLQ "tb.dlq.v1"			     /* Avro DeadLetter */
 
 typedef struct tb_topic_spec {
 	const char *name;
-	int partitions;             /* default partition count */
+	int partitions;		    /* default partition count */
 	const char *cleanup_policy; /* "delete" or "compact" */
-	const char *key;            /* what the message key is (documentation) */
+	const char *key;	    /* what the message key is (documentation) */
 } tb_topic_spec_t;
 
 /* The topic table, in flow order; the entry after the last has name == NULL. */

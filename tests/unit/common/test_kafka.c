@@ -107,8 +107,8 @@ static void commit_offsets_take_highest_plus_one_per_partition(void **state)
 
 static void commit_offsets_count_all_partitions_beyond_cap(void **state)
 {
-	tb_kafka_msg_t m[] = {msg("a", 0, 1), msg("a", 1, 1), msg("a", 2, 1), msg("a", 1, 4), msg("a", 3, 1),
-			      msg("a", 2, 2)};
+	tb_kafka_msg_t m[] = {msg("a", 0, 1), msg("a", 1, 1), msg("a", 2, 1),
+			      msg("a", 1, 4), msg("a", 3, 1), msg("a", 2, 2)};
 	tb_kafka_tp_t out[2];
 
 	(void)state;
@@ -212,9 +212,9 @@ static void consumer_new_requires_group_and_topics(void **state)
 
 static void topic_table_holds_the_contract_topics(void **state)
 {
-	static const char *names[] = {TB_TOPIC_TETRAGON_RAW, TB_TOPIC_PROBE_RAW,        TB_TOPIC_EVENTS_RAW,
-				      TB_TOPIC_EVENTS_CANONICAL, TB_TOPIC_EVENTS_CORRELATED, TB_TOPIC_ARTIFACTS,
-				      TB_TOPIC_FINDINGS,     TB_TOPIC_DLQ};
+	static const char *names[] = {
+	    TB_TOPIC_TETRAGON_RAW,	TB_TOPIC_PROBE_RAW, TB_TOPIC_EVENTS_RAW, TB_TOPIC_EVENTS_CANONICAL,
+	    TB_TOPIC_EVENTS_CORRELATED, TB_TOPIC_ARTIFACTS, TB_TOPIC_FINDINGS,	 TB_TOPIC_DLQ};
 
 	(void)state;
 	assert_int_equal(tb_topics_count(), 8);
@@ -243,20 +243,20 @@ static void reference_topics_are_compacted(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(conf_apply_sets_every_pair),
-		cmocka_unit_test(conf_apply_names_an_unknown_property),
-		cmocka_unit_test(conf_apply_rejects_a_pair_without_value),
-		cmocka_unit_test(conf_apply_accepts_an_empty_array),
-		cmocka_unit_test(commit_offsets_take_highest_plus_one_per_partition),
-		cmocka_unit_test(commit_offsets_count_all_partitions_beyond_cap),
-		cmocka_unit_test(commit_offsets_of_an_empty_batch_is_empty),
-		cmocka_unit_test(producer_new_names_an_unreachable_broker),
-		cmocka_unit_test(consumer_new_names_an_unreachable_broker),
-		cmocka_unit_test(producer_new_requires_bootstrap_servers),
-		cmocka_unit_test(producer_new_reports_a_bad_property),
-		cmocka_unit_test(consumer_new_requires_group_and_topics),
-		cmocka_unit_test(topic_table_holds_the_contract_topics),
-		cmocka_unit_test(reference_topics_are_compacted),
+	    cmocka_unit_test(conf_apply_sets_every_pair),
+	    cmocka_unit_test(conf_apply_names_an_unknown_property),
+	    cmocka_unit_test(conf_apply_rejects_a_pair_without_value),
+	    cmocka_unit_test(conf_apply_accepts_an_empty_array),
+	    cmocka_unit_test(commit_offsets_take_highest_plus_one_per_partition),
+	    cmocka_unit_test(commit_offsets_count_all_partitions_beyond_cap),
+	    cmocka_unit_test(commit_offsets_of_an_empty_batch_is_empty),
+	    cmocka_unit_test(producer_new_names_an_unreachable_broker),
+	    cmocka_unit_test(consumer_new_names_an_unreachable_broker),
+	    cmocka_unit_test(producer_new_requires_bootstrap_servers),
+	    cmocka_unit_test(producer_new_reports_a_bad_property),
+	    cmocka_unit_test(consumer_new_requires_group_and_topics),
+	    cmocka_unit_test(topic_table_holds_the_contract_topics),
+	    cmocka_unit_test(reference_topics_are_compacted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -143,11 +143,12 @@ static void dead_letters_carry_origin_reason_and_original_bytes(void **state)
 
 	(void)state;
 	world_start(&w);
-	assert_int_equal(tb_dlq_send(w.dlq, "decode: bad magic 0x00ff", "tb.events.raw.v1", 3, 1200, NULL, "k1", 2,
-				     payload, sizeof(payload), &err),
+	assert_int_equal(tb_dlq_send(w.dlq, "decode: bad magic 0x00ff", "tb.events.raw.v1", 3, 1200, NULL,
+				     "k1", 2, payload, sizeof(payload), &err),
 			 0);
-	assert_int_equal(tb_dlq_send(w.dlq, "Something odd", NULL, 7, 12, "trace.json:12:5", NULL, 0, "{oops", 5, &err),
-			 0);
+	assert_int_equal(
+	    tb_dlq_send(w.dlq, "Something odd", NULL, 7, 12, "trace.json:12:5", NULL, 0, "{oops", 5, &err),
+	    0);
 	if (tb_kafka_producer_flush(w.p, WAIT_MS, &err) != 0)
 		fail_msg("expected both dead letters acknowledged, got: %s", err.msg);
 	read_dlq(&w, &c, &b, 2);
@@ -200,8 +201,8 @@ static void dead_letters_carry_origin_reason_and_original_bytes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(reason_class_is_the_leading_word),
-		cmocka_unit_test(dead_letters_carry_origin_reason_and_original_bytes),
+	    cmocka_unit_test(reason_class_is_the_leading_word),
+	    cmocka_unit_test(dead_letters_carry_origin_reason_and_original_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

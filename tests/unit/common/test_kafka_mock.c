@@ -67,12 +67,12 @@ static int teardown(void **state)
 static tb_kafka_conf_t conf_of(const struct fixture *f, int consumer)
 {
 	return (tb_kafka_conf_t){
-		.bootstrap = f->bootstrap,
-		.props = consumer ? consumer_props : NULL,
-		.n_pairs = consumer ? 1 : 0,
-		.client_id = "test_kafka_mock",
-		.timeout_ms = 10000,
-		.metrics = f->metrics,
+	    .bootstrap = f->bootstrap,
+	    .props = consumer ? consumer_props : NULL,
+	    .n_pairs = consumer ? 1 : 0,
+	    .client_id = "test_kafka_mock",
+	    .timeout_ms = 10000,
+	    .metrics = f->metrics,
 	};
 }
 
@@ -212,7 +212,8 @@ static void retriable_errors_are_retried_without_duplicates(void **state)
 
 	create_topic(f, "retry", 1);
 	p = producer(f, "retry");
-	rd_kafka_mock_push_request_errors(f->mc, APIKEY_PRODUCE, 2, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+	rd_kafka_mock_push_request_errors(f->mc, APIKEY_PRODUCE, 2,
+					  RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
 					  RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
 	produce_n(p, "retry", "r", 0, 20);
 	tb_kafka_producer_free(p);
@@ -455,15 +456,19 @@ static void headers_travel_with_the_message(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(flush_succeeds_when_every_message_is_acknowledged, setup, teardown),
-		cmocka_unit_test_setup_teardown(flush_reports_a_failed_delivery_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(retriable_errors_are_retried_without_duplicates, setup, teardown),
-		cmocka_unit_test_setup_teardown(committed_batches_are_not_redelivered_to_the_group, setup, teardown),
-		cmocka_unit_test_setup_teardown(rebalance_hook_seeks_to_offsets_the_caller_stored, setup, teardown),
-		cmocka_unit_test_setup_teardown(a_failing_hook_makes_the_poll_fail, setup, teardown),
-		cmocka_unit_test_setup_teardown(paused_consumer_fetches_nothing_until_resumed, setup, teardown),
-		cmocka_unit_test_setup_teardown(cooperative_assignor_assigns_and_revokes_through_the_hook, setup, teardown),
-		cmocka_unit_test_setup_teardown(headers_travel_with_the_message, setup, teardown),
+	    cmocka_unit_test_setup_teardown(flush_succeeds_when_every_message_is_acknowledged, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(flush_reports_a_failed_delivery_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(retriable_errors_are_retried_without_duplicates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(committed_batches_are_not_redelivered_to_the_group, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(rebalance_hook_seeks_to_offsets_the_caller_stored, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(a_failing_hook_makes_the_poll_fail, setup, teardown),
+	    cmocka_unit_test_setup_teardown(paused_consumer_fetches_nothing_until_resumed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(cooperative_assignor_assigns_and_revokes_through_the_hook, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(headers_travel_with_the_message, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
