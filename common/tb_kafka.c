@@ -832,6 +832,45 @@ int tb_kafka_assignment(tb_kafka_consumer_t *c, tb_kafka_tp_t *out, size_t cap, 
 	return c->asg->cnt;
 }
 
+int tb_kafka_consumer_behind(tb_kafka_consumer_t *c, int timeout_ms, int64_t *behind, tb_err_t *err)
+{
+	rd_kafka_topic_partition_list_t *asg = NULL;
+	rd_kafka_resp_err_t e;
+	int64_t total = 0;
+	int rc = 0;
+
+	e = rd_kafka_assignment(c->k.rk, &asg);
+	if (!e)
+		e = rd_kafka_position(c->k.rk, asg);
+	if (e) {
+		rc = tb_err(err, "kafka consumer %s: assignment: %s", c->group, rd_kafka_err2str(e));
+		goto out;
+	}
+	if (asg->cnt == 0) {
+		*behind = -1;
+		goto out;
+	}
+	for (int i = 0; i < asg->cnt; i++) {
+		rd_kafka_topic_partition_t *tp = &asg->elems[i];
+		int64_t lo = 0, hi = 0, pos;
+
+		e = rd_kafka_query_watermark_offsets(c->k.rk, tp->topic, tp->partition, &lo, &hi, timeout_ms);
+		if (e) {
+			rc = tb_err(err, "kafka consumer %s: watermarks of %s/%d: %s", c->group, tp->topic,
+				    (int)tp->partition, rd_kafka_err2str(e));
+			goto out;
+		}
+		pos = tp->offset >= 0 ? tp->offset : lo;
+		if (hi > pos)
+			total += hi - pos;
+	}
+	*behind = total;
+out:
+	if (asg)
+		rd_kafka_topic_partition_list_destroy(asg);
+	return rc;
+}
+
 int tb_kafka_msg_header(const tb_kafka_msg_t *m, const char *name, const void **value, size_t *len)
 {
 	rd_kafka_headers_t *hdrs = NULL;

@@ -50,14 +50,16 @@ tb_check() {
   if [ "$2" = "$3" ]; then tb_ok "$1"; else tb_fail "$1"; tb_diag "expected: $2"; tb_diag "got:      $3"; fi
 }
 
-# tb_start NAME CMD...: start a process in the background, log to $TB_TMP/NAME.log,
-# remember its PID (printed on stdout) for cleanup. Restarts append to the log.
+# tb_start NAME CMD...: start a process in the background, log to $TB_TMP/NAME.log
+# (restarts append), remember its PID for cleanup. Call it directly, never in
+# $(...) (a subshell would lose the PID): the PID is in $TB_LAST_PID (and
+# printed on stdout for the record).
 tb_start() {
   local name=$1; shift
   "$@" >>"$TB_TMP/$name.log" 2>&1 &
-  local pid=$!
-  TB_PIDS+=("$pid")
-  echo "$pid"
+  TB_LAST_PID=$!
+  TB_PIDS+=("$TB_LAST_PID")
+  echo "$TB_LAST_PID"
 }
 
 # tb_stop PID [SIGNAL]: stop one process we started and wait for it.

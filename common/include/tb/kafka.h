@@ -194,6 +194,14 @@ int tb_kafka_resume(tb_kafka_consumer_t *c, tb_err_t *err);
  * call on c. Returns the total number of assigned partitions, -1 on error. */
 int tb_kafka_assignment(tb_kafka_consumer_t *c, tb_kafka_tp_t *out, size_t cap, tb_err_t *err);
 
+/* How many messages the consumer is behind the high watermarks of its
+ * assigned partitions as of now (queried from the brokers, up to timeout_ms
+ * each): the sum of high watermark - position, where a partition with no
+ * position yet counts from its low watermark. *behind = -1 when nothing is
+ * assigned yet (the group is still joining: keep polling). Used to read a
+ * compacted topic "to the end" before acting on it. */
+int tb_kafka_consumer_behind(tb_kafka_consumer_t *c, int timeout_ms, int64_t *behind, tb_err_t *err);
+
 /* Find header `name` (last occurrence) of a consumed message. 0 and the value
  * when present, -1 when absent. */
 int tb_kafka_msg_header(const tb_kafka_msg_t *m, const char *name, const void **value, size_t *len);
