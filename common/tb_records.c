@@ -100,6 +100,7 @@ static const tb_avro_fdesc_t runtime_event_fields[] = {
     F(tb_runtime_event_t, path, "path", TB_AVF_OPT_STR),
     F(tb_runtime_event_t, build_id, "build_id", TB_AVF_OPT_STR),
     F(tb_runtime_event_t, origin, "origin", TB_AVF_OPT_STR),
+    F(tb_runtime_event_t, attached, "attached", TB_AVF_BOOL),
 };
 static const tb_avro_desc_t runtime_event_desc =
     DESC("RuntimeEvent", tb_runtime_event_t, runtime_event_fields);

@@ -79,6 +79,8 @@ typedef struct tb_runtime_event {
 	char *path;           /* loader: mapped file; uprobe: probed binary */
 	char *build_id;       /* loader: build-id of `path` */
 	char *origin;         /* where the record came from, e.g. "tb.tetragon.raw.v1/3@1200" */
+	int attached;         /* uprobe from a probe-agent: the probe is attached, so count 0 means
+	                       * "attached and not executed" (evidence of absence); 0 otherwise */
 } tb_runtime_event_t;
 
 /* ---- CanonicalEvent (tb.events.canonical.v1) and CorrelatedEvent
