@@ -1,0 +1,687 @@
+/*
+ * tb-gen — produce our Avro records from JSON or a synthetic generator, and
+ * print any of our topics as JSON. For tests, demos and load.
+ *
+ *   tb-gen [-b BOOTSTRAP] [-X key=value ...] [--timeout MS] [--log-level L] COMMAND ...
+ *
+ *   json  [--type correlated|canonical|artifact|finding] [-t TOPIC] [-f FILE] [--repeat N]
+ *         one JSON record per line (gen.h) -> encoded record -> TOPIC
+ *   synth [-t TOPIC] [-n N] [--first I] [--seed S] [--print] [shape options]
+ *         N deterministic synthetic CorrelatedEvents (events I .. I+N-1)
+ *   dump  -t TOPIC [-G GROUP] [--exit-after N] [--idle-exit MS]
+ *         every message from the earliest offset as one JSON line
+ *
+ * -b defaults to $TB_BROKERS; librdkafka properties pass through -X or
+ * TB_KAFKA_<PROP> like every other program here. Producing ends with a flush
+ * and fails unless every message was acknowledged. `tb-gen COMMAND --help`
+ * lists each command's options.
+ *
+ * Exit codes: 0 success (also after SIGTERM/SIGINT in dump), 1 Kafka, I/O or
+ * input failure (the line number is named), 2 usage error.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gen.h"
+#include "tb/avro.h"
+#include "tb/kafka.h"
+#include "tb/log.h"
+
+#define MAX_PROPS 128
+#define MAX_HEADERS 16
+
+static volatile sig_atomic_t g_stop;
+
+typedef struct globals {
+	const char *bootstrap;
+	const char *props[2 * MAX_PROPS];
+	size_t n_pairs;
+	int timeout_ms;
+	tb_avro_registry_t *reg;
+} globals_t;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: tb-gen [-b BOOTSTRAP] [-X key=value ...] [--timeout MS] [--log-level L] COMMAND ...\n"
+		   "commands:\n"
+		   "  json  [--type correlated|canonical|artifact|finding] [-t TOPIC] [-f FILE] [--repeat N]\n"
+		   "  synth [-t TOPIC] [-n N] [--first I] [--seed S] [--print] [shape options]\n"
+		   "  dump  -t TOPIC [-G GROUP] [--exit-after N] [--idle-exit MS]\n"
+		   "-b defaults to $TB_BROKERS; `tb-gen COMMAND --help` for details.\n");
+}
+
+static int add_prop(globals_t *g, char *kv)
+{
+	char *eq = strchr(kv, '=');
+
+	if (!eq || eq == kv || g->n_pairs >= MAX_PROPS) {
+		fprintf(stderr, "tb-gen: -X wants key=value (at most %d), got %s\n", MAX_PROPS, kv);
+		return -1;
+	}
+	*eq = '\0';
+	g->props[2 * g->n_pairs] = kv;
+	g->props[2 * g->n_pairs + 1] = eq + 1;
+	g->n_pairs++;
+	return 0;
+}
+
+/* TB_KAFKA_<PROP>=v -> prop=v (lower case, '_' -> '.'), as the services do. */
+static int env_props(globals_t *g)
+{
+	for (char **e = environ; e && *e; e++) {
+		char *kv, *eq;
+
+		if (strncmp(*e, "TB_KAFKA_", 9) != 0 || !strchr(*e, '='))
+			continue;
+		kv = strdup(*e + 9); /* kept for the process lifetime */
+		if (!kv)
+			return -1;
+		eq = strchr(kv, '=');
+		for (char *p = kv; p < eq; p++)
+			*p = *p == '_' ? '.' : (*p >= 'A' && *p <= 'Z') ? (char)(*p + 32) : *p;
+		if (add_prop(g, kv) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void kafka_conf(const globals_t *g, tb_kafka_conf_t *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->bootstrap = g->bootstrap;
+	c->props = g->props;
+	c->n_pairs = g->n_pairs;
+	c->client_id = "tb-gen";
+	c->timeout_ms = g->timeout_ms;
+}
+
+/* ---- producing ---------------------------------------------------------------- */
+
+typedef struct out {
+	const globals_t *g;
+	tb_kafka_producer_t *p;
+	const char *topic;
+	long sent;
+	int print; /* write JSON lines to stdout instead */
+} out_t;
+
+static int out_open(out_t *o, const globals_t *g, const char *topic, tb_err_t *err)
+{
+	tb_kafka_conf_t c;
+
+	o->g = g;
+	o->topic = topic;
+	if (o->print)
+		return 0;
+	kafka_conf(g, &c);
+	o->p = tb_kafka_producer_new(&c, &topic, 1, err);
+	return o->p ? 0 : -1;
+}
+
+static int out_send(out_t *o, const char *key, const void *val, size_t len, const tb_kafka_header_t *h, size_t nh,
+		    tb_err_t *err)
+{
+	if (tb_kafka_produce(o->p, o->topic, key, key ? strlen(key) : 0, val, len, h, nh, err) < 0)
+		return -1;
+	if (++o->sent % 5000 == 0)
+		tb_kafka_producer_poll(o->p, 0);
+	return 0;
+}
+
+static int out_close(out_t *o, tb_err_t *err)
+{
+	int rc = 0;
+
+	if (o->p) {
+		rc = tb_kafka_producer_flush(o->p, o->g->timeout_ms > 0 ? o->g->timeout_ms * 3 : 30000, err);
+		tb_kafka_producer_free(o->p);
+		o->p = NULL;
+	}
+	return rc;
+}
+
+/* ---- json ---------------------------------------------------------------------- */
+
+static int parse_headers(json_t *o, tb_kafka_header_t *h, size_t *n, tb_err_t *err)
+{
+	json_t *hs = json_object_get(o, "_headers"), *v;
+	const char *k;
+
+	*n = 0;
+	if (!hs)
+		return 0;
+	if (!json_is_object(hs))
+		return tb_err(err, "_headers: expected an object of strings");
+	json_object_foreach(hs, k, v) {
+		if (!json_is_string(v) || *n >= MAX_HEADERS)
+			return tb_err(err, "_headers: expected at most %d string values", MAX_HEADERS);
+		h[(*n)++] = (tb_kafka_header_t){k, json_string_value(v), json_string_length(v)};
+	}
+	return 0;
+}
+
+/* Encode one JSON object of type t; *key is set to a malloc'd default key. */
+static int encode_json(const globals_t *g, gen_type_t t, json_t *o, uint8_t **buf, size_t *len, char **key,
+		       tb_err_t *err)
+{
+	char k[64];
+	int rc = -1;
+
+	if (t == GEN_ARTIFACT) {
+		tb_artifact_t a = {0};
+
+		if (gen_artifact_from_json(o, &a, err) == 0 && tb_avro_encode_artifact(g->reg, &a, buf, len, err) == 0)
+			rc = (*key = strdup(a.digest ? a.digest : "")) ? 0 : -1;
+		tb_artifact_clear(&a);
+		return rc;
+	}
+	if (t == GEN_FINDING) {
+		tb_finding_t f = {0};
+
+		if (gen_finding_from_json(o, &f, err) == 0 && tb_avro_encode_finding(g->reg, &f, buf, len, err) == 0)
+			rc = (*key = strdup(f.finding_id ? f.finding_id : "")) ? 0 : -1;
+		tb_finding_clear(&f);
+		return rc;
+	}
+	tb_event_t ev = {0};
+
+	if (gen_event_from_json(o, &ev, err) == 0 &&
+	    (t == GEN_CANONICAL ? tb_avro_encode_canonical_event(g->reg, &ev, buf, len, err)
+				: tb_avro_encode_correlated_event(g->reg, &ev, buf, len, err)) == 0) {
+		gen_event_key(&ev, k, sizeof(k));
+		rc = (*key = strdup(k)) ? 0 : -1;
+	}
+	tb_event_clear(&ev);
+	return rc;
+}
+
+static int json_line(out_t *o, gen_type_t t, json_t *obj, tb_err_t *err)
+{
+	json_t *kv = json_object_get(obj, "_key");
+	tb_kafka_header_t h[MAX_HEADERS];
+	size_t nh;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char *key = NULL;
+	int rc;
+
+	if (kv && !json_is_string(kv))
+		return tb_err(err, "_key: expected a string");
+	if (parse_headers(obj, h, &nh, err) < 0)
+		return -1;
+	if (json_is_true(json_object_get(obj, "_tombstone"))) {
+		if (!kv)
+			return tb_err(err, "a tombstone needs a _key");
+		return out_send(o, json_string_value(kv), NULL, 0, h, nh, err);
+	}
+	if (encode_json(o->g, t, obj, &buf, &len, &key, err) < 0)
+		return -1;
+	rc = out_send(o, kv ? json_string_value(kv) : key, buf, len, h, nh, err);
+	free(buf);
+	free(key);
+	return rc;
+}
+
+static void json_usage(FILE *f)
+{
+	fprintf(f, "usage: tb-gen json [--type correlated|canonical|artifact|finding] [-t TOPIC] [-f FILE] [--repeat N]\n"
+		   "  Reads one JSON record per line (FILE or stdin; blank lines and lines starting with #\n"
+		   "  are skipped), encodes it as Avro single-object and produces it to TOPIC (default: the\n"
+		   "  record's topic). --repeat N sends the whole input N times (duplicates). Fields: see\n"
+		   "  tools/gen/gen.h; _key, _headers and _tombstone direct the message.\n");
+}
+
+static int read_lines(FILE *in, json_t *lines, tb_err_t *err)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	long no = 0;
+	int rc = 0;
+
+	while ((n = getline(&line, &cap, in)) >= 0) {
+		json_error_t je;
+		json_t *o;
+		char *p = line;
+
+		no++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\n' || *p == '\0' || *p == '#')
+			continue;
+		o = json_loads(p, JSON_REJECT_DUPLICATES, &je);
+		if (!o) {
+			rc = tb_err(err, "line %ld: %s", no, je.text);
+			break;
+		}
+		json_object_set_new(o, "_line", json_integer(no));
+		json_array_append_new(lines, o);
+	}
+	free(line);
+	return rc;
+}
+
+static int cmd_json(const globals_t *g, int argc, char **argv)
+{
+	static const struct option lo[] = {{"type", required_argument, NULL, 'T'},
+					   {"repeat", required_argument, NULL, 'r'},
+					   {"help", no_argument, NULL, 'h'},
+					   {NULL, 0, NULL, 0}};
+	gen_type_t t = GEN_CORRELATED;
+	const char *topic = NULL, *file = NULL;
+	long repeat = 1;
+	json_t *lines = json_array(), *o;
+	out_t out = {0};
+	tb_err_t err;
+	FILE *in = stdin;
+	size_t i;
+	int ch, rc = 1;
+
+	while ((ch = getopt_long(argc, argv, "t:f:h", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'T':
+			if (gen_type_parse(optarg, &t) < 0) {
+				fprintf(stderr, "tb-gen json: unknown --type %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 'r': repeat = atol(optarg); break;
+		case 't': topic = optarg; break;
+		case 'f': file = optarg; break;
+		case 'h': json_usage(stdout); return 0;
+		default: json_usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || repeat < 1) {
+		json_usage(stderr);
+		return 2;
+	}
+	if (file && !(in = fopen(file, "r"))) {
+		perror(file);
+		return 1;
+	}
+	if (read_lines(in, lines, &err) < 0) {
+		fprintf(stderr, "tb-gen json: %s: %s\n", file ? file : "stdin", err.msg);
+		goto out;
+	}
+	if (out_open(&out, g, topic ? topic : gen_type_topic(t), &err) < 0) {
+		fprintf(stderr, "tb-gen json: %s\n", err.msg);
+		goto out;
+	}
+	for (long r = 0; r < repeat && !g_stop; r++)
+		json_array_foreach(lines, i, o) {
+			json_int_t no = json_integer_value(json_object_get(o, "_line"));
+
+			json_object_del(o, "_line");
+			if (json_line(&out, t, o, &err) < 0) {
+				fprintf(stderr, "tb-gen json: %s line %lld: %s\n", file ? file : "stdin", (long long)no,
+					err.msg);
+				out_close(&out, &err);
+				goto out;
+			}
+			json_object_set_new(o, "_line", json_integer(no));
+		}
+	if (out_close(&out, &err) < 0) {
+		fprintf(stderr, "tb-gen json: %s\n", err.msg);
+		goto out;
+	}
+	fprintf(stderr, "tb-gen json: %ld messages acknowledged on %s\n", out.sent, out.topic);
+	rc = 0;
+out:
+	if (in != stdin)
+		fclose(in);
+	json_decref(lines);
+	return rc;
+}
+
+/* ---- synth ----------------------------------------------------------------------- */
+
+static void synth_usage(FILE *f)
+{
+	fprintf(f, "usage: tb-gen synth [-t TOPIC] [-n N] [--first I] [--seed S] [--print] [shape options]\n"
+		   "  Produces synthetic CorrelatedEvents I .. I+N-1 (deterministic: the same settings and\n"
+		   "  index give the same record) keyed by stack_id, or prints them as JSON lines (--print).\n"
+		   "  shape: --tenants K --nodes K --stacks K --symbols K --modules K --depth D\n"
+		   "         --kernel-frames K --artifacts K (0: uncorrelated) --start-ns T --step-ns S\n"
+		   "         --max-count C (samples folded per event, 1..C)\n");
+}
+
+static int synth_opt(gen_synth_t *s, int ch, const char *arg)
+{
+	long long v = strtoll(arg, NULL, 0);
+
+	switch (ch) {
+	case 'n': s->n = v; break;
+	case 'F': s->first = v; break;
+	case 'S': s->seed = (uint64_t)v; break;
+	case 1: s->tenants = (int)v; break;
+	case 2: s->nodes = (int)v; break;
+	case 3: s->stacks = (int)v; break;
+	case 4: s->symbols = (int)v; break;
+	case 5: s->modules = (int)v; break;
+	case 6: s->depth = (int)v; break;
+	case 7: s->kernel_frames = (int)v; break;
+	case 8: s->artifacts = (int)v; break;
+	case 9: s->start_ns = v; break;
+	case 10: s->step_ns = v; break;
+	case 11: s->max_count = (int)v; break;
+	default: return -1;
+	}
+	return 0;
+}
+
+static int synth_valid(const gen_synth_t *s)
+{
+	return s->n >= 0 && s->first >= 0 && s->tenants > 0 && s->nodes > 0 && s->stacks > 0 && s->symbols > 0 &&
+	       s->modules > 0 && s->depth > 0 && s->kernel_frames >= 0 && s->artifacts >= 0 && s->max_count > 0 &&
+	       s->start_ns >= 0 && s->step_ns >= 0;
+}
+
+static int synth_one(out_t *o, const gen_synth_t *s, int64_t i, tb_err_t *err)
+{
+	tb_event_t ev = {0};
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char key[32];
+	int rc = -1;
+
+	if (gen_synth_event(s, i, &ev, err) < 0)
+		goto out;
+	if (o->print) {
+		json_t *j = gen_event_to_json(&ev, 1);
+		char *text = json_dumps(j, JSON_COMPACT);
+
+		rc = text && puts(text) >= 0 ? 0 : tb_err(err, "write stdout");
+		free(text);
+		json_decref(j);
+		goto out;
+	}
+	if (tb_avro_encode_correlated_event(o->g->reg, &ev, &buf, &len, err) < 0)
+		goto out;
+	gen_event_key(&ev, key, sizeof(key));
+	rc = out_send(o, key, buf, len, NULL, 0, err);
+out:
+	free(buf);
+	tb_event_clear(&ev);
+	return rc;
+}
+
+static int cmd_synth(const globals_t *g, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"first", required_argument, NULL, 'F'},     {"seed", required_argument, NULL, 'S'},
+		{"print", no_argument, NULL, 'P'},           {"tenants", required_argument, NULL, 1},
+		{"nodes", required_argument, NULL, 2},       {"stacks", required_argument, NULL, 3},
+		{"symbols", required_argument, NULL, 4},     {"modules", required_argument, NULL, 5},
+		{"depth", required_argument, NULL, 6},       {"kernel-frames", required_argument, NULL, 7},
+		{"artifacts", required_argument, NULL, 8},   {"start-ns", required_argument, NULL, 9},
+		{"step-ns", required_argument, NULL, 10},    {"max-count", required_argument, NULL, 11},
+		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+	gen_synth_t s;
+	out_t out = {0};
+	const char *topic = gen_type_topic(GEN_CORRELATED);
+	tb_err_t err;
+	int ch;
+
+	gen_synth_defaults(&s);
+	while ((ch = getopt_long(argc, argv, "t:n:h", lo, NULL)) != -1) {
+		if (ch == 't')
+			topic = optarg;
+		else if (ch == 'P')
+			out.print = 1;
+		else if (ch == 'h') {
+			synth_usage(stdout);
+			return 0;
+		} else if (ch == '?' || synth_opt(&s, ch, optarg) < 0) {
+			synth_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || !synth_valid(&s)) {
+		synth_usage(stderr);
+		return 2;
+	}
+	if (out_open(&out, g, topic, &err) < 0) {
+		fprintf(stderr, "tb-gen synth: %s\n", err.msg);
+		return 1;
+	}
+	for (int64_t i = s.first; i < s.first + s.n && !g_stop; i++)
+		if (synth_one(&out, &s, i, &err) < 0) {
+			fprintf(stderr, "tb-gen synth: event %lld: %s\n", (long long)i, err.msg);
+			out_close(&out, &err);
+			return 1;
+		}
+	if (out_close(&out, &err) < 0) {
+		fprintf(stderr, "tb-gen synth: %s\n", err.msg);
+		return 1;
+	}
+	if (!out.print)
+		fprintf(stderr, "tb-gen synth: %ld messages acknowledged on %s\n", out.sent, topic);
+	return 0;
+}
+
+/* ---- dump ------------------------------------------------------------------------- */
+
+static json_t *decode_json(const globals_t *g, const tb_kafka_msg_t *m, const char **type, tb_err_t *err)
+{
+	const char *name = NULL;
+	uint64_t fp;
+	json_t *j = NULL;
+
+	if (tb_avro_peek(g->reg, m->value, m->value_len, &name, &fp, err) < 0)
+		return NULL;
+	*type = strrchr(name, '.') ? strrchr(name, '.') + 1 : name;
+#define DEC(T, clear, fn, tojson)                                                                            \
+	do {                                                                                                 \
+		T r = {0};                                                                                   \
+		if (fn(g->reg, m->value, m->value_len, &r, err) == 0)                                        \
+			j = tojson;                                                                          \
+		clear(&r);                                                                                   \
+	} while (0)
+	if (strcmp(name, TB_AVRO_CORRELATED_EVENT) == 0)
+		DEC(tb_event_t, tb_event_clear, tb_avro_decode_correlated_event, gen_event_to_json(&r, 1));
+	else if (strcmp(name, TB_AVRO_CANONICAL_EVENT) == 0)
+		DEC(tb_event_t, tb_event_clear, tb_avro_decode_canonical_event, gen_event_to_json(&r, 0));
+	else if (strcmp(name, TB_AVRO_ARTIFACT) == 0)
+		DEC(tb_artifact_t, tb_artifact_clear, tb_avro_decode_artifact, gen_artifact_to_json(&r));
+	else if (strcmp(name, TB_AVRO_FINDING) == 0)
+		DEC(tb_finding_t, tb_finding_clear, tb_avro_decode_finding, gen_finding_to_json(&r));
+	else if (strcmp(name, TB_AVRO_DEAD_LETTER) == 0)
+		DEC(tb_dead_letter_t, tb_dead_letter_clear, tb_avro_decode_dead_letter, gen_dead_letter_to_json(&r));
+	else if (strcmp(name, TB_AVRO_RUNTIME_EVENT) == 0)
+		DEC(tb_runtime_event_t, tb_runtime_event_clear, tb_avro_decode_runtime_event,
+		    gen_runtime_event_to_json(&r));
+	else
+		tb_err(err, "no JSON form for %s", name);
+#undef DEC
+	return j;
+}
+
+static void print_msg(const globals_t *g, const tb_kafka_msg_t *m)
+{
+	json_t *o = json_object(), *rec;
+	const char *type = NULL;
+	char *text;
+	tb_err_t err;
+
+	json_object_set_new(o, "topic", json_string(m->topic));
+	json_object_set_new(o, "partition", json_integer(m->partition));
+	json_object_set_new(o, "offset", json_integer(m->offset));
+	json_object_set_new(o, "key", gen_bytes_to_json(m->key, m->key_len));
+	if (!m->value) {
+		json_object_set_new(o, "tombstone", json_true());
+	} else if ((rec = decode_json(g, m, &type, &err))) {
+		json_object_set_new(o, "type", json_string(type));
+		json_object_set_new(o, "record", rec);
+	} else {
+		json_object_set_new(o, "error", json_string(err.msg));
+		json_object_set_new(o, "value", gen_bytes_to_json(m->value, m->value_len));
+	}
+	text = json_dumps(o, JSON_COMPACT);
+	if (text)
+		puts(text);
+	fflush(stdout);
+	free(text);
+	json_decref(o);
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void dump_usage(FILE *f)
+{
+	fprintf(f, "usage: tb-gen dump -t TOPIC [-G GROUP] [--exit-after N] [--idle-exit MS]\n"
+		   "  Prints every message of TOPIC from the earliest offset as a JSON line\n"
+		   "  {topic, partition, offset, key, type, record} ({..., tombstone: true} or\n"
+		   "  {..., error, value} when it does not decode). The group (default tb-gen-dump-PID)\n"
+		   "  commits nothing. Ends after N messages, after MS without a message, or on SIGTERM.\n");
+}
+
+static int cmd_dump(const globals_t *g, int argc, char **argv)
+{
+	static const struct option lo[] = {{"exit-after", required_argument, NULL, 'e'},
+					   {"idle-exit", required_argument, NULL, 'i'},
+					   {"help", no_argument, NULL, 'h'},
+					   {NULL, 0, NULL, 0}};
+	const char *topic = NULL, *group = NULL;
+	char group_buf[64];
+	long exit_after = -1, idle_ms = -1, seen = 0;
+	tb_kafka_conf_t c;
+	tb_kafka_consumer_t *con;
+	tb_kafka_batch_t b = {0};
+	tb_err_t err;
+	long long last;
+	int ch, rc = 0;
+
+	while ((ch = getopt_long(argc, argv, "t:G:h", lo, NULL)) != -1) {
+		switch (ch) {
+		case 't': topic = optarg; break;
+		case 'G': group = optarg; break;
+		case 'e': exit_after = atol(optarg); break;
+		case 'i': idle_ms = atol(optarg); break;
+		case 'h': dump_usage(stdout); return 0;
+		default: dump_usage(stderr); return 2;
+		}
+	}
+	if (!topic || optind != argc) {
+		dump_usage(stderr);
+		return 2;
+	}
+	if (!group) {
+		snprintf(group_buf, sizeof(group_buf), "tb-gen-dump-%ld", (long)getpid());
+		group = group_buf;
+	}
+	kafka_conf(g, &c);
+	con = tb_kafka_consumer_new(&c, group, &topic, 1, &err);
+	if (!con) {
+		fprintf(stderr, "tb-gen dump: %s\n", err.msg);
+		return 1;
+	}
+	last = mono_ms();
+	while (!g_stop && (exit_after < 0 || seen < exit_after)) {
+		int n = tb_kafka_poll_batch(con, &b, 500, 200, &err);
+
+		if (n < 0) {
+			fprintf(stderr, "tb-gen dump: %s\n", err.msg);
+			rc = 1;
+			break;
+		}
+		for (int i = 0; i < n && (exit_after < 0 || seen < exit_after); i++, seen++)
+			print_msg(g, &b.msgs[i]);
+		if (n > 0)
+			last = mono_ms();
+		else if (idle_ms >= 0 && mono_ms() - last >= idle_ms)
+			break;
+	}
+	tb_kafka_batch_clear(&b, 1);
+	tb_kafka_consumer_close(con, NULL, &err);
+	return rc;
+}
+
+/* ---- main ---------------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {{"timeout", required_argument, NULL, 'T'},
+					   {"log-level", required_argument, NULL, 'L'},
+					   {"help", no_argument, NULL, 'h'},
+					   {NULL, 0, NULL, 0}};
+	globals_t g = {.timeout_ms = 10000};
+	struct sigaction sa = {.sa_handler = on_signal};
+	tb_log_level_t level = TB_LOG_WARN;
+	tb_err_t err;
+	const char *cmd;
+	int ch, rc;
+
+	if (env_props(&g) < 0) {
+		fprintf(stderr, "tb-gen: too many TB_KAFKA_* variables\n");
+		return 2;
+	}
+	g.bootstrap = getenv("TB_BROKERS");
+	if (g.bootstrap && !g.bootstrap[0])
+		g.bootstrap = NULL;
+	while ((ch = getopt_long(argc, argv, "+b:X:h", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'b': g.bootstrap = optarg; break;
+		case 'X':
+			if (add_prop(&g, optarg) < 0)
+				return 2;
+			break;
+		case 'T': g.timeout_ms = atoi(optarg); break;
+		case 'L':
+			if (tb_log_level_parse(optarg, &level) < 0) {
+				fprintf(stderr, "tb-gen: unknown log level %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	tb_log_init("tb-gen", level);
+	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	g.reg = tb_avro_registry_new(&err);
+	if (!g.reg) {
+		fprintf(stderr, "tb-gen: %s\n", err.msg);
+		return 1;
+	}
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	optind = 0;
+	if (strcmp(cmd, "json") == 0)
+		rc = cmd_json(&g, argc, argv);
+	else if (strcmp(cmd, "synth") == 0)
+		rc = cmd_synth(&g, argc, argv);
+	else if (strcmp(cmd, "dump") == 0)
+		rc = cmd_dump(&g, argc, argv);
+	else {
+		fprintf(stderr, "tb-gen: unknown command %s\n", cmd);
+		usage(stderr);
+		rc = 2;
+	}
+	tb_avro_registry_free(g.reg);
+	return rc;
+}
