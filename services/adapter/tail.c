@@ -25,6 +25,8 @@ struct tb_tail {
 	int fd;
 	int poll_first;	   /* not a regular file: poll before read */
 	int skip_existing; /* FROM_END, until the first open attempt */
+	int resume;	   /* FROM_OFFSET, until the first open attempt */
+	tb_tail_opts_t resume_at;
 	dev_t dev;
 	ino_t ino;
 	uint64_t offset;
@@ -77,6 +79,9 @@ tb_tail_t *tb_tail_open(const char *path, const tb_tail_opts_t *opts, tb_err_t *
 	t->fd = -1;
 	t->is_stdin = strcmp(path, "-") == 0;
 	t->skip_existing = opts && opts->start == TB_TAIL_FROM_END;
+	t->resume = opts && opts->start == TB_TAIL_FROM_OFFSET;
+	if (t->resume)
+		t->resume_at = *opts;
 	t->line = 1;
 	return t;
 }
@@ -130,6 +135,21 @@ static int skip_to_end(tb_tail_t *t, off_t size, tb_err_t *err)
 	return 0;
 }
 
+/* FROM_OFFSET: continue at the saved position if this is the same file and
+ * it was not truncated below it. Returns 0 (also when not resuming), -1. */
+static int resume_at(tb_tail_t *t, const struct stat *st, tb_err_t *err)
+{
+	const tb_tail_opts_t *r = &t->resume_at;
+
+	if ((uint64_t)st->st_dev != r->dev || (uint64_t)st->st_ino != r->ino || (uint64_t)st->st_size < r->offset)
+		return 0;
+	if (lseek(t->fd, (off_t)r->offset, SEEK_SET) < 0)
+		return tb_err(err, "tail %s: seek: %s", t->path, strerror(errno));
+	t->offset = r->offset;
+	t->line = r->line ? r->line : 1;
+	return 0;
+}
+
 static void begin_generation(tb_tail_t *t, tb_tail_switch_t why)
 {
 	t->generation++;
@@ -142,7 +162,7 @@ static void begin_generation(tb_tail_t *t, tb_tail_switch_t why)
 static int open_file(tb_tail_t *t, tb_tail_switch_t why, tb_err_t *err)
 {
 	struct stat st;
-	int fd, skip;
+	int fd, skip, resume;
 
 	if (t->is_stdin) {
 		t->fd = STDIN_FILENO;
@@ -155,7 +175,9 @@ static int open_file(tb_tail_t *t, tb_tail_switch_t why, tb_err_t *err)
 	/* O_NONBLOCK so that opening a FIFO without writer does not block. */
 	fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	skip = t->skip_existing;
+	resume = t->resume;
 	t->skip_existing = 0; /* a file that appears later is all new data */
+	t->resume = 0;
 	if (fd < 0 && errno == ENOENT)
 		return 0;
 	if (fd < 0)
@@ -169,7 +191,8 @@ static int open_file(tb_tail_t *t, tb_tail_switch_t why, tb_err_t *err)
 	t->ino = st.st_ino;
 	t->poll_first = !S_ISREG(st.st_mode);
 	begin_generation(t, why);
-	if (skip && S_ISREG(st.st_mode) && skip_to_end(t, st.st_size, err) < 0) {
+	if ((skip && S_ISREG(st.st_mode) && skip_to_end(t, st.st_size, err) < 0) ||
+	    (resume && S_ISREG(st.st_mode) && resume_at(t, &st, err) < 0)) {
 		close(fd);
 		t->fd = -1;
 		return -1;

@@ -44,10 +44,18 @@ typedef struct tb_tail tb_tail_t;
 typedef enum tb_tail_start {
 	TB_TAIL_FROM_START = 0,
 	TB_TAIL_FROM_END = 1,
+	TB_TAIL_FROM_OFFSET = 2, /* resume: see tb_tail_opts_t */
 } tb_tail_start_t;
 
+/* TB_TAIL_FROM_OFFSET resumes where an earlier run stopped: when the file at
+ * the path at the first read is the one identified by (dev, ino) and holds at
+ * least `offset` bytes, reading starts at `offset`, counted as line `line`.
+ * Any other file there (replaced, or truncated below offset) is read from
+ * its start, since all of it is new. */
 typedef struct tb_tail_opts {
 	tb_tail_start_t start;
+	uint64_t dev, ino;     /* FROM_OFFSET only */
+	uint64_t offset, line; /* FROM_OFFSET only; line 0 is taken as 1 */
 } tb_tail_opts_t;
 
 typedef enum tb_tail_status {
