@@ -203,6 +203,13 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 		 ? -1                                                                                        \
 		 : ((f)->name[(f)->n_##name++] = (row), 0))
 
+/* qsort, but fine with an empty (NULL) array. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -215,7 +222,7 @@ static size_t unique_ids(int64_t *ids, size_t n)
 {
 	size_t k = 0;
 
-	qsort(ids, n, sizeof(*ids), cmp_i64);
+	sort(ids, n, sizeof(*ids), cmp_i64);
 	for (size_t i = 0; i < n; i++)
 		if (k == 0 || ids[k - 1] != ids[i])
 			ids[k++] = ids[i];
@@ -360,7 +367,7 @@ static void merge_symbols(tb_agg_fold_t *f)
 {
 	size_t k = 0;
 
-	qsort(f->symbols, f->n_symbols, sizeof(*f->symbols), cmp_symbol);
+	sort(f->symbols, f->n_symbols, sizeof(*f->symbols), cmp_symbol);
 	for (size_t i = 0; i < f->n_symbols; i++) {
 		if (k && cmp_symbol(&f->symbols[k - 1], &f->symbols[i]) == 0) {
 			f->symbols[k - 1].purl = min_purl(f->symbols[k - 1].purl, f->symbols[i].purl);
@@ -375,7 +382,7 @@ static void merge_frames(tb_agg_fold_t *f)
 {
 	size_t k = 0;
 
-	qsort(f->frames, f->n_frames, sizeof(*f->frames), cmp_frame);
+	sort(f->frames, f->n_frames, sizeof(*f->frames), cmp_frame);
 	for (size_t i = 0; i < f->n_frames; i++)
 		if (!k || strcmp(f->frames[k - 1].tenant, f->frames[i].tenant) != 0 ||
 		    f->frames[k - 1].frame_id != f->frames[i].frame_id)
@@ -387,7 +394,7 @@ static void merge_stacks(tb_agg_fold_t *f)
 {
 	size_t k = 0;
 
-	qsort(f->stacks, f->n_stacks, sizeof(*f->stacks), cmp_stack);
+	sort(f->stacks, f->n_stacks, sizeof(*f->stacks), cmp_stack);
 	for (size_t i = 0; i < f->n_stacks; i++)
 		if (!k || cmp_stack(&f->stacks[k - 1], &f->stacks[i]) != 0)
 			f->stacks[k++] = f->stacks[i];
@@ -398,7 +405,7 @@ static void merge_hot(tb_agg_fold_t *f)
 {
 	size_t k = 0;
 
-	qsort(f->hot, f->n_hot, sizeof(*f->hot), cmp_hot);
+	sort(f->hot, f->n_hot, sizeof(*f->hot), cmp_hot);
 	for (size_t i = 0; i < f->n_hot; i++) {
 		tb_agg_hot_t *h = &f->hot[i], *p = k ? &f->hot[k - 1] : NULL;
 
@@ -469,7 +476,7 @@ size_t tb_agg_obs_dedupe(tb_agg_obs_t *obs, size_t n)
 {
 	size_t k = 0;
 
-	qsort(obs, n, sizeof(*obs), cmp_obs);
+	sort(obs, n, sizeof(*obs), cmp_obs);
 	for (size_t i = 0; i < n; i++)
 		if (!k || cmp_obs_key(obs[i].ev->tenant, obs[i].ev->event_id, obs[i].ts_us, &obs[k - 1]) != 0)
 			obs[k++] = obs[i];
