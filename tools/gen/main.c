@@ -550,7 +550,8 @@ static void dump_usage(FILE *f)
 		   "  Prints every message of TOPIC from the earliest offset as a JSON line\n"
 		   "  {topic, partition, offset, key, type, record} ({..., tombstone: true} or\n"
 		   "  {..., error, value} when it does not decode). The group (default tb-gen-dump-PID)\n"
-		   "  commits nothing. Ends after N messages, after MS without a message, or on SIGTERM.\n");
+		   "  commits nothing. Ends after N messages, after MS without a message (counted from the\n"
+		   "  moment partitions are assigned), or on SIGTERM.\n");
 }
 
 static int cmd_dump(const globals_t *g, int argc, char **argv)
@@ -567,7 +568,7 @@ static int cmd_dump(const globals_t *g, int argc, char **argv)
 	tb_kafka_batch_t b = {0};
 	tb_err_t err;
 	long long last;
-	int ch, rc = 0;
+	int ch, rc = 0, assigned = 0;
 
 	while ((ch = getopt_long(argc, argv, "t:G:h", lo, NULL)) != -1) {
 		switch (ch) {
@@ -604,9 +605,13 @@ static int cmd_dump(const globals_t *g, int argc, char **argv)
 		}
 		for (int i = 0; i < n && (exit_after < 0 || seen < exit_after); i++, seen++)
 			print_msg(g, &b.msgs[i]);
+		if (!assigned && tb_kafka_assignment(con, NULL, 0, &err) > 0) {
+			assigned = 1; /* joining the group takes seconds: idle time counts from here */
+			last = mono_ms();
+		}
 		if (n > 0)
 			last = mono_ms();
-		else if (idle_ms >= 0 && mono_ms() - last >= idle_ms)
+		else if (assigned && idle_ms >= 0 && mono_ms() - last >= idle_ms)
 			break;
 	}
 	tb_kafka_batch_clear(&b, 1);
