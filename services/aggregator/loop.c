@@ -111,6 +111,24 @@ static int backoff(tb_agg_app_t *app, int attempt)
 
 /* ---- the rebalance hook ---------------------------------------------------------- */
 
+/* One line: where each assigned partition starts ("-" = the beginning). */
+static void log_starts(const tb_kafka_tp_t *tps, size_t n)
+{
+	char buf[2048];
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && len < sizeof(buf); i++) {
+		if (tps[i].offset == TB_KAFKA_OFFSET_BEGINNING)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, " %s/%d@-", tps[i].topic,
+						(int)tps[i].partition);
+		else
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, " %s/%d@%" PRId64, tps[i].topic,
+						(int)tps[i].partition, tps[i].offset);
+	}
+	tb_info("rebalance: %zu partitions start at their stored offsets (@- = nothing stored):%s", n, buf);
+}
+
 int tb_agg_rebalance(void *opaque, int assigned, tb_kafka_tp_t *tps, size_t n)
 {
 	tb_agg_app_t *app = opaque;
@@ -124,14 +142,7 @@ int tb_agg_rebalance(void *opaque, int assigned, tb_kafka_tp_t *tps, size_t n)
 			e.msg);
 		return 0;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (tps[i].offset == TB_KAFKA_OFFSET_BEGINNING)
-			tb_info("rebalance: %s/%d starts at the beginning (no stored offset)", tps[i].topic,
-				(int)tps[i].partition);
-		else
-			tb_info("rebalance: %s/%d starts at stored offset %" PRId64, tps[i].topic,
-				(int)tps[i].partition, tps[i].offset);
-	}
+	log_starts(tps, n);
 	return 0;
 }
 
