@@ -6,6 +6,10 @@
  *       Encodes the JSON ProbeBatch on stdin (schema field names; see json.c)
  *       as Avro (tb/avro.h) and produces it (default topic tb.probe.raw.v1,
  *       key = the batch's node). Exits 0 only when the broker acknowledged.
+ *   tb-rtevent [-b ...] raw -t TOPIC [-k KEY] < FILE
+ *       Produces all of stdin, unchanged, as ONE message (e.g. a whole
+ *       Tetragon export with several, pretty-printed objects to
+ *       tb.tetragon.raw.v1). Exits 0 only when the broker acknowledged.
  *   tb-rtevent [-b ...] events -G GROUP [-t TOPIC] [--exit-after N] [--idle-exit MS]
  *       Reads RuntimeEvents (default topic tb.events.raw.v1) in consumer group
  *       GROUP and prints one JSON object per message: {"partition","offset",
@@ -68,6 +72,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: tb-rtevent [-b BOOTSTRAP] [-X key=value ...] COMMAND ...\n"
 		   "  probe-batch [-t TOPIC] [-k KEY] < batch.json   produce one ProbeBatch (JSON -> Avro)\n"
+		   "  raw -t TOPIC [-k KEY] < FILE                   produce all of stdin as one message\n"
 		   "  events -G GROUP [-t TOPIC] [--exit-after N] [--idle-exit MS]\n"
 		   "                                                 print RuntimeEvents as JSON lines\n");
 }
@@ -119,6 +124,64 @@ static tb_kafka_conf_t conf_of(const opts_t *o)
 	return c;
 }
 
+/* Produce one message and wait for the broker's acknowledgement. */
+static int produce_one(const opts_t *o, const char *topic, const char *key, const void *buf, size_t len,
+		       tb_err_t *err)
+{
+	tb_kafka_conf_t conf = conf_of(o);
+	tb_kafka_producer_t *p = tb_kafka_producer_new(&conf, &topic, 1, err);
+	int rc;
+
+	if (!p)
+		return -1;
+	rc = tb_kafka_produce(p, topic, key, key ? strlen(key) : 0, buf, len, NULL, 0, err) < 0 ||
+			     tb_kafka_producer_flush(p, 30000, err) < 0
+		 ? -1
+		 : 0;
+	tb_kafka_producer_free(p);
+	return rc;
+}
+
+/* ---- raw ------------------------------------------------------------------- */
+
+static int cmd_raw(const opts_t *o)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	tb_err_t err = {{0}};
+	int rc = 1;
+
+	if (!o->topic) {
+		fprintf(stderr, "tb-rtevent raw: -t TOPIC is required\n");
+		return 2;
+	}
+	do {
+		if (len == cap) {
+			char *nb = realloc(buf, cap = cap ? cap * 2 : 65536);
+
+			if (!nb) {
+				fprintf(stderr, "tb-rtevent raw: out of memory\n");
+				goto out;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len, stdin);
+		len += n;
+	} while (n > 0);
+	if (ferror(stdin)) {
+		fprintf(stderr, "tb-rtevent raw: reading stdin failed\n");
+		goto out;
+	}
+	if (produce_one(o, o->topic, o->key, buf, len, &err) < 0) {
+		fprintf(stderr, "tb-rtevent raw: %s\n", err.msg);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
 /* ---- probe-batch --------------------------------------------------------- */
 
 static int cmd_probe_batch(const opts_t *o, const tb_avro_registry_t *reg)
@@ -126,9 +189,6 @@ static int cmd_probe_batch(const opts_t *o, const tb_avro_registry_t *reg)
 	json_error_t jerr;
 	json_t *j = json_loadf(stdin, 0, &jerr);
 	tb_probe_batch_t b;
-	tb_kafka_conf_t conf = conf_of(o);
-	tb_kafka_producer_t *p = NULL;
-	const char *topic = o->topic ? o->topic : TB_TOPIC_PROBE_RAW;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	tb_err_t err = {{0}};
@@ -140,20 +200,11 @@ static int cmd_probe_batch(const opts_t *o, const tb_avro_registry_t *reg)
 		return 1;
 	}
 	if (rtevent_probe_batch_from_json(j, &b, &err) < 0 ||
-	    tb_avro_encode_probe_batch(reg, &b, &buf, &len, &err) < 0)
-		goto out;
-	p = tb_kafka_producer_new(&conf, &topic, 1, &err);
-	if (!p)
-		goto out;
-	if (tb_kafka_produce(p, topic, o->key ? o->key : b.node, strlen(o->key ? o->key : b.node ? b.node : ""),
-			     buf, len, NULL, 0, &err) < 0 ||
-	    tb_kafka_producer_flush(p, 30000, &err) < 0)
-		goto out;
-	rc = 0;
-out:
-	if (rc)
+	    tb_avro_encode_probe_batch(reg, &b, &buf, &len, &err) < 0 ||
+	    produce_one(o, o->topic ? o->topic : TB_TOPIC_PROBE_RAW, o->key ? o->key : b.node, buf, len, &err) < 0)
 		fprintf(stderr, "tb-rtevent probe-batch: %s\n", err.msg);
-	tb_kafka_producer_free(p);
+	else
+		rc = 0;
 	free(buf);
 	tb_probe_batch_clear(&b);
 	json_decref(j);
@@ -323,6 +374,8 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	if (strcmp(cmd, "probe-batch") == 0)
 		rc = cmd_probe_batch(&o, reg);
+	else if (strcmp(cmd, "raw") == 0)
+		rc = cmd_raw(&o);
 	else if (strcmp(cmd, "events") == 0)
 		rc = cmd_events(&o, reg);
 	else {
