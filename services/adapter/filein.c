@@ -29,11 +29,11 @@ struct tb_adapter_filein {
 	char *path;
 	int is_stdin;
 	tb_adapter_t *a;
-	tb_tail_t *tail;	/* the input path */
-	tb_tail_t *backlog;	/* a rotated file finished first after a resume, or NULL */
+	tb_tail_t *tail;    /* the input path */
+	tb_tail_t *backlog; /* a rotated file finished first after a resume, or NULL */
 	tb_jsonstream_t *js;
-	const tb_tail_t *cur;	/* the tail whose file the stream is on; NULL = none yet */
-	uint64_t gen;		/* that file's generation */
+	const tb_tail_t *cur; /* the tail whose file the stream is on; NULL = none yet */
+	uint64_t gen;	      /* that file's generation */
 	int eof;
 	int has_pos;
 	tb_adapter_pos_t pos;
@@ -84,8 +84,8 @@ static char *find_by_inode(const char *path, uint64_t dev, uint64_t ino)
 /* Decide how to start from a saved position (see filein.h). */
 static int open_resumed(tb_adapter_filein_t *f, const tb_adapter_pos_t *r, tb_err_t *err)
 {
-	tb_tail_opts_t at = {.start = TB_TAIL_FROM_OFFSET, .dev = r->dev, .ino = r->ino, .offset = r->offset,
-			     .line = r->line};
+	tb_tail_opts_t at = {
+	    .start = TB_TAIL_FROM_OFFSET, .dev = r->dev, .ino = r->ino, .offset = r->offset, .line = r->line};
 	tb_tail_opts_t from_start = {.start = TB_TAIL_FROM_START};
 	struct stat st;
 	char *old;
@@ -98,16 +98,17 @@ static int open_resumed(tb_adapter_filein_t *f, const tb_adapter_pos_t *r, tb_er
 	}
 	old = find_by_inode(f->path, r->dev, r->ino);
 	if (old) {
-		tb_info("%s: rotated while stopped: finishing %s from byte %llu (line %llu) first", f->path, old,
-			(unsigned long long)r->offset, (unsigned long long)r->line);
+		tb_info("%s: rotated while stopped: finishing %s from byte %llu (line %llu) first", f->path,
+			old, (unsigned long long)r->offset, (unsigned long long)r->line);
 		f->backlog = tb_tail_open(old, &at, err);
 		free(old);
 		if (!f->backlog)
 			return -1;
 	} else {
-		tb_warn("%s: the file of the saved position (dev %llu inode %llu) is gone; reading the current "
-			"file from its start",
-			f->path, (unsigned long long)r->dev, (unsigned long long)r->ino);
+		tb_warn(
+		    "%s: the file of the saved position (dev %llu inode %llu) is gone; reading the current "
+		    "file from its start",
+		    f->path, (unsigned long long)r->dev, (unsigned long long)r->ino);
 	}
 	f->tail = tb_tail_open(f->path, &from_start, err);
 	return f->tail ? 0 : -1;
@@ -131,14 +132,15 @@ tb_adapter_filein_t *tb_adapter_filein_open(const tb_adapter_filein_conf_t *c, t
 	f->origin.input = input;
 	f->origin.name = f->is_stdin ? "stdin" : f->path;
 	if (c->resume && !f->is_stdin ? open_resumed(f, c->resume, err) < 0
-				       : !(f->tail = tb_tail_open(c->path, &opts, err)))
+				      : !(f->tail = tb_tail_open(c->path, &opts, err)))
 		goto fail;
 	snprintf(labels, sizeof(labels), "input=\"%s\"", input);
-	f->bytes = tb_metrics_counter(c->metrics, "bytes_read_total", "bytes read from files and stdin", labels);
-	f->rotated = tb_metrics_counter(c->metrics, "tail_switches_total", "tailed files rotated or truncated",
-					"why=\"rotated\"");
-	f->truncated = tb_metrics_counter(c->metrics, "tail_switches_total", "tailed files rotated or truncated",
-					  "why=\"truncated\"");
+	f->bytes =
+	    tb_metrics_counter(c->metrics, "bytes_read_total", "bytes read from files and stdin", labels);
+	f->rotated = tb_metrics_counter(c->metrics, "tail_switches_total",
+					"tailed files rotated or truncated", "why=\"rotated\"");
+	f->truncated = tb_metrics_counter(c->metrics, "tail_switches_total",
+					  "tailed files rotated or truncated", "why=\"truncated\"");
 	return f;
 fail:
 	tb_adapter_filein_free(f);
@@ -189,7 +191,8 @@ static int begin_file(tb_adapter_filein_t *f, const tb_tail_t *t, const tb_tail_
 		return -1;
 	if (c->why == TB_TAIL_ROTATED || c->why == TB_TAIL_TRUNCATED) {
 		tb_metric_inc(c->why == TB_TAIL_ROTATED ? f->rotated : f->truncated);
-		tb_info("%s: %s, reading the new file from its start", tb_tail_path(t), tb_tail_switch_name(c->why));
+		tb_info("%s: %s, reading the new file from its start", tb_tail_path(t),
+			tb_tail_switch_name(c->why));
 	}
 	tb_jsonstream_reset(f->js, c->offset, c->line);
 	f->cur = t;
@@ -197,8 +200,10 @@ static int begin_file(tb_adapter_filein_t *f, const tb_tail_t *t, const tb_tail_
 	f->origin.name = f->is_stdin ? "stdin" : tb_tail_path(t);
 	f->has_pos = !f->is_stdin && fstat(tb_tail_fd(t), &st) == 0 && S_ISREG(st.st_mode);
 	if (f->has_pos)
-		f->pos = (tb_adapter_pos_t){.dev = (uint64_t)st.st_dev, .ino = (uint64_t)st.st_ino,
-					    .offset = c->offset, .line = c->line};
+		f->pos = (tb_adapter_pos_t){.dev = (uint64_t)st.st_dev,
+					    .ino = (uint64_t)st.st_ino,
+					    .offset = c->offset,
+					    .line = c->line};
 	return 0;
 }
 

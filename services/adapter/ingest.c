@@ -72,14 +72,17 @@ tb_adapter_t *tb_adapter_new(const tb_adapter_conf_t *conf, tb_err_t *err)
 	}
 	a->c = *conf;
 	a->in_file = tb_metrics_counter(m, "events_in_total", in_help, "input=\"file\",format=\"tetragon\"");
-	a->in_stdin = tb_metrics_counter(m, "events_in_total", in_help, "input=\"stdin\",format=\"tetragon\"");
+	a->in_stdin =
+	    tb_metrics_counter(m, "events_in_total", in_help, "input=\"stdin\",format=\"tetragon\"");
 	a->in_kafka_tetragon =
 	    tb_metrics_counter(m, "events_in_total", in_help, "input=\"kafka\",format=\"tetragon\"");
-	a->in_kafka_probe = tb_metrics_counter(m, "events_in_total", in_help, "input=\"kafka\",format=\"probe\"");
-	a->frames_dropped = tb_metrics_counter(m, "frames_dropped_total", "stack frames beyond the cap", NULL);
-	a->unknown_process = tb_metrics_counter(m, "probe_unknown_process_total",
-						"probe samples/loads whose pid is not in the batch's process table",
-						NULL);
+	a->in_kafka_probe =
+	    tb_metrics_counter(m, "events_in_total", in_help, "input=\"kafka\",format=\"probe\"");
+	a->frames_dropped =
+	    tb_metrics_counter(m, "frames_dropped_total", "stack frames beyond the cap", NULL);
+	a->unknown_process =
+	    tb_metrics_counter(m, "probe_unknown_process_total",
+			       "probe samples/loads whose pid is not in the batch's process table", NULL);
 	a->lost_samples =
 	    tb_metrics_counter(m, "probe_lost_samples_total", "samples the probe-agents reported lost", NULL);
 	a->lost_events =
@@ -146,12 +149,12 @@ static int dead_letter(tb_adapter_t *a, const where_t *w, const char *reason, co
 	char labels[64];
 
 	tb_warn("dead-lettering %s: %s", w->pos, reason);
-	if (a->c.sink.dead(a->c.sink.ctx, reason, w->topic, w->partition, w->offset, w->pos, w->key, w->key_len,
-			   payload, len, err) < 0)
+	if (a->c.sink.dead(a->c.sink.ctx, reason, w->topic, w->partition, w->offset, w->pos, w->key,
+			   w->key_len, payload, len, err) < 0)
 		return tb_err_wrap(err, "dead-letter %s", w->pos);
 	snprintf(labels, sizeof(labels), "input=\"%s\"", w->input);
-	tb_metric_inc(tb_metrics_counter(a->c.metrics, "dead_lettered_total", "input records dead-lettered",
-					 labels));
+	tb_metric_inc(
+	    tb_metrics_counter(a->c.metrics, "dead_lettered_total", "input records dead-lettered", labels));
 	return 0;
 }
 
@@ -219,8 +222,8 @@ int tb_adapter_json_item(tb_adapter_t *a, const tb_adapter_origin_t *o, const tb
 {
 	char origin[POS_LEN], pos[POS_LEN];
 	int is_stdin = strcmp(o->input, "stdin") == 0;
-	where_t w = {.input = o->input, .partition = -1, .offset = (int64_t)it->offset, .origin = origin,
-		     .pos = pos};
+	where_t w = {
+	    .input = o->input, .partition = -1, .offset = (int64_t)it->offset, .origin = origin, .pos = pos};
 
 	snprintf(origin, sizeof(origin), "%s:%" PRIu64, o->name, it->line);
 	snprintf(pos, sizeof(pos), "%s:%" PRIu64 ":%" PRIu64, o->name, it->line, it->column);
@@ -246,8 +249,8 @@ static int tetragon_message(tb_adapter_t *a, const tb_kafka_msg_t *m, where_t *w
 	w->pos = pos;
 	while (r == 0 && tb_jsonstream_next(a->js, &it)) {
 		items++;
-		snprintf(pos, sizeof(pos), "%s/%d@%" PRId64 ":%" PRIu64 ":%" PRIu64, m->topic, (int)m->partition,
-			 m->offset, it.line, it.column);
+		snprintf(pos, sizeof(pos), "%s/%d@%" PRId64 ":%" PRIu64 ":%" PRIu64, m->topic,
+			 (int)m->partition, m->offset, it.line, it.column);
 		if (it.kind != TB_JSONSTREAM_OBJECT) {
 			r = bad_item(a, w, &it, err);
 			continue;
@@ -317,14 +320,20 @@ out:
 int tb_adapter_kafka_message(tb_adapter_t *a, const tb_kafka_msg_t *m, tb_err_t *err)
 {
 	char origin[POS_LEN];
-	where_t w = {.input = "kafka", .topic = m->topic, .partition = m->partition, .offset = m->offset,
-		     .origin = origin, .pos = origin, .key = m->key, .key_len = m->key_len};
+	where_t w = {.input = "kafka",
+		     .topic = m->topic,
+		     .partition = m->partition,
+		     .offset = m->offset,
+		     .origin = origin,
+		     .pos = origin,
+		     .key = m->key,
+		     .key_len = m->key_len};
 
 	snprintf(origin, sizeof(origin), "%s/%d@%" PRId64, m->topic, (int)m->partition, m->offset);
 	if (strcmp(m->topic, TB_TOPIC_TETRAGON_RAW) == 0)
 		return tetragon_message(a, m, &w, err);
 	if (strcmp(m->topic, TB_TOPIC_PROBE_RAW) == 0)
 		return probe_message(a, m, &w, err);
-	return dead_letter(a, &w, "input: message from a topic the adapter does not read", m->value, m->value_len,
-			   err);
+	return dead_letter(a, &w, "input: message from a topic the adapter does not read", m->value,
+			   m->value_len, err);
 }

@@ -47,18 +47,18 @@ typedef struct tb_adapter_sink {
 	/* One RuntimeEvent (not owned by the sink: copy what you keep). */
 	int (*event)(void *ctx, const tb_runtime_event_t *ev, tb_err_t *err);
 	/* One dead letter; arguments as tb_dlq_send (tb/dlq.h). */
-	int (*dead)(void *ctx, const char *reason, const char *source_topic, int32_t partition, int64_t offset,
-		    const char *position, const void *key, size_t key_len, const void *payload, size_t payload_len,
-		    tb_err_t *err);
+	int (*dead)(void *ctx, const char *reason, const char *source_topic, int32_t partition,
+		    int64_t offset, const char *position, const void *key, size_t key_len,
+		    const void *payload, size_t payload_len, tb_err_t *err);
 	void *ctx;
 } tb_adapter_sink_t;
 
 typedef struct tb_adapter_conf {
-	const char *tenant;		/* NULL = "default" */
-	const tb_avro_registry_t *reg;	/* to decode ProbeBatch messages */
-	tb_metrics_t *metrics;		/* required */
+	const char *tenant;	       /* NULL = "default" */
+	const tb_avro_registry_t *reg; /* to decode ProbeBatch messages */
+	tb_metrics_t *metrics;	       /* required */
 	tb_adapter_sink_t sink;
-	size_t max_object;		/* largest JSON object in a Kafka message; 0 = 1 MiB */
+	size_t max_object; /* largest JSON object in a Kafka message; 0 = 1 MiB */
 } tb_adapter_conf_t;
 
 /* Where a stream of JSON bytes comes from (files and stdin). */

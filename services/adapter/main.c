@@ -43,15 +43,15 @@
 #define ROUND_BYTES (1024 * 1024)
 
 static const tb_option_t options[] = {
-	{"input", TB_OPT_STRING, "kafka", "inputs: kafka, file:PATH, - (stdin); repeatable or comma list", NULL},
-	{"group", TB_OPT_STRING, "tb-adapter", "Kafka consumer group of the kafka input", NULL},
-	{"file-from", TB_OPT_STRING, "start", "where a file input starts without a saved position", "start|end"},
-	{"position-file", TB_OPT_PATH, NULL, "where file inputs record how far they were read (resume)", NULL},
-	{"max-event-bytes", TB_OPT_INT, "1048576", "largest JSON object; larger ones are dead-lettered", NULL},
-	{"batch-max", TB_OPT_INT, "1000", "Kafka messages per round", NULL},
-	{"poll-interval", TB_OPT_DURATION_MS, "100ms", "wait between rounds when no input had data", NULL},
-	{"flush-timeout", TB_OPT_DURATION_MS, "30s", "longest wait for the broker to acknowledge a round", NULL},
-	{NULL, 0, NULL, NULL, NULL},
+    {"input", TB_OPT_STRING, "kafka", "inputs: kafka, file:PATH, - (stdin); repeatable or comma list", NULL},
+    {"group", TB_OPT_STRING, "tb-adapter", "Kafka consumer group of the kafka input", NULL},
+    {"file-from", TB_OPT_STRING, "start", "where a file input starts without a saved position", "start|end"},
+    {"position-file", TB_OPT_PATH, NULL, "where file inputs record how far they were read (resume)", NULL},
+    {"max-event-bytes", TB_OPT_INT, "1048576", "largest JSON object; larger ones are dead-lettered", NULL},
+    {"batch-max", TB_OPT_INT, "1000", "Kafka messages per round", NULL},
+    {"poll-interval", TB_OPT_DURATION_MS, "100ms", "wait between rounds when no input had data", NULL},
+    {"flush-timeout", TB_OPT_DURATION_MS, "30s", "longest wait for the broker to acknowledge a round", NULL},
+    {NULL, 0, NULL, NULL, NULL},
 };
 
 typedef struct app {
@@ -136,12 +136,14 @@ static int check_config(app_t *app, const tb_adapter_inputs_t *in, tb_err_t *err
 	int64_t max = tb_config_int(app->svc->cfg, "max-event-bytes");
 
 	if (max < 1024 || max > 64 * 1024 * 1024)
-		return tb_err(err, "option 'max-event-bytes': %lld is outside 1024..67108864", (long long)max);
+		return tb_err(err, "option 'max-event-bytes': %lld is outside 1024..67108864",
+			      (long long)max);
 	if (tb_config_int(app->svc->cfg, "batch-max") < 1)
 		return tb_err(err, "option 'batch-max': must be >= 1");
 	if (pf && !tb_adapter_inputs_count(in, TB_INPUT_FILE))
 		tb_warn("--position-file %s is not used: no file input", pf);
-	if (pf && tb_adapter_inputs_count(in, TB_INPUT_FILE) && !(app->posfile = tb_adapter_posfile_open(pf, err)))
+	if (pf && tb_adapter_inputs_count(in, TB_INPUT_FILE) &&
+	    !(app->posfile = tb_adapter_posfile_open(pf, err)))
 		return -1;
 	return 0;
 }
@@ -187,16 +189,15 @@ static int run_round(app_t *app, int *busy, int *done, tb_err_t *err)
 			*done = 1;
 	}
 	if (app->consumer) {
-		n = tb_kafka_poll_batch(app->consumer, &app->batch, app->batch_max, got || *done ? 0 : app->poll_ms,
-					err);
+		n = tb_kafka_poll_batch(app->consumer, &app->batch, app->batch_max,
+					got || *done ? 0 : app->poll_ms, err);
 		if (n < 0)
 			return tb_err_wrap(err, "kafka poll");
 		for (int i = 0; i < n; i++)
 			if (tb_adapter_kafka_message(app->ad, &app->batch.msgs[i], err) < 0)
 				return -1;
 	}
-	if (tb_adapter_output_pending(app->out) &&
-	    tb_adapter_output_flush(app->out, app->flush_ms, err) < 0)
+	if (tb_adapter_output_pending(app->out) && tb_adapter_output_flush(app->out, app->flush_ms, err) < 0)
 		return tb_err_wrap(err, "outputs not acknowledged; nothing committed");
 	if (n > 0 && tb_kafka_commit(app->consumer, &app->batch, err) < 0)
 		return tb_err_wrap(err, "kafka commit");
@@ -251,8 +252,8 @@ static int setup(app_t *app, tb_adapter_inputs_t *in, tb_err_t *err)
 	app->poll_ms = (int)tb_config_duration_ms(app->svc->cfg, "poll-interval");
 	app->flush_ms = (int)tb_config_duration_ms(app->svc->cfg, "flush-timeout");
 	app->rounds = tb_metrics_counter(app->svc->metrics, "rounds_total", "read-flush-commit rounds", NULL);
-	app->pos_fail =
-	    tb_metrics_counter(app->svc->metrics, "position_save_failures_total", "position file not saved", NULL);
+	app->pos_fail = tb_metrics_counter(app->svc->metrics, "position_save_failures_total",
+					   "position file not saved", NULL);
 	app->reg = tb_avro_registry_new(err);
 	if (!app->reg)
 		return TB_EXIT_FAILURE;

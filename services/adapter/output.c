@@ -40,7 +40,8 @@ void tb_adapter_output_free(tb_adapter_output_t *o)
 
 size_t tb_adapter_event_key(const tb_runtime_event_t *ev, char *buf, size_t cap)
 {
-	int n = snprintf(buf, cap, "%s/%s", ev->node ? ev->node : "", ev->process.exec_id ? ev->process.exec_id : "");
+	int n = snprintf(buf, cap, "%s/%s", ev->node ? ev->node : "",
+			 ev->process.exec_id ? ev->process.exec_id : "");
 
 	if (n < 0)
 		return 0;
@@ -65,9 +66,9 @@ static int out_event(void *ctx, const tb_runtime_event_t *ev, tb_err_t *err)
 	return r;
 }
 
-static int out_dead(void *ctx, const char *reason, const char *source_topic, int32_t partition, int64_t offset,
-		    const char *position, const void *key, size_t key_len, const void *payload, size_t payload_len,
-		    tb_err_t *err)
+static int out_dead(void *ctx, const char *reason, const char *source_topic, int32_t partition,
+		    int64_t offset, const char *position, const void *key, size_t key_len,
+		    const void *payload, size_t payload_len, tb_err_t *err)
 {
 	tb_adapter_output_t *o = ctx;
 

@@ -76,8 +76,8 @@ static int parse_line(tb_adapter_posfile_t *pf, char *line, size_t lineno, tb_er
 	if (sscanf(line, "v1 %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %n", &p.dev, &p.ino, &p.offset,
 		   &p.line, &used) != 4 ||
 	    used == 0 || line[used] == '\0' || p.line == 0)
-		return tb_err(err, "%s:%zu: expected 'v1 DEV INO OFFSET LINE PATH', got '%.120s'", pf->file, lineno,
-			      line);
+		return tb_err(err, "%s:%zu: expected 'v1 DEV INO OFFSET LINE PATH', got '%.120s'", pf->file,
+			      lineno, line);
 	return add(pf, line + used, &p, err);
 }
 
@@ -152,8 +152,8 @@ static int write_all(FILE *f, const tb_adapter_posfile_t *pf)
 	for (size_t i = 0; i < pf->n; i++) {
 		const tb_adapter_pos_t *p = &pf->e[i].pos;
 
-		if (fprintf(f, "v1 %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", p->dev, p->ino, p->offset,
-			    p->line, pf->e[i].path) < 0)
+		if (fprintf(f, "v1 %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", p->dev, p->ino,
+			    p->offset, p->line, pf->e[i].path) < 0)
 			return -1;
 	}
 	return fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;

@@ -37,7 +37,8 @@ static int bad_build_id(const char *bid)
 static int check_build_id(const char *bid, const char *what, size_t i, const char *field, tb_err_t *err)
 {
 	if (bad_build_id(bid))
-		return tb_err(err, "%s[%zu].%s: '%.80s' is not a lowercase hex build-id", what, i, field, bid);
+		return tb_err(err, "%s[%zu].%s: '%.80s' is not a lowercase hex build-id", what, i, field,
+			      bid);
 	return 0;
 }
 
@@ -46,7 +47,8 @@ static int check_uframes(const tb_probe_uframe_t *f, size_t n, const char *what,
 {
 	for (size_t j = 0; j < n; j++)
 		if (bad_build_id(f[j].build_id))
-			return tb_err(err, "%s[%zu].%s[%zu].build_id: '%.80s' is not a lowercase hex build-id",
+			return tb_err(err,
+				      "%s[%zu].%s[%zu].build_id: '%.80s' is not a lowercase hex build-id",
 				      what, i, field, j, f[j].build_id);
 	return 0;
 }
@@ -72,8 +74,9 @@ static int check_samples(const tb_probe_batch_t *b, tb_err_t *err)
 		if (s->count < 1)
 			return tb_err(err, "samples[%zu].count: %lld, must be >= 1", i, (long long)s->count);
 		if (s->first_ns < 0 || s->last_ns < s->first_ns)
-			return tb_err(err, "samples[%zu]: first_ns %lld / last_ns %lld: need 0 <= first_ns <= last_ns",
-				      i, (long long)s->first_ns, (long long)s->last_ns);
+			return tb_err(
+			    err, "samples[%zu]: first_ns %lld / last_ns %lld: need 0 <= first_ns <= last_ns",
+			    i, (long long)s->first_ns, (long long)s->last_ns);
 		if (check_uframes(s->user_frames, s->n_user_frames, "samples", i, "user_frames", err) < 0)
 			return -1;
 	}
@@ -86,7 +89,8 @@ static int check_uprobes(const tb_probe_batch_t *b, tb_err_t *err)
 		const tb_probe_uprobe_count_t *u = &b->uprobe_counts[i];
 
 		if (u->hits < 0)
-			return tb_err(err, "uprobe_counts[%zu].hits: %lld is negative", i, (long long)u->hits);
+			return tb_err(err, "uprobe_counts[%zu].hits: %lld is negative", i,
+				      (long long)u->hits);
 		if (empty(u->binary))
 			return tb_err(err, "uprobe_counts[%zu].binary: empty", i);
 		if (empty(u->symbol))
@@ -282,8 +286,8 @@ static size_t capped(size_t n, tb_probe_map_stats_t *st)
 	return TB_MAX_FRAMES;
 }
 
-static void fill_uframes(tb_runtime_event_t *ev, const tb_probe_uframe_t *f, size_t n, tb_probe_map_stats_t *st,
-			 int *oom)
+static void fill_uframes(tb_runtime_event_t *ev, const tb_probe_uframe_t *f, size_t n,
+			 tb_probe_map_stats_t *st, int *oom)
 {
 	n = capped(n, st);
 	if (n == 0)
@@ -306,8 +310,8 @@ static void fill_uframes(tb_runtime_event_t *ev, const tb_probe_uframe_t *f, siz
 	}
 }
 
-static void fill_kframes(tb_runtime_event_t *ev, const tb_probe_kframe_t *f, size_t n, tb_probe_map_stats_t *st,
-			 int *oom)
+static void fill_kframes(tb_runtime_event_t *ev, const tb_probe_kframe_t *f, size_t n,
+			 tb_probe_map_stats_t *st, int *oom)
 {
 	n = capped(n, st);
 	if (n == 0)
@@ -402,11 +406,12 @@ int tb_probe_map_batch(const tb_probe_batch_t *b, const tb_probe_map_opts_t *opt
 	if (tb_probe_map_validate(b, err) < 0)
 		return -1;
 	for (size_t i = 0; i < b->n_samples; i++, st->samples++)
-		if (emit_one(&ev, map_sample(&ev, b, &b->samples[i], opts, st), "samples", i, emit, ctx, err) < 0)
+		if (emit_one(&ev, map_sample(&ev, b, &b->samples[i], opts, st), "samples", i, emit, ctx,
+			     err) < 0)
 			return -1;
 	for (size_t i = 0; i < b->n_uprobe_counts; i++, st->uprobes++)
-		if (emit_one(&ev, map_uprobe(&ev, b, &b->uprobe_counts[i], opts, st), "uprobe_counts", i, emit, ctx,
-			     err) < 0)
+		if (emit_one(&ev, map_uprobe(&ev, b, &b->uprobe_counts[i], opts, st), "uprobe_counts", i,
+			     emit, ctx, err) < 0)
 			return -1;
 	for (size_t i = 0; i < b->n_loads; i++, st->loads++)
 		if (emit_one(&ev, map_load(&ev, b, &b->loads[i], opts, st), "loads", i, emit, ctx, err) < 0)

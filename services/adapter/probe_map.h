@@ -63,7 +63,7 @@ typedef struct tb_probe_map_opts {
 } tb_probe_map_opts_t;
 
 typedef struct tb_probe_map_stats {
-	size_t samples;		/* events emitted per kind */
+	size_t samples; /* events emitted per kind */
 	size_t uprobes;
 	size_t loads;
 	size_t frames_dropped;	/* frames beyond TB_MAX_FRAMES */

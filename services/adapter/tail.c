@@ -141,7 +141,8 @@ static int resume_at(tb_tail_t *t, const struct stat *st, tb_err_t *err)
 {
 	const tb_tail_opts_t *r = &t->resume_at;
 
-	if ((uint64_t)st->st_dev != r->dev || (uint64_t)st->st_ino != r->ino || (uint64_t)st->st_size < r->offset)
+	if ((uint64_t)st->st_dev != r->dev || (uint64_t)st->st_ino != r->ino ||
+	    (uint64_t)st->st_size < r->offset)
 		return 0;
 	if (lseek(t->fd, (off_t)r->offset, SEEK_SET) < 0)
 		return tb_err(err, "tail %s: seek: %s", t->path, strerror(errno));

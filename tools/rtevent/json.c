@@ -65,9 +65,9 @@ static int uframe(const json_t *j, tb_probe_uframe_t *f, tb_err_t *err)
 {
 	const json_t *addr = json_object_get(j, "address");
 
-	if (get_str(j, "build_id", &f->build_id, err) < 0 || GET_U(j, "file_offset", f->file_offset, err) < 0 ||
-	    get_str(j, "module", &f->module, err) < 0 || get_str(j, "symbol", &f->symbol, err) < 0 ||
-	    GET_U(j, "address", f->address, err) < 0)
+	if (get_str(j, "build_id", &f->build_id, err) < 0 ||
+	    GET_U(j, "file_offset", f->file_offset, err) < 0 || get_str(j, "module", &f->module, err) < 0 ||
+	    get_str(j, "symbol", &f->symbol, err) < 0 || GET_U(j, "address", f->address, err) < 0)
 		return -1;
 	f->has_address = addr && !json_is_null(addr);
 	return 0;
@@ -107,11 +107,11 @@ static int kframes(const json_t *o, tb_probe_sample_t *s, tb_err_t *err)
 static int process(const json_t *j, tb_probe_process_t *p, tb_err_t *err)
 {
 	return GET_U(j, "pid", p->pid, err) < 0 || get_str(j, "exec_id", &p->exec_id, err) < 0 ||
-			   get_str(j, "binary", &p->binary, err) < 0 ||
-			   get_str(j, "binary_build_id", &p->binary_build_id, err) < 0 ||
-			   get_str(j, "container_id", &p->container_id, err) < 0 ||
-			   GET_U(j, "cgroup_id", p->cgroup_id, err) < 0 || get_str(j, "comm", &p->comm, err) < 0 ||
-			   get_i64(j, "start_ns", &p->start_ns, err) < 0
+		       get_str(j, "binary", &p->binary, err) < 0 ||
+		       get_str(j, "binary_build_id", &p->binary_build_id, err) < 0 ||
+		       get_str(j, "container_id", &p->container_id, err) < 0 ||
+		       GET_U(j, "cgroup_id", p->cgroup_id, err) < 0 ||
+		       get_str(j, "comm", &p->comm, err) < 0 || get_i64(j, "start_ns", &p->start_ns, err) < 0
 		   ? -1
 		   : 0;
 }
@@ -121,10 +121,10 @@ static int sample(const json_t *j, tb_probe_sample_t *s, tb_err_t *err)
 	s->cpu = -1;
 	s->count = 1;
 	return GET_U(j, "pid", s->pid, err) < 0 || GET_U(j, "tid", s->tid, err) < 0 ||
-			   GET_U(j, "cpu", s->cpu, err) < 0 || get_i64(j, "first_ns", &s->first_ns, err) < 0 ||
-			   get_i64(j, "last_ns", &s->last_ns, err) < 0 || get_i64(j, "count", &s->count, err) < 0 ||
-			   kframes(j, s, err) < 0 ||
-			   uframes(j, "user_frames", &s->user_frames, &s->n_user_frames, err) < 0
+		       GET_U(j, "cpu", s->cpu, err) < 0 || get_i64(j, "first_ns", &s->first_ns, err) < 0 ||
+		       get_i64(j, "last_ns", &s->last_ns, err) < 0 ||
+		       get_i64(j, "count", &s->count, err) < 0 || kframes(j, s, err) < 0 ||
+		       uframes(j, "user_frames", &s->user_frames, &s->n_user_frames, err) < 0
 		   ? -1
 		   : 0;
 }
@@ -137,10 +137,10 @@ static int uprobe(const json_t *j, tb_probe_uprobe_count_t *u, tb_err_t *err)
 		return tb_err(err, "attached: expected a boolean");
 	u->attached = !att || json_is_true(att);
 	return get_str(j, "build_id", &u->build_id, err) < 0 || get_str(j, "binary", &u->binary, err) < 0 ||
-			   get_str(j, "symbol", &u->symbol, err) < 0 ||
-			   GET_U(j, "file_offset", u->file_offset, err) < 0 ||
-			   get_i64(j, "hits", &u->hits, err) < 0 ||
-			   uframes(j, "stack", &u->stack, &u->n_stack, err) < 0
+		       get_str(j, "symbol", &u->symbol, err) < 0 ||
+		       GET_U(j, "file_offset", u->file_offset, err) < 0 ||
+		       get_i64(j, "hits", &u->hits, err) < 0 ||
+		       uframes(j, "stack", &u->stack, &u->n_stack, err) < 0
 		   ? -1
 		   : 0;
 }
@@ -148,7 +148,8 @@ static int uprobe(const json_t *j, tb_probe_uprobe_count_t *u, tb_err_t *err)
 static int load(const json_t *j, tb_probe_load_t *l, tb_err_t *err)
 {
 	return GET_U(j, "pid", l->pid, err) < 0 || get_str(j, "path", &l->path, err) < 0 ||
-			   get_str(j, "build_id", &l->build_id, err) < 0 || get_i64(j, "ts_ns", &l->ts_ns, err) < 0
+		       get_str(j, "build_id", &l->build_id, err) < 0 ||
+		       get_i64(j, "ts_ns", &l->ts_ns, err) < 0
 		   ? -1
 		   : 0;
 }
@@ -161,7 +162,7 @@ static int load(const json_t *j, tb_probe_load_t *l, tb_err_t *err)
 			return -1;                                                                           \
 		(n) = (size_t)len_;                                                                          \
 		for (long i_ = 0; i_ < len_; i_++)                                                           \
-			if (one(json_array_get(json_object_get(j, key), (size_t)i_), &(arr)[i_], err) < 0)  \
+			if (one(json_array_get(json_object_get(j, key), (size_t)i_), &(arr)[i_], err) < 0)   \
 				return tb_err_wrap(err, "%s[%ld]", key, i_);                                 \
 	} while (0)
 
@@ -194,12 +195,11 @@ static json_t *frames(const tb_raw_frame_t *f, size_t n)
 	json_t *a = json_array();
 
 	for (size_t i = 0; a && i < n; i++)
-		json_array_append_new(a, json_pack("{s:o, s:o, s:I, s:o, s:o}", "address",
-						   f[i].has_address ? json_integer((json_int_t)f[i].address)
-								    : json_null(),
-						   "module", str_or_null(f[i].module), "offset",
-						   (json_int_t)f[i].offset, "symbol", str_or_null(f[i].symbol),
-						   "build_id", str_or_null(f[i].build_id)));
+		json_array_append_new(
+		    a, json_pack("{s:o, s:o, s:I, s:o, s:o}", "address",
+				 f[i].has_address ? json_integer((json_int_t)f[i].address) : json_null(),
+				 "module", str_or_null(f[i].module), "offset", (json_int_t)f[i].offset,
+				 "symbol", str_or_null(f[i].symbol), "build_id", str_or_null(f[i].build_id)));
 	return a;
 }
 
@@ -216,15 +216,17 @@ json_t *rtevent_event_to_json(const tb_runtime_event_t *ev)
 	    " s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I},"
 	    " s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:b}",
 	    "event_id", id, "tenant", str_or_null(ev->tenant), "source", str_or_null(ev->source), "kind",
-	    str_or_null(ev->kind), "ts_ns", (json_int_t)ev->ts_ns, "node", str_or_null(ev->node), "process", "pid",
-	    (json_int_t)p->pid, "tid", (json_int_t)p->tid, "uid", (json_int_t)p->uid, "binary",
+	    str_or_null(ev->kind), "ts_ns", (json_int_t)ev->ts_ns, "node", str_or_null(ev->node), "process",
+	    "pid", (json_int_t)p->pid, "tid", (json_int_t)p->tid, "uid", (json_int_t)p->uid, "binary",
 	    str_or_null(p->binary), "binary_build_id", str_or_null(p->binary_build_id), "exec_id",
-	    str_or_null(p->exec_id), "parent_exec_id", str_or_null(p->parent_exec_id), "comm", str_or_null(p->comm),
-	    "args", str_or_null(p->args), "container", "id", str_or_null(c->id), "name", str_or_null(c->name),
-	    "image", str_or_null(c->image), "image_digest", str_or_null(c->image_digest), "pod", str_or_null(c->pod),
-	    "namespace", str_or_null(c->namespace_), "workload", str_or_null(c->workload), "cgroup_id",
-	    (json_int_t)c->cgroup_id, "kernel_frames", frames(ev->kernel_frames, ev->n_kernel_frames),
-	    "user_frames", frames(ev->user_frames, ev->n_user_frames), "count", (json_int_t)ev->count, "hook",
-	    str_or_null(ev->hook), "policy", str_or_null(ev->policy), "path", str_or_null(ev->path), "build_id",
-	    str_or_null(ev->build_id), "origin", str_or_null(ev->origin), "attached", ev->attached ? 1 : 0);
+	    str_or_null(p->exec_id), "parent_exec_id", str_or_null(p->parent_exec_id), "comm",
+	    str_or_null(p->comm), "args", str_or_null(p->args), "container", "id", str_or_null(c->id), "name",
+	    str_or_null(c->name), "image", str_or_null(c->image), "image_digest",
+	    str_or_null(c->image_digest), "pod", str_or_null(c->pod), "namespace", str_or_null(c->namespace_),
+	    "workload", str_or_null(c->workload), "cgroup_id", (json_int_t)c->cgroup_id, "kernel_frames",
+	    frames(ev->kernel_frames, ev->n_kernel_frames), "user_frames",
+	    frames(ev->user_frames, ev->n_user_frames), "count", (json_int_t)ev->count, "hook",
+	    str_or_null(ev->hook), "policy", str_or_null(ev->policy), "path", str_or_null(ev->path),
+	    "build_id", str_or_null(ev->build_id), "origin", str_or_null(ev->origin), "attached",
+	    ev->attached ? 1 : 0);
 }

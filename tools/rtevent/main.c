@@ -93,7 +93,8 @@ static void env_props(opts_t *o)
 		if (n == 0 || n >= sizeof(keys[0]))
 			continue;
 		for (size_t i = 0; i < n; i++)
-			keys[o->n_pairs][i] = (*e)[9 + i] == '_' ? '.' : (char)tolower((unsigned char)(*e)[9 + i]);
+			keys[o->n_pairs][i] =
+			    (*e)[9 + i] == '_' ? '.' : (char)tolower((unsigned char)(*e)[9 + i]);
 		keys[o->n_pairs][n] = '\0';
 		o->props[2 * o->n_pairs] = keys[o->n_pairs];
 		o->props[2 * o->n_pairs + 1] = eq + 1;
@@ -118,8 +119,8 @@ static int add_prop(opts_t *o, char *kv)
 
 static tb_kafka_conf_t conf_of(const opts_t *o)
 {
-	tb_kafka_conf_t c = {.bootstrap = o->bootstrap, .props = o->props, .n_pairs = o->n_pairs,
-			     .client_id = "tb-rtevent"};
+	tb_kafka_conf_t c = {
+	    .bootstrap = o->bootstrap, .props = o->props, .n_pairs = o->n_pairs, .client_id = "tb-rtevent"};
 
 	return c;
 }
@@ -135,7 +136,7 @@ static int produce_one(const opts_t *o, const char *topic, const char *key, cons
 	if (!p)
 		return -1;
 	rc = tb_kafka_produce(p, topic, key, key ? strlen(key) : 0, buf, len, NULL, 0, err) < 0 ||
-			     tb_kafka_producer_flush(p, 30000, err) < 0
+		     tb_kafka_producer_flush(p, 30000, err) < 0
 		 ? -1
 		 : 0;
 	tb_kafka_producer_free(p);
@@ -201,7 +202,8 @@ static int cmd_probe_batch(const opts_t *o, const tb_avro_registry_t *reg)
 	}
 	if (rtevent_probe_batch_from_json(j, &b, &err) < 0 ||
 	    tb_avro_encode_probe_batch(reg, &b, &buf, &len, &err) < 0 ||
-	    produce_one(o, o->topic ? o->topic : TB_TOPIC_PROBE_RAW, o->key ? o->key : b.node, buf, len, &err) < 0)
+	    produce_one(o, o->topic ? o->topic : TB_TOPIC_PROBE_RAW, o->key ? o->key : b.node, buf, len,
+			&err) < 0)
 		fprintf(stderr, "tb-rtevent probe-batch: %s\n", err.msg);
 	else
 		rc = 0;
@@ -234,8 +236,8 @@ static void print_msg(const tb_kafka_msg_t *m, const tb_avro_registry_t *reg)
 	out = json_pack("{s:i, s:I, s:s%}", "partition", (int)m->partition, "offset", (json_int_t)m->offset,
 			"key", m->key ? (const char *)m->key : "", m->key ? m->key_len : 0);
 	if (!out) /* key not UTF-8 */
-		out = json_pack("{s:i, s:I, s:n}", "partition", (int)m->partition, "offset", (json_int_t)m->offset,
-				"key");
+		out = json_pack("{s:i, s:I, s:n}", "partition", (int)m->partition, "offset",
+				(json_int_t)m->offset, "key");
 	if (!out)
 		return;
 	if (!m->value || tb_avro_decode_runtime_event(reg, m->value, m->value_len, &ev, &err) < 0)

@@ -61,7 +61,7 @@ typedef struct fx {
 } fx_t;
 
 #define EV_EXEC(exec, extra)                                                                                 \
-	"{\"process_exec\":{\"process\":{\"exec_id\":\"" exec "\",\"pid\":7,\"binary\":\"/bin/sh\"}}"       \
+	"{\"process_exec\":{\"process\":{\"exec_id\":\"" exec "\",\"pid\":7,\"binary\":\"/bin/sh\"}}"        \
 	",\"node_name\":\"n1\",\"time\":\"2024-05-01T10:00:00Z\"" extra "}"
 
 /* ---- the collecting sink ---------------------------------------------------- */
@@ -101,7 +101,8 @@ static int on_dead(void *ctx, const char *reason, const char *topic, int32_t par
 	snprintf(d->position, sizeof(d->position), "%s", position ? position : "");
 	snprintf(d->payload, sizeof(d->payload), "%.*s", (int)(len < 511 ? len : 511),
 		 payload ? (const char *)payload : "");
-	snprintf(d->key, sizeof(d->key), "%.*s", (int)(key_len < 63 ? key_len : 63), key ? (const char *)key : "");
+	snprintf(d->key, sizeof(d->key), "%.*s", (int)(key_len < 63 ? key_len : 63),
+		 key ? (const char *)key : "");
 	return 0;
 }
 
@@ -215,8 +216,13 @@ static int64_t metric(fx_t *f, const char *line_prefix)
 static tb_kafka_msg_t kmsg(const char *topic, int32_t part, int64_t off, const char *key, const void *v,
 			   size_t len)
 {
-	tb_kafka_msg_t m = {.topic = topic, .partition = part, .offset = off, .key = key,
-			    .key_len = key ? strlen(key) : 0, .value = v, .value_len = len};
+	tb_kafka_msg_t m = {.topic = topic,
+			    .partition = part,
+			    .offset = off,
+			    .key = key,
+			    .key_len = key ? strlen(key) : 0,
+			    .value = v,
+			    .value_len = len};
 	return m;
 }
 
@@ -288,10 +294,11 @@ static void unknown_event_types_are_counted_not_dead_lettered(void **state)
 	fx_t *f = *state;
 	tb_adapter_filein_t *in;
 
-	append(f->path, "{\"process_connect\":{\"process\":{\"exec_id\":\"x\"}},\"node_name\":\"n\"}\n"
-			"{\"test\":{}, \"node_name\":\"n\"}\n"
-			"{\"process_connect\":{\"process\":{\"exec_id\":\"y\"}},\"node_name\":\"n\"}\n" EV_EXEC("z", "")
-			"\n");
+	append(f->path,
+	       "{\"process_connect\":{\"process\":{\"exec_id\":\"x\"}},\"node_name\":\"n\"}\n"
+	       "{\"test\":{}, \"node_name\":\"n\"}\n"
+	       "{\"process_connect\":{\"process\":{\"exec_id\":\"y\"}},\"node_name\":\"n\"}\n" EV_EXEC(
+		   "z", "") "\n");
 	in = open_in(f, f->path, NULL);
 	poll_in(in);
 	EXPECT_INT(1, f->n_ev);
@@ -561,8 +568,10 @@ static void same_tetragon_event_gets_the_same_id_from_every_input(void **state)
 	tb_err_t err = {{0}};
 
 	/* pretty-printed in the file, compact on Kafka */
-	append(f->path, "{\n  \"process_exec\": {\"process\": {\"exec_id\": \"same\", \"pid\": 7,\n"
-			"  \"binary\": \"/bin/sh\"}},\n  \"node_name\": \"n1\", \"time\": \"2024-05-01T10:00:00Z\"\n}\n");
+	append(
+	    f->path,
+	    "{\n  \"process_exec\": {\"process\": {\"exec_id\": \"same\", \"pid\": 7,\n"
+	    "  \"binary\": \"/bin/sh\"}},\n  \"node_name\": \"n1\", \"time\": \"2024-05-01T10:00:00Z\"\n}\n");
 	in = open_in(f, f->path, NULL);
 	poll_in(in);
 	assert_int_equal(tb_adapter_kafka_message(f->ad, &m, &err), 0);
@@ -578,9 +587,17 @@ static void probe_batch_message_becomes_events(void **state)
 	tb_probe_process_t pr = {42, "n1:5:42", "/bin/app", NULL, NULL, 0, "app", 5};
 	tb_probe_sample_t s = {42, 42, 0, 100, 200, 3, NULL, 0, &uf, 1};
 	tb_probe_uprobe_count_t u = {"aabb", "/bin/app", "parse", 0x20, 0, 1, NULL, 0};
-	tb_probe_batch_t b = {.node = "n1", .boot_id = "boot", .start_ns = 100, .end_ns = 300,
-			      .processes = &pr, .n_processes = 1, .samples = &s, .n_samples = 1,
-			      .uprobe_counts = &u, .n_uprobe_counts = 1, .lost_samples = 4};
+	tb_probe_batch_t b = {.node = "n1",
+			      .boot_id = "boot",
+			      .start_ns = 100,
+			      .end_ns = 300,
+			      .processes = &pr,
+			      .n_processes = 1,
+			      .samples = &s,
+			      .n_samples = 1,
+			      .uprobe_counts = &u,
+			      .n_uprobe_counts = 1,
+			      .lost_samples = 4};
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	tb_kafka_msg_t m;
@@ -623,9 +640,10 @@ static void undecodable_or_invalid_probe_batches_are_dead_lettered_whole(void **
 	m = kmsg(TB_TOPIC_PROBE_RAW, 0, 6, NULL, buf, len);
 	assert_int_equal(tb_adapter_kafka_message(f->ad, &m, &err), 0);
 	EXPECT_INT(2, f->n_dead);
-	EXPECT_STR("probe: ProbeBatch from node 'n9' seq 12: samples[0]: first_ns 100 / last_ns 50: need 0 <= "
-		   "first_ns <= last_ns",
-		   f->dead[1].reason);
+	EXPECT_STR(
+	    "probe: ProbeBatch from node 'n9' seq 12: samples[0]: first_ns 100 / last_ns 50: need 0 <= "
+	    "first_ns <= last_ns",
+	    f->dead[1].reason);
 	EXPECT_INT(0, f->n_ev);
 	free(buf);
 }
@@ -672,7 +690,8 @@ static void position_file_round_trips_and_rejects_bad_lines(void **state)
 	unlink(f->posfile);
 	append(f->posfile, "# ok\n\nv1 1 2 3 4 /a\nv2 1 2 3 /b\n");
 	assert_null(tb_adapter_posfile_open(f->posfile, &err));
-	snprintf(want, sizeof(want), "%s:4: expected 'v1 DEV INO OFFSET LINE PATH', got 'v2 1 2 3 /b'", f->posfile);
+	snprintf(want, sizeof(want), "%s:4: expected 'v1 DEV INO OFFSET LINE PATH', got 'v2 1 2 3 /b'",
+		 f->posfile);
 	EXPECT_STR(want, err.msg);
 }
 

@@ -75,8 +75,8 @@ static void check_argv(char **got, int got_n, const char *const *want, int want_
 
 static void repeated_input_options_merge_into_one(void **state)
 {
-	char *argv[] = {"tb-adapter", "--input", "kafka", "--tenant", "t", "--input=file:/a,-", "--input",
-			"file:/b", "-X", "a=b", NULL};
+	char *argv[] = {"tb-adapter", "--input", "kafka", "--tenant", "t", "--input=file:/a,-",
+			"--input",    "file:/b", "-X",	  "a=b",      NULL};
 	const char *want[] = {"tb-adapter", "--input=kafka,file:/a,-,file:/b", "--tenant", "t", "-X", "a=b"};
 	char **out = NULL, *merged = NULL;
 	int n = 0;

@@ -41,8 +41,9 @@ static void expect_str_(const char *what, const char *want, const char *got, int
 {
 	if ((!want && !got) || (want && got && strcmp(want, got) == 0))
 		return;
-	fail_msg("line %d: %s: expected %s%s%s, got %s%s%s", line, what, want ? "\"" : "", want ? want : "NULL",
-		 want ? "\"" : "", got ? "\"" : "", got ? got : "NULL", got ? "\"" : "");
+	fail_msg("line %d: %s: expected %s%s%s, got %s%s%s", line, what, want ? "\"" : "",
+		 want ? want : "NULL", want ? "\"" : "", got ? "\"" : "", got ? got : "NULL",
+		 got ? "\"" : "");
 }
 
 static void expect_int_(const char *what, int64_t want, int64_t got, int line)
@@ -445,8 +446,8 @@ static void batch_from_avro_maps_like_the_hand_built_one(void **state)
 	memset(&dec, 0, sizeof(dec));
 	if (tb_avro_decode_probe_batch(reg, buf, len, &dec, &err) < 0)
 		fail_msg("decode batch: %s", err.msg);
-	assert_int_equal(tb_probe_map_batch(&dec, &(tb_probe_map_opts_t){.tenant = "acme"}, collect, d, NULL, &err),
-			 0);
+	assert_int_equal(
+	    tb_probe_map_batch(&dec, &(tb_probe_map_opts_t){.tenant = "acme"}, collect, d, NULL, &err), 0);
 	o = map_ok(&b, NULL);
 	EXPECT_INT(o->n, d->n);
 	for (size_t i = 0; i < o->n; i++) {
@@ -464,8 +465,8 @@ static void batch_from_avro_maps_like_the_hand_built_one(void **state)
 
 /* ---- event ids ----------------------------------------------------------- */
 
-static void head(tb_hasher_t *h, const char *kind, const char *node, const char *boot, int64_t cpu, int64_t ts,
-		 uint32_t pid, uint32_t tid)
+static void head(tb_hasher_t *h, const char *kind, const char *node, const char *boot, int64_t cpu,
+		 int64_t ts, uint32_t pid, uint32_t tid)
 {
 	tb_hasher_init(h, "probe.event.v1");
 	tb_hasher_str(h, kind);
