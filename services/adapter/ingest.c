@@ -233,36 +233,35 @@ int tb_adapter_json_item(tb_adapter_t *a, const tb_adapter_origin_t *o, const tb
 	return tetragon_object(a, &w, it->data, it->len, err);
 }
 
-static int tetragon_message(tb_adapter_t *a, const tb_kafka_msg_t *m, where_t *w, tb_err_t *err)
+static int tetragon_message(tb_adapter_t *a, const tb_kafka_msg_t *m, const where_t *msg, tb_err_t *err)
 {
 	tb_jsonstream_item_t it;
 	char pos[POS_LEN];
+	where_t w = *msg; /* per object: the position inside the message */
 	size_t items = 0;
 	int r = 0;
 
 	if (!m->value || m->value_len == 0)
-		return dead_letter(a, w, "json: empty message (no Tetragon JSON)", NULL, 0, err);
+		return dead_letter(a, msg, "json: empty message (no Tetragon JSON)", NULL, 0, err);
 	tb_jsonstream_reset(a->js, 0, 1);
 	if (tb_jsonstream_feed(a->js, m->value, m->value_len, err) < 0)
 		return -1;
 	tb_jsonstream_finish(a->js);
-	w->pos = pos;
+	w.pos = pos;
 	while (r == 0 && tb_jsonstream_next(a->js, &it)) {
 		items++;
 		snprintf(pos, sizeof(pos), "%s/%d@%" PRId64 ":%" PRIu64 ":%" PRIu64, m->topic,
 			 (int)m->partition, m->offset, it.line, it.column);
 		if (it.kind != TB_JSONSTREAM_OBJECT) {
-			r = bad_item(a, w, &it, err);
+			r = bad_item(a, &w, &it, err);
 			continue;
 		}
 		tb_metric_inc(a->in_kafka_tetragon);
-		r = tetragon_object(a, w, it.data, it.len, err);
+		r = tetragon_object(a, &w, it.data, it.len, err);
 	}
-	if (r == 0 && items == 0) {
-		snprintf(pos, sizeof(pos), "%s", w->origin);
-		r = dead_letter(a, w, "json: message holds only whitespace (no Tetragon JSON)", m->value,
+	if (r == 0 && items == 0)
+		r = dead_letter(a, msg, "json: message holds only whitespace (no Tetragon JSON)", m->value,
 				m->value_len, err);
-	}
 	return r;
 }
 

@@ -398,7 +398,7 @@ static int emit_one(tb_runtime_event_t *ev, int built, const char *what, size_t 
 int tb_probe_map_batch(const tb_probe_batch_t *b, const tb_probe_map_opts_t *opts, tb_probe_map_emit_fn emit,
 		       void *ctx, tb_probe_map_stats_t *stats, tb_err_t *err)
 {
-	tb_probe_map_stats_t local;
+	tb_probe_map_stats_t local = {0};
 	tb_probe_map_stats_t *st = stats ? stats : &local;
 	tb_runtime_event_t ev;
 

@@ -52,13 +52,19 @@ static long get_array(const json_t *o, const char *k, void **out, size_t elem, t
 	*out = NULL;
 	if (!v || json_is_null(v))
 		return 0;
-	if (!json_is_array(v))
-		return tb_err(err, "%s: expected an array", k);
+	if (!json_is_array(v)) {
+		tb_err(err, "%s: expected an array", k);
+		return -1;
+	}
 	n = json_array_size(v);
 	if (n == 0)
 		return 0;
 	*out = calloc(n, elem);
-	return *out ? (long)n : tb_err(err, "%s: out of memory", k);
+	if (!*out) {
+		tb_err(err, "%s: out of memory", k);
+		return -1;
+	}
+	return (long)n;
 }
 
 static int uframe(const json_t *j, tb_probe_uframe_t *f, tb_err_t *err)
