@@ -60,7 +60,8 @@ static size_t utf8_seq(const unsigned char *p)
 	if (c >= 0xc2 && c <= 0xdf)
 		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
 	if (c >= 0xe0 && c <= 0xef) {
-		unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf; /* no overlong, no surrogates */
+		unsigned lo = c == 0xe0 ? 0xa0 : 0x80,
+			 hi = c == 0xed ? 0x9f : 0xbf; /* no overlong, no surrogates */
 
 		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
 	}
@@ -97,16 +98,16 @@ static int check_text(const char *what, const char *s, tb_err_t *err)
 int tb_agg_event_check(const tb_event_t *ev, tb_err_t *err)
 {
 	const char *const texts[][2] = {
-		{"tenant", ev->tenant},
-		{"kind", ev->kind},
-		{"source", ev->source},
-		{"node", ev->node},
-		{"container.namespace", ev->container.namespace_},
-		{"container.workload", ev->container.workload},
-		{"container.image_digest", ev->container.image_digest},
-		{"artifact_digest", ev->artifact_digest},
-		{"purl", ev->purl},
-		{"correlation", ev->correlation},
+	    {"tenant", ev->tenant},
+	    {"kind", ev->kind},
+	    {"source", ev->source},
+	    {"node", ev->node},
+	    {"container.namespace", ev->container.namespace_},
+	    {"container.workload", ev->container.workload},
+	    {"container.image_digest", ev->container.image_digest},
+	    {"artifact_digest", ev->artifact_digest},
+	    {"purl", ev->purl},
+	    {"correlation", ev->correlation},
 	};
 
 	if (!ev->tenant || !ev->tenant[0])
@@ -133,8 +134,8 @@ int tb_agg_event_check(const tb_event_t *ev, tb_err_t *err)
 int tb_agg_artifact_check(const tb_artifact_t *a, tb_err_t *err)
 {
 	const char *const texts[][2] = {
-		{"tenant", a->tenant},		 {"digest", a->digest},		  {"name", a->name},
-		{"version", a->version},	 {"sbom_format", a->sbom_format}, {"sbom_sha256", a->sbom_sha256},
+	    {"tenant", a->tenant},   {"digest", a->digest},	      {"name", a->name},
+	    {"version", a->version}, {"sbom_format", a->sbom_format}, {"sbom_sha256", a->sbom_sha256},
 	};
 
 	if (!a->tenant || !a->tenant[0] || !a->digest || !a->digest[0])
@@ -147,7 +148,8 @@ int tb_agg_artifact_check(const tb_artifact_t *a, tb_err_t *err)
 
 		if (!c->purl || !c->purl[0])
 			return tb_err(err, "invalid: component %zu has no purl", i);
-		if (!tb_agg_utf8_valid(c->purl) || !tb_agg_utf8_valid(c->name) || !tb_agg_utf8_valid(c->version))
+		if (!tb_agg_utf8_valid(c->purl) || !tb_agg_utf8_valid(c->name) ||
+		    !tb_agg_utf8_valid(c->version))
 			return tb_err(err, "invalid: component %zu has text that is not valid UTF-8", i);
 	}
 	for (size_t i = 0; i < a->n_binaries; i++) {
@@ -155,7 +157,8 @@ int tb_agg_artifact_check(const tb_artifact_t *a, tb_err_t *err)
 
 		if (!b->path || !b->path[0])
 			return tb_err(err, "invalid: binary %zu has no path", i);
-		if (!tb_agg_utf8_valid(b->path) || !tb_agg_utf8_valid(b->build_id) || !tb_agg_utf8_valid(b->purl))
+		if (!tb_agg_utf8_valid(b->path) || !tb_agg_utf8_valid(b->build_id) ||
+		    !tb_agg_utf8_valid(b->purl))
 			return tb_err(err, "invalid: binary %zu has text that is not valid UTF-8", i);
 	}
 	return 0;
@@ -164,8 +167,8 @@ int tb_agg_artifact_check(const tb_artifact_t *a, tb_err_t *err)
 int tb_agg_finding_check(const tb_finding_t *f, tb_err_t *err)
 {
 	const char *const texts[][2] = {
-		{"tenant", f->tenant}, {"finding_id", f->finding_id},		{"vuln_id", f->vuln_id},
-		{"purl", f->purl},     {"artifact_digest", f->artifact_digest},
+	    {"tenant", f->tenant}, {"finding_id", f->finding_id},	    {"vuln_id", f->vuln_id},
+	    {"purl", f->purl},	   {"artifact_digest", f->artifact_digest},
 	};
 
 	if (!f->tenant || !f->tenant[0] || !f->finding_id || !f->finding_id[0])
@@ -200,8 +203,8 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 
 #define PUSH(f, name, row)                                                                                   \
 	(grow((void **)&(f)->name, &(f)->cap_##name, (f)->n_##name, sizeof(*(f)->name)) < 0                  \
-		 ? -1                                                                                        \
-		 : ((f)->name[(f)->n_##name++] = (row), 0))
+	     ? -1                                                                                            \
+	     : ((f)->name[(f)->n_##name++] = (row), 0))
 
 /* qsort, but fine with an empty (NULL) array. */
 static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
@@ -238,8 +241,10 @@ static int add_hot(tb_agg_fold_t *f, const tb_event_t *ev, size_t n_ids, int64_t
 		int64_t ws = tb_agg_window_start_us(ts_us, widths[w]);
 
 		for (size_t i = 0; i < n_ids; i++) {
-			tb_agg_hot_t h = {ev->tenant, art, widths[w], ws, f->scratch[i],
-					  f->scratch[i] == leaf_sid ? ev->count : 0, ev->count, ts_us, ts_us};
+			tb_agg_hot_t h = {
+			    ev->tenant, art,	       widths[w],
+			    ws,		f->scratch[i], f->scratch[i] == leaf_sid ? ev->count : 0,
+			    ev->count,	ts_us,	       ts_us};
 
 			if (PUSH(f, hot, h) < 0)
 				return -1;
@@ -266,8 +271,11 @@ int tb_agg_fold_event(tb_agg_fold_t *f, const tb_event_t *ev, tb_err_t *err)
 	for (size_t i = 0; i < ev->n_frames; i++) {
 		const tb_canon_frame_t *fr = &ev->frames[i];
 		int64_t sid = tb_agg_symbol_id(fr->build_id, fr->module, fr->symbol);
-		tb_agg_symbol_t s = {ev->tenant,	    sid, fr->build_id ? fr->build_id : "",
-				     fr->module ? fr->module : "", fr->symbol ? fr->symbol : "",
+		tb_agg_symbol_t s = {ev->tenant,
+				     sid,
+				     fr->build_id ? fr->build_id : "",
+				     fr->module ? fr->module : "",
+				     fr->symbol ? fr->symbol : "",
 				     fr->purl && fr->purl[0] ? fr->purl : NULL};
 		tb_agg_frame_t fm = {ev->tenant, fr->frame_id, sid, fr->file_offset, fr->kernel != 0};
 

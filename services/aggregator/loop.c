@@ -137,9 +137,10 @@ int tb_agg_rebalance(void *opaque, int assigned, tb_kafka_tp_t *tps, size_t n)
 	if (!assigned)
 		return 0; /* nothing cached per partition: PostgreSQL is the state */
 	if (tb_agg_stored_offsets(app->sink, tps, n, &e) < 0) {
-		tb_warn("rebalance: cannot read sink_offsets (%s); starting at the group's committed offsets, "
-			"which are never ahead of the stored ones (repeats are skipped)",
-			e.msg);
+		tb_warn(
+		    "rebalance: cannot read sink_offsets (%s); starting at the group's committed offsets, "
+		    "which are never ahead of the stored ones (repeats are skipped)",
+		    e.msg);
 		return 0;
 	}
 	log_starts(tps, n);
@@ -201,7 +202,8 @@ static long gather(tb_agg_app_t *app, batch_t *b, tb_err_t *err)
 
 		if (b->n_chunks && wait <= 0)
 			break;
-		n = tb_kafka_poll_batch(app->consumer, &b->chunks[b->n_chunks], app->batch_max - total, wait, err);
+		n = tb_kafka_poll_batch(app->consumer, &b->chunks[b->n_chunks], app->batch_max - total, wait,
+					err);
 		if (n < 0)
 			return -1;
 		if (n == 0)
@@ -266,13 +268,15 @@ static int store_batch(tb_agg_app_t *app, tb_agg_item_t *items, size_t n, tb_err
 			break;
 		case TB_AGG_DATA:
 			if (!split && hi - lo > 1) {
-				tb_warn("PostgreSQL refused the batch of %zu messages (%s); storing them one by one", n,
-					e.msg);
+				tb_warn("PostgreSQL refused the batch of %zu messages (%s); storing them one "
+					"by one",
+					n, e.msg);
 				split = 1;
 				break;
 			}
 			if (items[lo].kind == TB_AGG_BAD)
-				return tb_err(err, "cannot store the offset of a dead-lettered message: %s", e.msg);
+				return tb_err(err, "cannot store the offset of a dead-lettered message: %s",
+					      e.msg);
 			snprintf(reason, sizeof(reason), "store: %s", e.msg);
 			tb_agg_item_reject(&items[lo], reason);
 			break;

@@ -26,15 +26,18 @@
 #define VERSION "0.1.0"
 
 static const tb_option_t options[] = {
-	{"pg", TB_OPT_STRING, NULL, "PostgreSQL to write to: conninfo or URL (required)", NULL},
-	{"group", TB_OPT_STRING, "tb-aggregator", "Kafka consumer group; also the key of the stored offsets", NULL},
-	{"batch-max", TB_OPT_INT, "2000", "most messages per batch (= per transaction)", NULL},
-	{"batch-wait-ms", TB_OPT_DURATION_MS, "200ms", "longest wait to fill a batch after its first message", NULL},
-	{"migrate", TB_OPT_BOOL, "true", "apply pending schema migrations at start", NULL},
-	{"pg-connect-wait", TB_OPT_DURATION_MS, "10s", "how long to wait for PostgreSQL at start", NULL},
-	{"flush-timeout", TB_OPT_DURATION_MS, "30s", "longest wait for dead letters to be acknowledged", NULL},
-	{"kafka-probe-interval", TB_OPT_DURATION_MS, "2s", "how often /readyz checks that a broker answers", NULL},
-	{NULL, 0, NULL, NULL, NULL},
+    {"pg", TB_OPT_STRING, NULL, "PostgreSQL to write to: conninfo or URL (required)", NULL},
+    {"group", TB_OPT_STRING, "tb-aggregator", "Kafka consumer group; also the key of the stored offsets",
+     NULL},
+    {"batch-max", TB_OPT_INT, "2000", "most messages per batch (= per transaction)", NULL},
+    {"batch-wait-ms", TB_OPT_DURATION_MS, "200ms", "longest wait to fill a batch after its first message",
+     NULL},
+    {"migrate", TB_OPT_BOOL, "true", "apply pending schema migrations at start", NULL},
+    {"pg-connect-wait", TB_OPT_DURATION_MS, "10s", "how long to wait for PostgreSQL at start", NULL},
+    {"flush-timeout", TB_OPT_DURATION_MS, "30s", "longest wait for dead letters to be acknowledged", NULL},
+    {"kafka-probe-interval", TB_OPT_DURATION_MS, "2s", "how often /readyz checks that a broker answers",
+     NULL},
+    {NULL, 0, NULL, NULL, NULL},
 };
 
 /* Connect (and migrate); exit code on failure, 0 on success. */
@@ -112,8 +115,8 @@ int main(int argc, char **argv)
 		goto report;
 	}
 	tb_service_set_ready(&svc, false, "starting: connecting to Kafka");
-	if (tb_stage_kafka_open(&svc, tb_config_str(svc.cfg, "group"), in_topics, 3, out_topics, 1, &app.consumer,
-				&producer, &err) < 0) {
+	if (tb_stage_kafka_open(&svc, tb_config_str(svc.cfg, "group"), in_topics, 3, out_topics, 1,
+				&app.consumer, &producer, &err) < 0) {
 		tb_err_wrap(&err, "Kafka unreachable at start");
 		rc = TB_EXIT_UNREACHABLE;
 		goto report;
@@ -124,16 +127,16 @@ int main(int argc, char **argv)
 		rc = TB_EXIT_FAILURE;
 		goto report;
 	}
-	app.sink = tb_agg_sink_new(&(tb_agg_sink_conf_t){.pg = app.pg,
-							 .producer = producer,
-							 .dlq = dlq,
-							 .reg = reg,
-							 .group = tb_config_str(svc.cfg, "group"),
-							 .default_tenant = tb_config_str(svc.cfg, "tenant"),
-							 .metrics = svc.metrics,
-							 .flush_timeout_ms =
-								 (int)tb_config_duration_ms(svc.cfg, "flush-timeout")},
-				   &err);
+	app.sink = tb_agg_sink_new(
+	    &(tb_agg_sink_conf_t){.pg = app.pg,
+				  .producer = producer,
+				  .dlq = dlq,
+				  .reg = reg,
+				  .group = tb_config_str(svc.cfg, "group"),
+				  .default_tenant = tb_config_str(svc.cfg, "tenant"),
+				  .metrics = svc.metrics,
+				  .flush_timeout_ms = (int)tb_config_duration_ms(svc.cfg, "flush-timeout")},
+	    &err);
 	if (!app.sink) {
 		rc = TB_EXIT_FAILURE;
 		goto report;

@@ -29,7 +29,7 @@ struct tb_agg_probe {
 	int stop;
 	int ok;
 	int rounds;
-	char reason[256];    /* why the last probe failed */
+	char reason[256];     /* why the last probe failed */
 	char last_error[256]; /* last error_cb text */
 };
 
@@ -100,11 +100,12 @@ static void *run(void *arg)
 	}
 }
 
-static rd_kafka_t *make_handle(tb_agg_probe_t *p, const char *bootstrap, const char *const *props, size_t n_pairs,
-			       tb_err_t *err)
+static rd_kafka_t *make_handle(tb_agg_probe_t *p, const char *bootstrap, const char *const *props,
+			       size_t n_pairs, tb_err_t *err)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	const char *base[] = {"bootstrap.servers", bootstrap ? bootstrap : "", "client.id", "tb-aggregator-probe"};
+	const char *base[] = {"bootstrap.servers", bootstrap ? bootstrap : "", "client.id",
+			      "tb-aggregator-probe"};
 	char errstr[512];
 	rd_kafka_t *rk;
 

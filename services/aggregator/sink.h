@@ -59,10 +59,10 @@ typedef struct tb_agg_item {
 	tb_event_t ev;
 	tb_artifact_t art;
 	tb_finding_t fnd;
-	char *del_key;	  /* tombstones: the key (digest / finding_id) */
-	char *del_tenant; /* tombstones: "tb-tenant" header, NULL = every tenant */
-	char *reason;	  /* TB_AGG_BAD */
-	int64_t ts_us;	  /* events */
+	char *del_key;	   /* tombstones: the key (digest / finding_id) */
+	char *del_tenant;  /* tombstones: "tb-tenant" header, NULL = every tenant */
+	char *reason;	   /* TB_AGG_BAD */
+	int64_t ts_us;	   /* events */
 	int dead_lettered; /* the dead letter was acknowledged (do not send it again) */
 	/* per transaction attempt */
 	int live;     /* not yet stored (offset at/after the stored next_offset) */
@@ -84,19 +84,19 @@ typedef struct tb_agg_stats {
 typedef enum tb_agg_failure {
 	TB_AGG_OK = 0,
 	TB_AGG_TRANSIENT, /* connection lost, serialization failure, deadlock, Kafka flush: retry */
-	TB_AGG_DATA,      /* a record the database refuses (SQLSTATE class 22/23): isolate it */
-	TB_AGG_FATAL,     /* anything else (missing table, permissions, ...): stop */
+	TB_AGG_DATA,	  /* a record the database refuses (SQLSTATE class 22/23): isolate it */
+	TB_AGG_FATAL,	  /* anything else (missing table, permissions, ...): stop */
 } tb_agg_failure_t;
 
 typedef struct tb_agg_sink_conf {
-	tb_pg_t *pg;                     /* not owned */
-	tb_kafka_producer_t *producer;   /* for dead letters; not owned */
-	tb_dlq_t *dlq;                   /* not owned */
-	const tb_avro_registry_t *reg;   /* not owned */
-	const char *group;               /* the consumer group: key of sink_offsets */
-	const char *default_tenant;      /* for records without tenant (--tenant); NULL: reject them */
-	tb_metrics_t *metrics;           /* may be NULL */
-	int flush_timeout_ms;            /* wait for dead-letter acknowledgements */
+	tb_pg_t *pg;		       /* not owned */
+	tb_kafka_producer_t *producer; /* for dead letters; not owned */
+	tb_dlq_t *dlq;		       /* not owned */
+	const tb_avro_registry_t *reg; /* not owned */
+	const char *group;	       /* the consumer group: key of sink_offsets */
+	const char *default_tenant;    /* for records without tenant (--tenant); NULL: reject them */
+	tb_metrics_t *metrics;	       /* may be NULL */
+	int flush_timeout_ms;	       /* wait for dead-letter acknowledgements */
 } tb_agg_sink_conf_t;
 
 typedef struct tb_agg_sink tb_agg_sink_t;
@@ -108,7 +108,8 @@ void tb_agg_sink_free(tb_agg_sink_t *s);
  * tb_agg_items_clear). Never fails for bad input: such items become
  * TB_AGG_BAD with a reason. -1 only when out of memory. Counts
  * events_in_total. */
-int tb_agg_decode(tb_agg_sink_t *s, const tb_kafka_msg_t *msgs, size_t n, tb_agg_item_t *items, tb_err_t *err);
+int tb_agg_decode(tb_agg_sink_t *s, const tb_kafka_msg_t *msgs, size_t n, tb_agg_item_t *items,
+		  tb_err_t *err);
 
 /* Turn an item into a dead letter with `reason` (frees its record). */
 void tb_agg_item_reject(tb_agg_item_t *it, const char *reason);
@@ -118,8 +119,8 @@ void tb_agg_items_clear(tb_agg_item_t *items, size_t n);
 /* Write items[lo, hi) in one transaction (steps above). On success
  * TB_AGG_OK and *stats, with the metrics updated; otherwise the transaction
  * is rolled back and err says why. */
-tb_agg_failure_t tb_agg_store(tb_agg_sink_t *s, tb_agg_item_t *items, size_t lo, size_t hi, tb_agg_stats_t *stats,
-			      tb_err_t *err);
+tb_agg_failure_t tb_agg_store(tb_agg_sink_t *s, tb_agg_item_t *items, size_t lo, size_t hi,
+			      tb_agg_stats_t *stats, tb_err_t *err);
 
 /* The rebalance hook's lookup: set tps[i].offset to the stored next_offset
  * of each partition for this group, or TB_KAFKA_OFFSET_BEGINNING when none is

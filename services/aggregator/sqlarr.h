@@ -21,7 +21,7 @@ typedef struct tb_agg_arr {
 	char *data;
 	size_t len;
 	size_t cap;
-	size_t n;  /* elements so far */
+	size_t n; /* elements so far */
 	int oom;
 } tb_agg_arr_t;
 

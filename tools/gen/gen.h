@@ -69,19 +69,19 @@ json_t *gen_bytes_to_json(const void *p, size_t len);
 
 typedef struct gen_synth {
 	uint64_t seed;
-	int64_t first;       /* index of the first event */
-	int64_t n;           /* how many */
-	int tenants;         /* tenant-0 .. tenant-(k-1) */
+	int64_t first; /* index of the first event */
+	int64_t n;     /* how many */
+	int tenants;   /* tenant-0 .. tenant-(k-1) */
 	int nodes;
-	int stacks;          /* distinct stacks */
-	int symbols;         /* distinct symbols, spread over `modules` modules */
+	int stacks;  /* distinct stacks */
+	int symbols; /* distinct symbols, spread over `modules` modules */
 	int modules;
-	int depth;           /* max user frames per stack (>= 1) */
-	int kernel_frames;   /* kernel frames on top of each stack (0..) */
-	int artifacts;       /* distinct artifact digests; 0: all uncorrelated */
-	int64_t start_ns;    /* event i at start_ns + i * step_ns */
+	int depth;	   /* max user frames per stack (>= 1) */
+	int kernel_frames; /* kernel frames on top of each stack (0..) */
+	int artifacts;	   /* distinct artifact digests; 0: all uncorrelated */
+	int64_t start_ns;  /* event i at start_ns + i * step_ns */
 	int64_t step_ns;
-	int max_count;       /* samples folded per event: 1..max_count */
+	int max_count; /* samples folded per event: 1..max_count */
 } gen_synth_t;
 
 void gen_synth_defaults(gen_synth_t *s);

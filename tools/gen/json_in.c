@@ -48,7 +48,8 @@ static int check_fields(json_t *o, const char *const *allowed, const char *what,
 
 	if (!json_is_object(o))
 		return tb_err(err, "%s: not a JSON object", what);
-	json_object_foreach(o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		size_t i;
 
 		(void)v;
@@ -130,7 +131,8 @@ static int get_str_array(json_t *o, const char *k, char ***out, size_t *n, const
 	*out = calloc(json_array_size(v) + 1, sizeof(char *));
 	if (!*out)
 		return tb_err(err, "out of memory");
-	json_array_foreach(v, i, it) {
+	json_array_foreach(v, i, it)
+	{
 		if (!json_is_string(it))
 			return tb_err(err, "%s.%s[%zu]: expected a string", what, k, i);
 		(*out)[i] = strdup(json_string_value(it));
@@ -143,7 +145,10 @@ static int get_str_array(json_t *o, const char *k, char ***out, size_t *n, const
 
 static int hexval(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
 }
 
 /* event_id: 32 hex digits, or derived from the whole object. */
@@ -179,14 +184,15 @@ static int get_event_id(json_t *o, uint8_t out[TB_EVENT_ID_LEN], tb_err_t *err)
 
 /* ---- CorrelatedEvent / CanonicalEvent --------------------------------------- */
 
-static const char *const frame_fields[] = {"frame_id", "build_id", "module",	  "file_offset", "symbol",
-					   "kernel",   "artifact_digest", "purl", "finding_ids", NULL};
-static const char *const container_fields[] = {"id",	    "name",	    "image",	     "image_digest", "pod",
-					       "namespace", "workload", "workload_kind", "cgroup_id",    NULL};
+static const char *const frame_fields[] = {"frame_id", "build_id",	  "module", "file_offset", "symbol",
+					   "kernel",   "artifact_digest", "purl",   "finding_ids", NULL};
+static const char *const container_fields[] = {"id",	    "name",	 "image",    "image_digest",
+					       "pod",	    "namespace", "workload", "workload_kind",
+					       "cgroup_id", NULL};
 static const char *const event_fields[] = {
-	"event_id", "tenant",	"source",	 "kind", "ts_ns", "node",   "pid",	       "tid",
-	"uid_hash", "binary",	"exec_id",	 "container", "frames", "stack_id", "leaf_frame_id", "count",
-	"hook",	    "policy",	"path",		 "build_id",	"artifact_digest", "purl", "correlation", NULL};
+    "event_id", "tenant", "source",  "kind",	  "ts_ns",	     "node",	 "pid",		  "tid",
+    "uid_hash", "binary", "exec_id", "container", "frames",	     "stack_id", "leaf_frame_id", "count",
+    "hook",	"policy", "path",    "build_id",  "artifact_digest", "purl",	 "correlation",	  NULL};
 
 int64_t gen_frame_id(const tb_canon_frame_t *f)
 {
@@ -207,9 +213,12 @@ static int frame_from_json(json_t *o, size_t i, tb_canon_frame_t *f, tb_err_t *e
 	int64_t off = 0, id = 0;
 
 	snprintf(what, sizeof(what), "event.frames[%zu]", i);
-	if (check_fields(o, frame_fields, what, err) < 0 || get_str(o, "build_id", &f->build_id, what, err) < 0 ||
-	    get_str(o, "module", &f->module, what, err) < 0 || get_str(o, "symbol", &f->symbol, what, err) < 0 ||
-	    get_i64(o, "file_offset", &off, what, err) < 0 || get_bool(o, "kernel", &f->kernel, what, err) < 0 ||
+	if (check_fields(o, frame_fields, what, err) < 0 ||
+	    get_str(o, "build_id", &f->build_id, what, err) < 0 ||
+	    get_str(o, "module", &f->module, what, err) < 0 ||
+	    get_str(o, "symbol", &f->symbol, what, err) < 0 ||
+	    get_i64(o, "file_offset", &off, what, err) < 0 ||
+	    get_bool(o, "kernel", &f->kernel, what, err) < 0 ||
 	    get_str(o, "artifact_digest", &f->artifact_digest, what, err) < 0 ||
 	    get_str(o, "purl", &f->purl, what, err) < 0 ||
 	    get_str_array(o, "finding_ids", &f->finding_ids, &f->n_finding_ids, what, err) < 0 ||
@@ -229,9 +238,11 @@ static int container_from_json(json_t *o, tb_container_t *c, tb_err_t *err)
 		return 0;
 	if (check_fields(o, container_fields, w, err) < 0 || get_str(o, "id", &c->id, w, err) < 0 ||
 	    get_str(o, "name", &c->name, w, err) < 0 || get_str(o, "image", &c->image, w, err) < 0 ||
-	    get_str(o, "image_digest", &c->image_digest, w, err) < 0 || get_str(o, "pod", &c->pod, w, err) < 0 ||
-	    get_str(o, "namespace", &c->namespace_, w, err) < 0 || get_str(o, "workload", &c->workload, w, err) < 0 ||
-	    get_str(o, "workload_kind", &c->workload_kind, w, err) < 0 || get_i64(o, "cgroup_id", &cg, w, err) < 0)
+	    get_str(o, "image_digest", &c->image_digest, w, err) < 0 ||
+	    get_str(o, "pod", &c->pod, w, err) < 0 || get_str(o, "namespace", &c->namespace_, w, err) < 0 ||
+	    get_str(o, "workload", &c->workload, w, err) < 0 ||
+	    get_str(o, "workload_kind", &c->workload_kind, w, err) < 0 ||
+	    get_i64(o, "cgroup_id", &cg, w, err) < 0)
 		return -1;
 	c->cgroup_id = (uint64_t)cg;
 	return 0;
@@ -249,7 +260,8 @@ static int frames_from_json(json_t *o, tb_event_t *ev, tb_err_t *err)
 	ev->frames = calloc(json_array_size(fr) + 1, sizeof(*ev->frames));
 	if (!ev->frames)
 		return tb_err(err, "out of memory");
-	json_array_foreach(fr, i, it) {
+	json_array_foreach(fr, i, it)
+	{
 		ev->n_frames = i + 1;
 		if (frame_from_json(it, i, &ev->frames[i], err) < 0)
 			return -1;
@@ -287,17 +299,21 @@ int gen_event_from_json(json_t *o, tb_event_t *ev, tb_err_t *err)
 	    get_str(o, "kind", &ev->kind, w, err) < 0 || get_i64(o, "ts_ns", &ev->ts_ns, w, err) < 0 ||
 	    get_str(o, "node", &ev->node, w, err) < 0 || get_u32(o, "pid", &ev->pid, w, err) < 0 ||
 	    get_u32(o, "tid", &ev->tid, w, err) < 0 || get_str(o, "uid_hash", &ev->uid_hash, w, err) < 0 ||
-	    get_str(o, "binary", &ev->binary, w, err) < 0 || get_str(o, "exec_id", &ev->exec_id, w, err) < 0 ||
+	    get_str(o, "binary", &ev->binary, w, err) < 0 ||
+	    get_str(o, "exec_id", &ev->exec_id, w, err) < 0 ||
 	    container_from_json(json_object_get(o, "container"), &ev->container, err) < 0 ||
 	    frames_from_json(o, ev, err) < 0 || get_i64(o, "stack_id", &ev->stack_id, w, err) < 0 ||
-	    get_i64(o, "leaf_frame_id", &ev->leaf_frame_id, w, err) < 0 || get_i64(o, "count", &ev->count, w, err) < 0 ||
-	    get_str(o, "hook", &ev->hook, w, err) < 0 || get_str(o, "policy", &ev->policy, w, err) < 0 ||
-	    get_str(o, "path", &ev->path, w, err) < 0 || get_str(o, "build_id", &ev->build_id, w, err) < 0 ||
+	    get_i64(o, "leaf_frame_id", &ev->leaf_frame_id, w, err) < 0 ||
+	    get_i64(o, "count", &ev->count, w, err) < 0 || get_str(o, "hook", &ev->hook, w, err) < 0 ||
+	    get_str(o, "policy", &ev->policy, w, err) < 0 || get_str(o, "path", &ev->path, w, err) < 0 ||
+	    get_str(o, "build_id", &ev->build_id, w, err) < 0 ||
 	    get_str(o, "artifact_digest", &ev->artifact_digest, w, err) < 0 ||
-	    get_str(o, "purl", &ev->purl, w, err) < 0 || get_str(o, "correlation", &ev->correlation, w, err) < 0)
+	    get_str(o, "purl", &ev->purl, w, err) < 0 ||
+	    get_str(o, "correlation", &ev->correlation, w, err) < 0)
 		return -1;
 	derive_ids(o, ev);
-	if (!ev->correlation && !(ev->correlation = strdup(ev->artifact_digest ? "correlated" : "uncorrelated")))
+	if (!ev->correlation &&
+	    !(ev->correlation = strdup(ev->artifact_digest ? "correlated" : "uncorrelated")))
 		return tb_err(err, "out of memory");
 	return 0;
 }
@@ -309,11 +325,12 @@ void gen_event_key(const tb_event_t *ev, char *out, size_t cap)
 
 /* ---- Artifact / Finding ------------------------------------------------------- */
 
-static const char *const artifact_fields[] = {"tenant",	     "digest",	      "name",	    "version",  "sbom_format",
-					      "sbom_sha256", "registered_ns", "components", "binaries", NULL};
+static const char *const artifact_fields[] = {"tenant",	     "digest",	    "name",	     "version",
+					      "sbom_format", "sbom_sha256", "registered_ns", "components",
+					      "binaries",    NULL};
 static const char *const component_fields[] = {"purl", "name", "version", NULL};
 static const char *const binary_fields[] = {"path", "build_id", "purl", NULL};
-static const char *const finding_fields[] = {"tenant",	"finding_id", "vuln_id",       "purl",
+static const char *const finding_fields[] = {"tenant",		"finding_id", "vuln_id",       "purl",
 					     "artifact_digest", "symbols",    "registered_ns", NULL};
 
 static int components_from_json(json_t *o, tb_artifact_t *a, tb_err_t *err)
@@ -323,9 +340,11 @@ static int components_from_json(json_t *o, tb_artifact_t *a, tb_err_t *err)
 
 	if (!arr || json_is_null(arr))
 		return 0;
-	if (!json_is_array(arr) || !(a->components = calloc(json_array_size(arr) + 1, sizeof(*a->components))))
+	if (!json_is_array(arr) ||
+	    !(a->components = calloc(json_array_size(arr) + 1, sizeof(*a->components))))
 		return tb_err(err, "artifact.components: expected an array");
-	json_array_foreach(arr, i, it) {
+	json_array_foreach(arr, i, it)
+	{
 		tb_component_t *c = &a->components[i];
 
 		a->n_components = i + 1;
@@ -347,7 +366,8 @@ static int binaries_from_json(json_t *o, tb_artifact_t *a, tb_err_t *err)
 		return 0;
 	if (!json_is_array(arr) || !(a->binaries = calloc(json_array_size(arr) + 1, sizeof(*a->binaries))))
 		return tb_err(err, "artifact.binaries: expected an array");
-	json_array_foreach(arr, i, it) {
+	json_array_foreach(arr, i, it)
+	{
 		tb_binary_t *b = &a->binaries[i];
 
 		a->n_binaries = i + 1;
@@ -366,10 +386,11 @@ int gen_artifact_from_json(json_t *o, tb_artifact_t *a, tb_err_t *err)
 
 	if (check_fields(o, artifact_fields, w, err) < 0 || get_str(o, "tenant", &a->tenant, w, err) < 0 ||
 	    get_str(o, "digest", &a->digest, w, err) < 0 || get_str(o, "name", &a->name, w, err) < 0 ||
-	    get_str(o, "version", &a->version, w, err) < 0 || get_str(o, "sbom_format", &a->sbom_format, w, err) < 0 ||
+	    get_str(o, "version", &a->version, w, err) < 0 ||
+	    get_str(o, "sbom_format", &a->sbom_format, w, err) < 0 ||
 	    get_str(o, "sbom_sha256", &a->sbom_sha256, w, err) < 0 ||
-	    get_i64(o, "registered_ns", &a->registered_ns, w, err) < 0 || components_from_json(o, a, err) < 0 ||
-	    binaries_from_json(o, a, err) < 0)
+	    get_i64(o, "registered_ns", &a->registered_ns, w, err) < 0 ||
+	    components_from_json(o, a, err) < 0 || binaries_from_json(o, a, err) < 0)
 		return -1;
 	return 0;
 }
@@ -379,8 +400,9 @@ int gen_finding_from_json(json_t *o, tb_finding_t *f, tb_err_t *err)
 	const char *w = "finding";
 
 	if (check_fields(o, finding_fields, w, err) < 0 || get_str(o, "tenant", &f->tenant, w, err) < 0 ||
-	    get_str(o, "finding_id", &f->finding_id, w, err) < 0 || get_str(o, "vuln_id", &f->vuln_id, w, err) < 0 ||
-	    get_str(o, "purl", &f->purl, w, err) < 0 || get_str(o, "artifact_digest", &f->artifact_digest, w, err) < 0 ||
+	    get_str(o, "finding_id", &f->finding_id, w, err) < 0 ||
+	    get_str(o, "vuln_id", &f->vuln_id, w, err) < 0 || get_str(o, "purl", &f->purl, w, err) < 0 ||
+	    get_str(o, "artifact_digest", &f->artifact_digest, w, err) < 0 ||
 	    get_str_array(o, "symbols", &f->symbols, &f->n_symbols, w, err) < 0 ||
 	    get_i64(o, "registered_ns", &f->registered_ns, w, err) < 0)
 		return -1;

@@ -43,6 +43,7 @@ typedef struct globals {
 	size_t n_pairs;
 	int timeout_ms;
 	tb_avro_registry_t *reg;
+	char envbuf[16384]; /* TB_KAFKA_* properties, split */
 } globals_t;
 
 static void on_signal(int sig)
@@ -53,12 +54,13 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tb-gen [-b BOOTSTRAP] [-X key=value ...] [--timeout MS] [--log-level L] COMMAND ...\n"
-		   "commands:\n"
-		   "  json  [--type correlated|canonical|artifact|finding] [-t TOPIC] [-f FILE] [--repeat N]\n"
-		   "  synth [-t TOPIC] [-n N] [--first I] [--seed S] [--print] [shape options]\n"
-		   "  dump  -t TOPIC [-G GROUP] [--exit-after N] [--idle-exit MS]\n"
-		   "-b defaults to $TB_BROKERS; `tb-gen COMMAND --help` for details.\n");
+	fprintf(f,
+		"usage: tb-gen [-b BOOTSTRAP] [-X key=value ...] [--timeout MS] [--log-level L] COMMAND ...\n"
+		"commands:\n"
+		"  json  [--type correlated|canonical|artifact|finding] [-t TOPIC] [-f FILE] [--repeat N]\n"
+		"  synth [-t TOPIC] [-n N] [--first I] [--seed S] [--print] [shape options]\n"
+		"  dump  -t TOPIC [-G GROUP] [--exit-after N] [--idle-exit MS]\n"
+		"-b defaults to $TB_BROKERS; `tb-gen COMMAND --help` for details.\n");
 }
 
 static int add_prop(globals_t *g, char *kv)
@@ -76,17 +78,23 @@ static int add_prop(globals_t *g, char *kv)
 	return 0;
 }
 
-/* TB_KAFKA_<PROP>=v -> prop=v (lower case, '_' -> '.'), as the services do. */
+/* TB_KAFKA_<PROP>=v -> prop=v (lower case, '_' -> '.'), as the services do;
+ * the strings live in g->envbuf. */
 static int env_props(globals_t *g)
 {
+	size_t used = 0;
+
 	for (char **e = environ; e && *e; e++) {
 		char *kv, *eq;
+		size_t len;
 
 		if (strncmp(*e, "TB_KAFKA_", 9) != 0 || !strchr(*e, '='))
 			continue;
-		kv = strdup(*e + 9); /* kept for the process lifetime */
-		if (!kv)
+		len = strlen(*e + 9) + 1;
+		if (used + len > sizeof(g->envbuf))
 			return -1;
+		kv = memcpy(g->envbuf + used, *e + 9, len);
+		used += len;
 		eq = strchr(kv, '=');
 		for (char *p = kv; p < eq; p++)
 			*p = *p == '_' ? '.' : (*p >= 'A' && *p <= 'Z') ? (char)(*p + 32) : *p;
@@ -129,8 +137,8 @@ static int out_open(out_t *o, const globals_t *g, const char *topic, tb_err_t *e
 	return o->p ? 0 : -1;
 }
 
-static int out_send(out_t *o, const char *key, const void *val, size_t len, const tb_kafka_header_t *h, size_t nh,
-		    tb_err_t *err)
+static int out_send(out_t *o, const char *key, const void *val, size_t len, const tb_kafka_header_t *h,
+		    size_t nh, tb_err_t *err)
 {
 	if (tb_kafka_produce(o->p, o->topic, key, key ? strlen(key) : 0, val, len, h, nh, err) < 0)
 		return -1;
@@ -163,7 +171,8 @@ static int parse_headers(json_t *o, tb_kafka_header_t *h, size_t *n, tb_err_t *e
 		return 0;
 	if (!json_is_object(hs))
 		return tb_err(err, "_headers: expected an object of strings");
-	json_object_foreach(hs, k, v) {
+	json_object_foreach(hs, k, v)
+	{
 		if (!json_is_string(v) || *n >= MAX_HEADERS)
 			return tb_err(err, "_headers: expected at most %d string values", MAX_HEADERS);
 		h[(*n)++] = (tb_kafka_header_t){k, json_string_value(v), json_string_length(v)};
@@ -181,7 +190,8 @@ static int encode_json(const globals_t *g, gen_type_t t, json_t *o, uint8_t **bu
 	if (t == GEN_ARTIFACT) {
 		tb_artifact_t a = {0};
 
-		if (gen_artifact_from_json(o, &a, err) == 0 && tb_avro_encode_artifact(g->reg, &a, buf, len, err) == 0)
+		if (gen_artifact_from_json(o, &a, err) == 0 &&
+		    tb_avro_encode_artifact(g->reg, &a, buf, len, err) == 0)
 			rc = (*key = strdup(a.digest ? a.digest : "")) ? 0 : -1;
 		tb_artifact_clear(&a);
 		return rc;
@@ -189,7 +199,8 @@ static int encode_json(const globals_t *g, gen_type_t t, json_t *o, uint8_t **bu
 	if (t == GEN_FINDING) {
 		tb_finding_t f = {0};
 
-		if (gen_finding_from_json(o, &f, err) == 0 && tb_avro_encode_finding(g->reg, &f, buf, len, err) == 0)
+		if (gen_finding_from_json(o, &f, err) == 0 &&
+		    tb_avro_encode_finding(g->reg, &f, buf, len, err) == 0)
 			rc = (*key = strdup(f.finding_id ? f.finding_id : "")) ? 0 : -1;
 		tb_finding_clear(&f);
 		return rc;
@@ -235,7 +246,8 @@ static int json_line(out_t *o, gen_type_t t, json_t *obj, tb_err_t *err)
 
 static void json_usage(FILE *f)
 {
-	fprintf(f, "usage: tb-gen json [--type correlated|canonical|artifact|finding] [-t TOPIC] [-f FILE] [--repeat N]\n"
+	fprintf(f, "usage: tb-gen json [--type correlated|canonical|artifact|finding] [-t TOPIC] [-f FILE] "
+		   "[--repeat N]\n"
 		   "  Reads one JSON record per line (FILE or stdin; blank lines and lines starting with #\n"
 		   "  are skipped), encodes it as Avro single-object and produces it to TOPIC (default: the\n"
 		   "  record's topic). --repeat N sends the whole input N times (duplicates). Fields: see\n"
@@ -246,11 +258,10 @@ static int read_lines(FILE *in, json_t *lines, tb_err_t *err)
 {
 	char *line = NULL;
 	size_t cap = 0;
-	ssize_t n;
 	long no = 0;
 	int rc = 0;
 
-	while ((n = getline(&line, &cap, in)) >= 0) {
+	while (getline(&line, &cap, in) >= 0) {
 		json_error_t je;
 		json_t *o;
 		char *p = line;
@@ -296,11 +307,21 @@ static int cmd_json(const globals_t *g, int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'r': repeat = atol(optarg); break;
-		case 't': topic = optarg; break;
-		case 'f': file = optarg; break;
-		case 'h': json_usage(stdout); return 0;
-		default: json_usage(stderr); return 2;
+		case 'r':
+			repeat = atol(optarg);
+			break;
+		case 't':
+			topic = optarg;
+			break;
+		case 'f':
+			file = optarg;
+			break;
+		case 'h':
+			json_usage(stdout);
+			return 0;
+		default:
+			json_usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc || repeat < 1) {
@@ -320,13 +341,14 @@ static int cmd_json(const globals_t *g, int argc, char **argv)
 		goto out;
 	}
 	for (long r = 0; r < repeat && !g_stop; r++)
-		json_array_foreach(lines, i, o) {
+		json_array_foreach(lines, i, o)
+		{
 			json_int_t no = json_integer_value(json_object_get(o, "_line"));
 
 			json_object_del(o, "_line");
 			if (json_line(&out, t, o, &err) < 0) {
-				fprintf(stderr, "tb-gen json: %s line %lld: %s\n", file ? file : "stdin", (long long)no,
-					err.msg);
+				fprintf(stderr, "tb-gen json: %s line %lld: %s\n", file ? file : "stdin",
+					(long long)no, err.msg);
 				out_close(&out, &err);
 				goto out;
 			}
@@ -349,12 +371,13 @@ out:
 
 static void synth_usage(FILE *f)
 {
-	fprintf(f, "usage: tb-gen synth [-t TOPIC] [-n N] [--first I] [--seed S] [--print] [shape options]\n"
-		   "  Produces synthetic CorrelatedEvents I .. I+N-1 (deterministic: the same settings and\n"
-		   "  index give the same record) keyed by stack_id, or prints them as JSON lines (--print).\n"
-		   "  shape: --tenants K --nodes K --stacks K --symbols K --modules K --depth D\n"
-		   "         --kernel-frames K --artifacts K (0: uncorrelated) --start-ns T --step-ns S\n"
-		   "         --max-count C (samples folded per event, 1..C)\n");
+	fprintf(f,
+		"usage: tb-gen synth [-t TOPIC] [-n N] [--first I] [--seed S] [--print] [shape options]\n"
+		"  Produces synthetic CorrelatedEvents I .. I+N-1 (deterministic: the same settings and\n"
+		"  index give the same record) keyed by stack_id, or prints them as JSON lines (--print).\n"
+		"  shape: --tenants K --nodes K --stacks K --symbols K --modules K --depth D\n"
+		"         --kernel-frames K --artifacts K (0: uncorrelated) --start-ns T --step-ns S\n"
+		"         --max-count C (samples folded per event, 1..C)\n");
 }
 
 static int synth_opt(gen_synth_t *s, int ch, const char *arg)
@@ -362,30 +385,59 @@ static int synth_opt(gen_synth_t *s, int ch, const char *arg)
 	long long v = strtoll(arg, NULL, 0);
 
 	switch (ch) {
-	case 'n': s->n = v; break;
-	case 'F': s->first = v; break;
-	case 'S': s->seed = (uint64_t)v; break;
-	case 1: s->tenants = (int)v; break;
-	case 2: s->nodes = (int)v; break;
-	case 3: s->stacks = (int)v; break;
-	case 4: s->symbols = (int)v; break;
-	case 5: s->modules = (int)v; break;
-	case 6: s->depth = (int)v; break;
-	case 7: s->kernel_frames = (int)v; break;
-	case 8: s->artifacts = (int)v; break;
-	case 9: s->start_ns = v; break;
-	case 10: s->step_ns = v; break;
-	case 11: s->max_count = (int)v; break;
-	default: return -1;
+	case 'n':
+		s->n = v;
+		break;
+	case 'F':
+		s->first = v;
+		break;
+	case 'S':
+		s->seed = (uint64_t)v;
+		break;
+	case 1:
+		s->tenants = (int)v;
+		break;
+	case 2:
+		s->nodes = (int)v;
+		break;
+	case 3:
+		s->stacks = (int)v;
+		break;
+	case 4:
+		s->symbols = (int)v;
+		break;
+	case 5:
+		s->modules = (int)v;
+		break;
+	case 6:
+		s->depth = (int)v;
+		break;
+	case 7:
+		s->kernel_frames = (int)v;
+		break;
+	case 8:
+		s->artifacts = (int)v;
+		break;
+	case 9:
+		s->start_ns = v;
+		break;
+	case 10:
+		s->step_ns = v;
+		break;
+	case 11:
+		s->max_count = (int)v;
+		break;
+	default:
+		return -1;
 	}
 	return 0;
 }
 
 static int synth_valid(const gen_synth_t *s)
 {
-	return s->n >= 0 && s->first >= 0 && s->tenants > 0 && s->nodes > 0 && s->stacks > 0 && s->symbols > 0 &&
-	       s->modules > 0 && s->depth > 0 && s->kernel_frames >= 0 && s->artifacts >= 0 && s->max_count > 0 &&
-	       s->start_ns >= 0 && s->step_ns >= 0;
+	return s->n >= 0 && s->first >= 0 && s->tenants > 0 && s->nodes > 0 && s->stacks > 0 &&
+	       s->symbols > 0 && s->modules > 0 && s->depth > 0 && s->kernel_frames >= 0 &&
+	       s->artifacts >= 0 && s->max_count > 0 && s->start_ns >= 0 && s->step_ns >= 0;
 }
 
 static int synth_one(out_t *o, const gen_synth_t *s, int64_t i, tb_err_t *err)
@@ -420,14 +472,14 @@ out:
 static int cmd_synth(const globals_t *g, int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"first", required_argument, NULL, 'F'},     {"seed", required_argument, NULL, 'S'},
-		{"print", no_argument, NULL, 'P'},           {"tenants", required_argument, NULL, 1},
-		{"nodes", required_argument, NULL, 2},       {"stacks", required_argument, NULL, 3},
-		{"symbols", required_argument, NULL, 4},     {"modules", required_argument, NULL, 5},
-		{"depth", required_argument, NULL, 6},       {"kernel-frames", required_argument, NULL, 7},
-		{"artifacts", required_argument, NULL, 8},   {"start-ns", required_argument, NULL, 9},
-		{"step-ns", required_argument, NULL, 10},    {"max-count", required_argument, NULL, 11},
-		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+	    {"first", required_argument, NULL, 'F'},   {"seed", required_argument, NULL, 'S'},
+	    {"print", no_argument, NULL, 'P'},	       {"tenants", required_argument, NULL, 1},
+	    {"nodes", required_argument, NULL, 2},     {"stacks", required_argument, NULL, 3},
+	    {"symbols", required_argument, NULL, 4},   {"modules", required_argument, NULL, 5},
+	    {"depth", required_argument, NULL, 6},     {"kernel-frames", required_argument, NULL, 7},
+	    {"artifacts", required_argument, NULL, 8}, {"start-ns", required_argument, NULL, 9},
+	    {"step-ns", required_argument, NULL, 10},  {"max-count", required_argument, NULL, 11},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0}};
 	gen_synth_t s;
 	out_t out = {0};
 	const char *topic = gen_type_topic(GEN_CORRELATED);
@@ -498,7 +550,8 @@ static json_t *decode_json(const globals_t *g, const tb_kafka_msg_t *m, const ch
 	else if (strcmp(name, TB_AVRO_FINDING) == 0)
 		DEC(tb_finding_t, tb_finding_clear, tb_avro_decode_finding, gen_finding_to_json(&r));
 	else if (strcmp(name, TB_AVRO_DEAD_LETTER) == 0)
-		DEC(tb_dead_letter_t, tb_dead_letter_clear, tb_avro_decode_dead_letter, gen_dead_letter_to_json(&r));
+		DEC(tb_dead_letter_t, tb_dead_letter_clear, tb_avro_decode_dead_letter,
+		    gen_dead_letter_to_json(&r));
 	else if (strcmp(name, TB_AVRO_RUNTIME_EVENT) == 0)
 		DEC(tb_runtime_event_t, tb_runtime_event_clear, tb_avro_decode_runtime_event,
 		    gen_runtime_event_to_json(&r));
@@ -572,12 +625,24 @@ static int cmd_dump(const globals_t *g, int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "t:G:h", lo, NULL)) != -1) {
 		switch (ch) {
-		case 't': topic = optarg; break;
-		case 'G': group = optarg; break;
-		case 'e': exit_after = atol(optarg); break;
-		case 'i': idle_ms = atol(optarg); break;
-		case 'h': dump_usage(stdout); return 0;
-		default: dump_usage(stderr); return 2;
+		case 't':
+			topic = optarg;
+			break;
+		case 'G':
+			group = optarg;
+			break;
+		case 'e':
+			exit_after = atol(optarg);
+			break;
+		case 'i':
+			idle_ms = atol(optarg);
+			break;
+		case 'h':
+			dump_usage(stdout);
+			return 0;
+		default:
+			dump_usage(stderr);
+			return 2;
 		}
 	}
 	if (!topic || optind != argc) {
@@ -627,7 +692,7 @@ int main(int argc, char **argv)
 					   {"log-level", required_argument, NULL, 'L'},
 					   {"help", no_argument, NULL, 'h'},
 					   {NULL, 0, NULL, 0}};
-	globals_t g = {.timeout_ms = 10000};
+	static globals_t g = {.timeout_ms = 10000}; /* large (envbuf): not on the stack */
 	struct sigaction sa = {.sa_handler = on_signal};
 	tb_log_level_t level = TB_LOG_WARN;
 	tb_err_t err;
@@ -643,20 +708,28 @@ int main(int argc, char **argv)
 		g.bootstrap = NULL;
 	while ((ch = getopt_long(argc, argv, "+b:X:h", lo, NULL)) != -1) {
 		switch (ch) {
-		case 'b': g.bootstrap = optarg; break;
+		case 'b':
+			g.bootstrap = optarg;
+			break;
 		case 'X':
 			if (add_prop(&g, optarg) < 0)
 				return 2;
 			break;
-		case 'T': g.timeout_ms = atoi(optarg); break;
+		case 'T':
+			g.timeout_ms = atoi(optarg);
+			break;
 		case 'L':
 			if (tb_log_level_parse(optarg, &level) < 0) {
 				fprintf(stderr, "tb-gen: unknown log level %s\n", optarg);
 				return 2;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind >= argc) {

@@ -33,7 +33,7 @@ void gen_synth_defaults(gen_synth_t *s)
 	s->kernel_frames = 2;
 	s->artifacts = 4;
 	s->start_ns = 1764000000000000000LL; /* 2025-11-24T16:00:00Z */
-	s->step_ns = 10000000;               /* 100 events per second */
+	s->step_ns = 10000000;		     /* 100 events per second */
 	s->max_count = 3;
 }
 

@@ -29,8 +29,8 @@
 
 /* An event with frames given as "name@module" specs, innermost first; a
  * name starting with 'k:' is a kernel frame. frame_id = index + 1 + 100 * offset_salt. */
-static tb_event_t *event(const char *tenant, int64_t ts_ns, int64_t count, const char *art, const char *const *frames,
-			 size_t n)
+static tb_event_t *event(const char *tenant, int64_t ts_ns, int64_t count, const char *art,
+			 const char *const *frames, size_t n)
 {
 	tb_event_t *ev = calloc(1, sizeof(*ev));
 
@@ -82,14 +82,14 @@ static const tb_agg_hot_t *find_hot(const tb_agg_fold_t *f, const char *tenant, 
 	return NULL;
 }
 
-static void expect_hot(const tb_agg_fold_t *f, const char *tenant, int width, int64_t ws_us, int64_t symbol_id,
-		       int64_t self, int64_t total, int64_t first_us, int64_t last_us)
+static void expect_hot(const tb_agg_fold_t *f, const char *tenant, int width, int64_t ws_us,
+		       int64_t symbol_id, int64_t self, int64_t total, int64_t first_us, int64_t last_us)
 {
 	const tb_agg_hot_t *h = find_hot(f, tenant, width, ws_us, symbol_id);
 
 	if (!h)
-		fail_msg("no hot row for tenant %s width %d window %lld symbol %lld", tenant, width, (long long)ws_us,
-			 (long long)symbol_id);
+		fail_msg("no hot row for tenant %s width %d window %lld symbol %lld", tenant, width,
+			 (long long)ws_us, (long long)symbol_id);
 	assert_int_equal(h->self_count, self);
 	assert_int_equal(h->total_count, total);
 	assert_int_equal(h->first_us, first_us);
@@ -193,11 +193,11 @@ static void utf8_validation_matches_what_postgresql_accepts(void **state)
 	assert_true(tb_agg_utf8_valid(""));
 	assert_true(tb_agg_utf8_valid("plain ascii"));
 	assert_true(tb_agg_utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
-	assert_false(tb_agg_utf8_valid("\xc0\xaf"));         /* overlong '/' */
+	assert_false(tb_agg_utf8_valid("\xc0\xaf"));	     /* overlong '/' */
 	assert_false(tb_agg_utf8_valid("\xe0\x80\xaf"));     /* overlong 3-byte */
 	assert_false(tb_agg_utf8_valid("\xed\xa0\x80"));     /* surrogate */
 	assert_false(tb_agg_utf8_valid("\xf4\x90\x80\x80")); /* above U+10FFFF */
-	assert_false(tb_agg_utf8_valid("abc\xe2\x82"));      /* truncated */
+	assert_false(tb_agg_utf8_valid("abc\xe2\x82"));	     /* truncated */
 	assert_false(tb_agg_utf8_valid("\xff"));
 }
 
@@ -325,7 +325,7 @@ static void tenants_and_artifacts_are_separate_keys(void **state)
 	assert_int_equal(tb_agg_fold_event(&f, e2, NULL), 0);
 	assert_int_equal(tb_agg_fold_event(&f, e3, NULL), 0);
 	tb_agg_fold_finish(&f);
-	assert_int_equal(f.n_hot, 6);     /* (t1,ART) (t2,ART) (t1,'') x 2 widths */
+	assert_int_equal(f.n_hot, 6);	  /* (t1,ART) (t2,ART) (t1,'') x 2 widths */
 	assert_int_equal(f.n_symbols, 2); /* per tenant */
 	for (size_t i = 0; i < f.n_hot; i++)
 		assert_non_null(f.hot[i].artifact); /* uncorrelated is '', never NULL */
@@ -490,7 +490,8 @@ static void hot_rows_come_out_sorted_by_key(void **state)
 		if (!c)
 			c = (p->width > h->width) - (p->width < h->width);
 		if (!c)
-			c = (p->window_start_us > h->window_start_us) - (p->window_start_us < h->window_start_us);
+			c = (p->window_start_us > h->window_start_us) -
+			    (p->window_start_us < h->window_start_us);
 		if (!c)
 			c = (p->symbol_id > h->symbol_id) - (p->symbol_id < h->symbol_id);
 		if (c >= 0)
@@ -525,8 +526,11 @@ static void dedupe_keeps_the_first_of_each_event_key(void **state)
 	tb_event_t *a = event("t1", T0, 1, ART, fr, 1);
 	tb_event_t *b = event("t1", T0 + SEC, 1, ART, fr, 1);
 	tb_event_t *c = event("t2", T0, 1, ART, fr, 1); /* same event_id as a, other tenant */
-	tb_agg_obs_t obs[] = {{b, T0 / 1000 + US, 0}, {a, T0 / 1000, 1}, {b, T0 / 1000 + US, 2},
-			      {c, T0 / 1000, 3},      {a, T0 / 1000, 4}};
+	tb_agg_obs_t obs[] = {{b, T0 / 1000 + US, 0},
+			      {a, T0 / 1000, 1},
+			      {b, T0 / 1000 + US, 2},
+			      {c, T0 / 1000, 3},
+			      {a, T0 / 1000, 4}};
 	size_t n;
 	tb_agg_obs_t *hit;
 
@@ -552,27 +556,27 @@ static void dedupe_keeps_the_first_of_each_event_key(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(window_start_aligns_to_the_epoch_for_both_widths),
-		cmocka_unit_test(window_start_floors_times_before_1970),
-		cmocka_unit_test(ts_us_truncates_nanoseconds_downwards),
-		cmocka_unit_test(symbol_id_follows_the_documented_recipe),
-		cmocka_unit_test(symbol_id_is_pinned),
-		cmocka_unit_test(symbol_id_treats_null_as_empty_and_separates_fields),
-		cmocka_unit_test(leaf_is_the_frame_named_by_leaf_frame_id_else_the_first),
-		cmocka_unit_test(utf8_validation_matches_what_postgresql_accepts),
-		cmocka_unit_test(event_check_accepts_a_complete_event),
-		cmocka_unit_test(event_check_refuses_what_the_database_would_refuse),
-		cmocka_unit_test(artifact_and_finding_checks_need_their_keys),
-		cmocka_unit_test(self_counts_only_the_leaf_and_total_counts_each_distinct_symbol_once),
-		cmocka_unit_test(equal_keys_merge_with_sums_and_first_last_seen),
-		cmocka_unit_test(tenants_and_artifacts_are_separate_keys),
-		cmocka_unit_test(events_without_frames_add_no_rows),
-		cmocka_unit_test(a_symbols_purl_is_the_smallest_one_seen),
-		cmocka_unit_test(the_result_does_not_depend_on_event_order),
-		cmocka_unit_test(splitting_a_batch_gives_the_same_sums),
-		cmocka_unit_test(hot_rows_come_out_sorted_by_key),
-		cmocka_unit_test(reset_empties_the_fold_for_the_next_batch),
-		cmocka_unit_test(dedupe_keeps_the_first_of_each_event_key),
+	    cmocka_unit_test(window_start_aligns_to_the_epoch_for_both_widths),
+	    cmocka_unit_test(window_start_floors_times_before_1970),
+	    cmocka_unit_test(ts_us_truncates_nanoseconds_downwards),
+	    cmocka_unit_test(symbol_id_follows_the_documented_recipe),
+	    cmocka_unit_test(symbol_id_is_pinned),
+	    cmocka_unit_test(symbol_id_treats_null_as_empty_and_separates_fields),
+	    cmocka_unit_test(leaf_is_the_frame_named_by_leaf_frame_id_else_the_first),
+	    cmocka_unit_test(utf8_validation_matches_what_postgresql_accepts),
+	    cmocka_unit_test(event_check_accepts_a_complete_event),
+	    cmocka_unit_test(event_check_refuses_what_the_database_would_refuse),
+	    cmocka_unit_test(artifact_and_finding_checks_need_their_keys),
+	    cmocka_unit_test(self_counts_only_the_leaf_and_total_counts_each_distinct_symbol_once),
+	    cmocka_unit_test(equal_keys_merge_with_sums_and_first_last_seen),
+	    cmocka_unit_test(tenants_and_artifacts_are_separate_keys),
+	    cmocka_unit_test(events_without_frames_add_no_rows),
+	    cmocka_unit_test(a_symbols_purl_is_the_smallest_one_seen),
+	    cmocka_unit_test(the_result_does_not_depend_on_event_order),
+	    cmocka_unit_test(splitting_a_batch_gives_the_same_sums),
+	    cmocka_unit_test(hot_rows_come_out_sorted_by_key),
+	    cmocka_unit_test(reset_empties_the_fold_for_the_next_batch),
+	    cmocka_unit_test(dedupe_keeps_the_first_of_each_event_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,9 +32,10 @@ static int setup(void **state)
 	s->metrics = tb_metrics_new("tb_aggregator");
 	if (!s->reg || !s->metrics)
 		return -1;
-	s->sink = tb_agg_sink_new(&(tb_agg_sink_conf_t){.reg = s->reg, .group = "g", .metrics = s->metrics,
-							.default_tenant = "fallback"},
-				  &err);
+	s->sink = tb_agg_sink_new(
+	    &(tb_agg_sink_conf_t){
+		.reg = s->reg, .group = "g", .metrics = s->metrics, .default_tenant = "fallback"},
+	    &err);
 	*state = s;
 	return s->sink ? 0 : -1;
 }
@@ -53,9 +54,18 @@ static int teardown(void **state)
 static uint8_t *encode_event(st_t *s, const char *tenant, int64_t count, size_t *len)
 {
 	tb_canon_frame_t fr = {.frame_id = 7, .build_id = "ab", .module = "libx.so", .symbol = "parse"};
-	tb_event_t ev = {.tenant = (char *)tenant, .source = "probe", .kind = "sample", .ts_ns = 1767225600123456789LL,
-			 .node = "n1", .frames = &fr, .n_frames = 1, .stack_id = 9, .leaf_frame_id = 7, .count = count,
-			 .artifact_digest = ART, .correlation = "correlated"};
+	tb_event_t ev = {.tenant = (char *)tenant,
+			 .source = "probe",
+			 .kind = "sample",
+			 .ts_ns = 1767225600123456789LL,
+			 .node = "n1",
+			 .frames = &fr,
+			 .n_frames = 1,
+			 .stack_id = 9,
+			 .leaf_frame_id = 7,
+			 .count = count,
+			 .artifact_digest = ART,
+			 .correlation = "correlated"};
 	uint8_t *buf = NULL;
 	tb_err_t err;
 
@@ -65,8 +75,14 @@ static uint8_t *encode_event(st_t *s, const char *tenant, int64_t count, size_t 
 
 static tb_kafka_msg_t msg(const char *topic, int64_t offset, const char *key, const void *value, size_t len)
 {
-	tb_kafka_msg_t m = {.topic = topic, .partition = 0, .offset = offset, .key = key,
-			    .key_len = key ? strlen(key) : 0, .value = value, .value_len = len, .timestamp_ms = -1};
+	tb_kafka_msg_t m = {.topic = topic,
+			    .partition = 0,
+			    .offset = offset,
+			    .key = key,
+			    .key_len = key ? strlen(key) : 0,
+			    .value = value,
+			    .value_len = len,
+			    .timestamp_ms = -1};
 	return m;
 }
 
@@ -144,8 +160,12 @@ static void artifacts_findings_and_their_tombstones_decode_by_topic(void **state
 	tb_component_t c = {.purl = "pkg:generic/x@1"};
 	tb_artifact_t a = {.tenant = "t1", .digest = ART, .components = &c, .n_components = 1};
 	char *syms[] = {"parse"};
-	tb_finding_t f = {.tenant = "t1", .finding_id = "F-1", .vuln_id = "CVE-1", .purl = "pkg:generic/x@1",
-			  .symbols = syms, .n_symbols = 1};
+	tb_finding_t f = {.tenant = "t1",
+			  .finding_id = "F-1",
+			  .vuln_id = "CVE-1",
+			  .purl = "pkg:generic/x@1",
+			  .symbols = syms,
+			  .n_symbols = 1};
 	uint8_t *ab = NULL, *fb = NULL;
 	size_t al, fl;
 	tb_err_t err;
@@ -180,7 +200,8 @@ static void a_record_of_another_type_is_a_dead_letter(void **state)
 	st_t *s = *state;
 	size_t len;
 	uint8_t *buf = encode_event(s, "t1", 1, &len);
-	tb_kafka_msg_t m[2] = {msg(TB_TOPIC_ARTIFACTS, 1, ART, buf, len), msg("some.other.topic", 1, NULL, buf, len)};
+	tb_kafka_msg_t m[2] = {msg(TB_TOPIC_ARTIFACTS, 1, ART, buf, len),
+			       msg("some.other.topic", 1, NULL, buf, len)};
 	tb_agg_item_t it[2];
 
 	assert_int_equal(tb_agg_decode(s->sink, m, 2, it, NULL), 0);
@@ -196,7 +217,8 @@ static void every_event_message_is_counted_in(void **state)
 	tb_metric_t *in = tb_metrics_counter(s->metrics, "events_in_total", "", NULL);
 	int64_t before = tb_metric_get(in);
 	tb_kafka_msg_t m[3] = {msg(TB_TOPIC_EVENTS_CORRELATED, 1, NULL, "x", 1),
-			       msg(TB_TOPIC_EVENTS_CORRELATED, 2, NULL, "y", 1), msg(TB_TOPIC_FINDINGS, 1, "F", NULL, 0)};
+			       msg(TB_TOPIC_EVENTS_CORRELATED, 2, NULL, "y", 1),
+			       msg(TB_TOPIC_FINDINGS, 1, "F", NULL, 0)};
 	tb_agg_item_t it[3];
 
 	assert_int_equal(tb_agg_decode(s->sink, m, 3, it, NULL), 0);
@@ -223,14 +245,14 @@ static void reject_turns_a_decoded_item_into_a_dead_letter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(a_valid_event_decodes_with_its_microsecond_time),
-		cmocka_unit_test(garbage_and_tombstones_on_the_event_topic_are_dead_letters),
-		cmocka_unit_test(an_event_the_database_would_refuse_is_invalid),
-		cmocka_unit_test(an_event_without_tenant_gets_the_configured_one),
-		cmocka_unit_test(artifacts_findings_and_their_tombstones_decode_by_topic),
-		cmocka_unit_test(a_record_of_another_type_is_a_dead_letter),
-		cmocka_unit_test(every_event_message_is_counted_in),
-		cmocka_unit_test(reject_turns_a_decoded_item_into_a_dead_letter),
+	    cmocka_unit_test(a_valid_event_decodes_with_its_microsecond_time),
+	    cmocka_unit_test(garbage_and_tombstones_on_the_event_topic_are_dead_letters),
+	    cmocka_unit_test(an_event_the_database_would_refuse_is_invalid),
+	    cmocka_unit_test(an_event_without_tenant_gets_the_configured_one),
+	    cmocka_unit_test(artifacts_findings_and_their_tombstones_decode_by_topic),
+	    cmocka_unit_test(a_record_of_another_type_is_a_dead_letter),
+	    cmocka_unit_test(every_event_message_is_counted_in),
+	    cmocka_unit_test(reject_turns_a_decoded_item_into_a_dead_letter),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

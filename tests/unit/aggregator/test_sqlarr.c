@@ -59,8 +59,9 @@ static void numbers_nulls_bytea_and_timestamps_have_their_text_forms(void **stat
 	tb_agg_arr_bytea(&a, id, sizeof(id));
 	tb_agg_arr_ts_us(&a, 1767225600123456LL);
 	tb_agg_arr_ts_us(&a, 0);
-	assert_string_equal(tb_agg_arr_finish(&a),
-			    "{\"\\\\x00abff\",\"2026-01-01 00:00:00.123456+00\",\"1970-01-01 00:00:00.000000+00\"}");
+	assert_string_equal(
+	    tb_agg_arr_finish(&a),
+	    "{\"\\\\x00abff\",\"2026-01-01 00:00:00.123456+00\",\"1970-01-01 00:00:00.000000+00\"}");
 	tb_agg_arr_free(&a);
 }
 
@@ -134,14 +135,14 @@ static void schema_and_permission_errors_stop_the_service(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(an_empty_array_is_braces),
-		cmocka_unit_test(text_is_quoted_with_quotes_and_backslashes_escaped),
-		cmocka_unit_test(numbers_nulls_bytea_and_timestamps_have_their_text_forms),
-		cmocka_unit_test(an_inner_array_travels_as_quoted_text),
-		cmocka_unit_test(a_reset_reuses_the_buffer_and_large_arrays_grow),
-		cmocka_unit_test(lost_connections_and_conflicts_are_retried),
-		cmocka_unit_test(record_content_errors_isolate_the_record),
-		cmocka_unit_test(schema_and_permission_errors_stop_the_service),
+	    cmocka_unit_test(an_empty_array_is_braces),
+	    cmocka_unit_test(text_is_quoted_with_quotes_and_backslashes_escaped),
+	    cmocka_unit_test(numbers_nulls_bytea_and_timestamps_have_their_text_forms),
+	    cmocka_unit_test(an_inner_array_travels_as_quoted_text),
+	    cmocka_unit_test(a_reset_reuses_the_buffer_and_large_arrays_grow),
+	    cmocka_unit_test(lost_connections_and_conflicts_are_retried),
+	    cmocka_unit_test(record_content_errors_isolate_the_record),
+	    cmocka_unit_test(schema_and_permission_errors_stop_the_service),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
