@@ -86,16 +86,17 @@ static int tetragon_item(tb_api_ingest_t *in, const tb_jsonstream_item_t *it, co
 		       it->reason ? it->reason : "unexpected bytes");
 		return fail_at(in, it, 400, err);
 	}
-	if (in->list.n >= o->req.max_events) {
-		tb_err(err, "more than %zu events in one request; split the body", o->req.max_events);
-		return fail_at(in, it, 413, err);
-	}
 	if (!(ev = next_slot(in))) {
 		tb_err(err, "out of memory");
 		return 500;
 	}
 	switch (tb_tetragon_parse(it->data, it->len, &topts, ev, &res, err)) {
 	case TB_TETRAGON_OK:
+		if (in->list.n >= o->req.max_events) { /* skipped types do not count */
+			tb_runtime_event_clear(ev);
+			tb_err(err, "more than %zu events in one request; split the body", o->req.max_events);
+			return fail_at(in, it, 413, err);
+		}
 		in->list.n++;
 		in->frames_dropped += res.frames_dropped;
 		return 0;
