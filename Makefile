@@ -62,6 +62,43 @@ $(BUILD)/asan/libtb.a: $(COMMON_ASAN_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# ---- BPF (probe-agent): bpf/NAME.bpf.c -> $(BUILD)/gen/bpf/NAME.skel.h ------
+# CO-RE objects built with clang against vmlinux.h, which is dumped from the
+# running kernel's BTF (a checked-in bpf/vmlinux.h, if present, is used
+# instead, for machines without /sys/kernel/btf/vmlinux); bpftool embeds each
+# object in a skeleton header. Every probe-agent object depends on the
+# skeletons (only bpf.c includes one, but a stale skeleton must never link).
+BPF_CLANG   ?= clang
+BPFTOOL     ?= bpftool
+LLVM_STRIP  ?= llvm-strip
+BPF_ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BPF_SRC     := $(wildcard bpf/*.bpf.c)
+BPF_GEN     := $(BUILD)/gen/bpf
+BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BPF_GEN)/%.bpf.o,$(BPF_SRC))
+BPF_SKELS   := $(patsubst bpf/%.bpf.c,$(BPF_GEN)/%.skel.h,$(BPF_SRC))
+BPF_VMLINUX := $(if $(wildcard bpf/vmlinux.h),bpf/vmlinux.h,$(BPF_GEN)/vmlinux.h)
+PA_SRC_ALL  := $(wildcard services/probe-agent/*.c tests/unit/probe-agent/*.c)
+PA_OBJ_ALL  := $(patsubst %.c,$(BUILD)/obj/%.o,$(PA_SRC_ALL)) $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(PA_SRC_ALL))
+
+$(BPF_GEN)/vmlinux.h:
+	@mkdir -p $(dir $@)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BPF_GEN)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(BPF_VMLINUX)
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
+	  -I$(dir $(BPF_VMLINUX)) -Ibpf -c $< -o $@.tmp
+	$(LLVM_STRIP) -g $@.tmp && mv $@.tmp $@
+
+$(BPF_GEN)/%.skel.h: $(BPF_GEN)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+.SECONDARY: $(BPF_OBJS)
+$(PA_OBJ_ALL): $(BPF_SKELS)
+$(PA_OBJ_ALL): ALL_CFLAGS += -I$(BPF_GEN) -Ibpf
+probe-agent_EXTRA_DEPS := $(BPF_SKELS)
+probe-agent_LDLIBS := -lbpf -lelf -lz
+
 # ---- service and tool binaries: services/NAME/*.c -> $(BUILD)/bin/tb-NAME ---
 define prog_template
 $(2)_SRC := $$(wildcard $(1)/$(2)/*.c)
