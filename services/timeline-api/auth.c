@@ -38,10 +38,14 @@ struct tb_auth {
 const char *tb_scope_name(unsigned scope)
 {
 	switch (scope) {
-	case TB_SCOPE_RUNTIME_READ: return "runtime:read";
-	case TB_SCOPE_RUNTIME_WRITE: return "runtime:write";
-	case TB_SCOPE_FINDINGS_WRITE: return "findings:write";
-	default: return "";
+	case TB_SCOPE_RUNTIME_READ:
+		return "runtime:read";
+	case TB_SCOPE_RUNTIME_WRITE:
+		return "runtime:write";
+	case TB_SCOPE_FINDINGS_WRITE:
+		return "findings:write";
+	default:
+		return "";
 	}
 }
 
@@ -67,7 +71,8 @@ tb_auth_t *tb_auth_open(const char *tenant, tb_err_t *err)
 	tb_auth_t *a;
 
 	if (!tenant || tb_tenant_check(tenant) < 0) {
-		tb_err(err, "tenant '%s' is not 1..%d of [A-Za-z0-9._-]", tenant ? tenant : "", TB_TENANT_MAX);
+		tb_err(err, "tenant '%s' is not 1..%d of [A-Za-z0-9._-]", tenant ? tenant : "",
+		       TB_TENANT_MAX);
 		return NULL;
 	}
 	if (sodium_init() < 0) {
@@ -105,7 +110,8 @@ static int parse_scopes(const char *s, unsigned *out, char *why, size_t why_len)
 		else if (strcmp(tok, "findings:write") == 0)
 			*out |= TB_SCOPE_FINDINGS_WRITE;
 		else {
-			snprintf(why, why_len, "unknown scope '%.64s' (runtime:read, runtime:write, findings:write, *)",
+			snprintf(why, why_len,
+				 "unknown scope '%.64s' (runtime:read, runtime:write, findings:write, *)",
 				 tok);
 			return -1;
 		}
@@ -142,7 +148,8 @@ static int parse_line(tb_auth_t *a, char *line, char *why, size_t why_len)
 			return -1;
 		}
 	if (tb_tenant_check(tenant) < 0) {
-		snprintf(why, why_len, "tenant '%.64s' is not 1..%d of [A-Za-z0-9._-]", tenant, TB_TENANT_MAX);
+		snprintf(why, why_len, "tenant '%.64s' is not 1..%d of [A-Za-z0-9._-]", tenant,
+			 TB_TENANT_MAX);
 		return -1;
 	}
 	e = &a->entries[a->n];
@@ -202,7 +209,8 @@ tb_auth_t *tb_auth_parse(const char *text, size_t len, const char *name, tb_err_
 		}
 	}
 	if (a->n == 0) {
-		tb_err(err, "%s: no tokens (a tokens file must hold at least one 'TOKEN TENANT SCOPES' line)", name);
+		tb_err(err, "%s: no tokens (a tokens file must hold at least one 'TOKEN TENANT SCOPES' line)",
+		       name);
 		goto fail;
 	}
 	sodium_memzero(copy, len);
@@ -270,7 +278,8 @@ size_t tb_auth_count(const tb_auth_t *a)
 	return a->n;
 }
 
-tb_auth_result_t tb_auth_check(const tb_auth_t *a, const char *authorization, unsigned need, tb_principal_t *who)
+tb_auth_result_t tb_auth_check(const tb_auth_t *a, const char *authorization, unsigned need,
+			       tb_principal_t *who)
 {
 	uint8_t h[HASH_LEN];
 	const entry_t *match = NULL;

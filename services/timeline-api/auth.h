@@ -67,7 +67,8 @@ size_t tb_auth_count(const tb_auth_t *a);
 /* Decide a request: `authorization` is the header value (or NULL), `need`
  * the route's scope (0: none needed, e.g. /healthz). Fills *who on OK (and
  * on FORBIDDEN, for the message). Thread-safe (read-only). */
-tb_auth_result_t tb_auth_check(const tb_auth_t *a, const char *authorization, unsigned need, tb_principal_t *who);
+tb_auth_result_t tb_auth_check(const tb_auth_t *a, const char *authorization, unsigned need,
+			       tb_principal_t *who);
 
 /* "runtime:read" etc. for one bit; "" for anything else. */
 const char *tb_scope_name(unsigned scope);

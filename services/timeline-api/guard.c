@@ -118,9 +118,9 @@ int tb_api_guard_check(const tb_api_guard_t *g, struct evbuffer *input)
 	if (declared_length(p, end, &declared) < 0 || declared <= g->max_body)
 		return 0;
 	evbuffer_drain(input, len);
-	evbuffer_add_printf(input,
-			    "GET %s?declared=%" PRIu64 " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-			    g->path, declared);
+	evbuffer_add_printf(
+	    input, "GET %s?declared=%" PRIu64 " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+	    g->path, declared);
 	return 1;
 }
 

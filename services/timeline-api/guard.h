@@ -39,7 +39,7 @@
 typedef struct tb_api_guard {
 	uint64_t max_body;  /* --max-body-bytes */
 	size_t max_headers; /* --max-header-bytes: longer heads are left to evhttp */
-	char path[96];      /* TB_API_GUARD_PREFIX "<nonce>/payload-too-large" */
+	char path[96];	    /* TB_API_GUARD_PREFIX "<nonce>/payload-too-large" */
 } tb_api_guard_t;
 
 /* Limits and a fresh random nonce. */

@@ -77,7 +77,8 @@ static int tetragon_item(tb_api_ingest_t *in, const tb_jsonstream_item_t *it, co
 	tb_runtime_event_t *ev;
 
 	switch (it->kind) {
-	case TB_JSONSTREAM_OBJECT: break;
+	case TB_JSONSTREAM_OBJECT:
+		break;
 	case TB_JSONSTREAM_TOO_LARGE:
 		tb_err(err, "a JSON object is larger than %zu bytes", o->max_object_bytes);
 		return fail_at(in, it, 400, err);
@@ -100,8 +101,11 @@ static int tetragon_item(tb_api_ingest_t *in, const tb_jsonstream_item_t *it, co
 		in->list.n++;
 		in->frames_dropped += res.frames_dropped;
 		return 0;
-	case TB_TETRAGON_SKIPPED: count_skip(in, res.type); return 0;
-	default: return fail_at(in, it, 400, err);
+	case TB_TETRAGON_SKIPPED:
+		count_skip(in, res.type);
+		return 0;
+	default:
+		return fail_at(in, it, 400, err);
 	}
 }
 
@@ -166,7 +170,8 @@ int tb_api_ingest_parse(const char *body, size_t len, const tb_api_ingest_opts_t
 
 int tb_api_event_key(const tb_runtime_event_t *ev, char *buf, size_t cap)
 {
-	int n = snprintf(buf, cap, "%s/%s", ev->node ? ev->node : "", ev->process.exec_id ? ev->process.exec_id : "");
+	int n = snprintf(buf, cap, "%s/%s", ev->node ? ev->node : "",
+			 ev->process.exec_id ? ev->process.exec_id : "");
 
 	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
@@ -201,8 +206,8 @@ int tb_api_produce_events(tb_kafka_producer_t *p, const tb_avro_registry_t *reg,
 		}
 	for (i = 0; i < l->n; i++) {
 		k = tb_api_event_key(&l->events[i], key, sizeof(key));
-		if (tb_kafka_produce(p, TB_TOPIC_EVENTS_RAW, key, k < 0 ? 0 : (size_t)k, bufs[i], lens[i], NULL, 0,
-				     err) < 0) {
+		if (tb_kafka_produce(p, TB_TOPIC_EVENTS_RAW, key, k < 0 ? 0 : (size_t)k, bufs[i], lens[i],
+				     NULL, 0, err) < 0) {
 			tb_err_wrap(err, "kafka: produce event %zu", i);
 			tb_kafka_producer_flush(p, timeout_ms, NULL); /* settle what was queued */
 			goto out;

@@ -46,8 +46,8 @@ typedef struct tb_api_skip {
 typedef struct tb_api_ingest {
 	const char *format;   /* "tetragon" or "trace" */
 	tb_event_list_t list; /* the events to produce */
-	size_t cap;           /* allocated entries of list.events */
-	size_t skipped;       /* Tetragon events of unknown/legacy types */
+	size_t cap;	      /* allocated entries of list.events */
+	size_t skipped;	      /* Tetragon events of unknown/legacy types */
 	tb_api_skip_t skips[TB_API_SKIP_TYPES];
 	size_t n_skips;
 	size_t frames_dropped; /* frames beyond TB_MAX_FRAMES */
@@ -57,8 +57,8 @@ typedef struct tb_api_ingest {
 } tb_api_ingest_t;
 
 typedef struct tb_api_ingest_opts {
-	const char *tenant;      /* the caller's tenant: every event gets it */
-	tb_req_limits_t req;     /* max_events caps both formats */
+	const char *tenant;	 /* the caller's tenant: every event gets it */
+	tb_req_limits_t req;	 /* max_events caps both formats */
 	size_t max_object_bytes; /* one Tetragon object; 0: TB_JSONSTREAM_DEFAULT_MAX */
 } tb_api_ingest_opts_t;
 

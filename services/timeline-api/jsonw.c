@@ -174,11 +174,21 @@ void tb_jw_escaped(tb_jw_t *w, const char *s, size_t n)
 		put(w, s + i - run, run);
 		run = 0;
 		switch (c) {
-		case '"': put(w, "\\\"", 2); break;
-		case '\\': put(w, "\\\\", 2); break;
-		case '\n': put(w, "\\n", 2); break;
-		case '\r': put(w, "\\r", 2); break;
-		case '\t': put(w, "\\t", 2); break;
+		case '"':
+			put(w, "\\\"", 2);
+			break;
+		case '\\':
+			put(w, "\\\\", 2);
+			break;
+		case '\n':
+			put(w, "\\n", 2);
+			break;
+		case '\r':
+			put(w, "\\r", 2);
+			break;
+		case '\t':
+			put(w, "\\t", 2);
+			break;
 		default:
 			if (c < 0x20) {
 				snprintf(tmp, sizeof(tmp), "\\u%04x", c);

@@ -24,11 +24,11 @@ typedef struct tb_jw {
 	char *buf;
 	size_t len;
 	size_t cap;
-	int failed;                        /* out of memory or nesting too deep */
+	int failed; /* out of memory or nesting too deep */
 	int depth;
 	unsigned char first[TB_JW_MAX_DEPTH]; /* 1 while the container at that depth is empty */
-	char kind[TB_JW_MAX_DEPTH];           /* '{' or '[' */
-	int after_key;                     /* a key was written: the next value needs no comma */
+	char kind[TB_JW_MAX_DEPTH];	      /* '{' or '[' */
+	int after_key;			      /* a key was written: the next value needs no comma */
 } tb_jw_t;
 
 void tb_jw_init(tb_jw_t *w);

@@ -26,29 +26,30 @@
 #define VERSION "0.1.0"
 
 static const tb_option_t options[] = {
-	{"listen", TB_OPT_STRING, "127.0.0.1:8080", "API address HOST:PORT (port 0: ephemeral)", NULL},
-	{"port-file", TB_OPT_PATH, NULL, "write the bound API port to this file", NULL},
-	{"runtime-enabled", TB_OPT_BOOL, "true",
-	 "false: null mode, no Kafka/PostgreSQL; ingest answers 202 materialized=false, queries are empty", NULL},
-	{"pg", TB_OPT_STRING, NULL, "PostgreSQL conninfo or URL, read-only role tb_api (required unless null mode)",
-	 NULL},
-	{"pg-connect-wait", TB_OPT_DURATION_MS, "10s", "how long to wait for PostgreSQL (start and reconnects)", NULL},
-	{"tokens-file", TB_OPT_PATH, NULL,
-	 "bearer tokens: lines 'TOKEN TENANT SCOPE[,SCOPE]' (without: every request is --tenant, all scopes)",
-	 NULL},
-	{"threads", TB_OPT_INT, "2", "worker threads (each with its own event loop, PostgreSQL connection, producer)",
-	 NULL},
-	{"max-body-bytes", TB_OPT_INT, "8388608", "largest request body (larger: 413)", NULL},
-	{"max-header-bytes", TB_OPT_INT, "16384", "largest request line + headers", NULL},
-	{"request-timeout", TB_OPT_DURATION_MS, "30s", "close connections idle this long mid-request or between requests",
-	 NULL},
-	{"ingest-timeout", TB_OPT_DURATION_MS, "30s", "longest wait for the broker to acknowledge a request's records",
-	 NULL},
-	{"default-limit", TB_OPT_INT, "100", "page size when limit= is absent", NULL},
-	{"max-limit", TB_OPT_INT, "1000", "largest limit= accepted (larger: 400)", NULL},
-	{"max-stacks", TB_OPT_INT, "10000", "largest (and default) limit= of stacks.folded", NULL},
-	{"max-events", TB_OPT_INT, "10000", "events in one POST /runtime/traces (more: 413)", NULL},
-	{NULL, 0, NULL, NULL, NULL},
+    {"listen", TB_OPT_STRING, "127.0.0.1:8080", "API address HOST:PORT (port 0: ephemeral)", NULL},
+    {"port-file", TB_OPT_PATH, NULL, "write the bound API port to this file", NULL},
+    {"runtime-enabled", TB_OPT_BOOL, "true",
+     "false: null mode, no Kafka/PostgreSQL; ingest answers 202 materialized=false, queries are empty", NULL},
+    {"pg", TB_OPT_STRING, NULL,
+     "PostgreSQL conninfo or URL, read-only role tb_api (required unless null mode)", NULL},
+    {"pg-connect-wait", TB_OPT_DURATION_MS, "10s", "how long to wait for PostgreSQL (start and reconnects)",
+     NULL},
+    {"tokens-file", TB_OPT_PATH, NULL,
+     "bearer tokens: lines 'TOKEN TENANT SCOPE[,SCOPE]' (without: every request is --tenant, all scopes)",
+     NULL},
+    {"threads", TB_OPT_INT, "2",
+     "worker threads (each with its own event loop, PostgreSQL connection, producer)", NULL},
+    {"max-body-bytes", TB_OPT_INT, "8388608", "largest request body (larger: 413)", NULL},
+    {"max-header-bytes", TB_OPT_INT, "16384", "largest request line + headers", NULL},
+    {"request-timeout", TB_OPT_DURATION_MS, "30s",
+     "close connections idle this long mid-request or between requests", NULL},
+    {"ingest-timeout", TB_OPT_DURATION_MS, "30s",
+     "longest wait for the broker to acknowledge a request's records", NULL},
+    {"default-limit", TB_OPT_INT, "100", "page size when limit= is absent", NULL},
+    {"max-limit", TB_OPT_INT, "1000", "largest limit= accepted (larger: 400)", NULL},
+    {"max-stacks", TB_OPT_INT, "10000", "largest (and default) limit= of stacks.folded", NULL},
+    {"max-events", TB_OPT_INT, "10000", "events in one POST /runtime/traces (more: 413)", NULL},
+    {NULL, 0, NULL, NULL, NULL},
 };
 
 /* An integer option within [lo, hi], else a configuration error. */
@@ -57,15 +58,15 @@ static int int_opt(tb_service_t *svc, const char *name, int64_t lo, int64_t hi, 
 	int64_t v = tb_config_int(svc->cfg, name);
 
 	if (v < lo || v > hi)
-		return tb_err(err, "option '%s': %lld is out of range %lld..%lld", name, (long long)v, (long long)lo,
-			      (long long)hi);
+		return tb_err(err, "option '%s': %lld is out of range %lld..%lld", name, (long long)v,
+			      (long long)lo, (long long)hi);
 	*out = v;
 	return 0;
 }
 
 static int load_config(tb_service_t *svc, tb_api_config_t *c, tb_err_t *err)
 {
-	int64_t threads, body, headers, def, max, stacks, events;
+	int64_t threads = 0, body = 0, headers = 0, def = 0, max = 0, stacks = 0, events = 0;
 	size_t n_pairs = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -174,7 +175,8 @@ int main(int argc, char **argv)
 		goto fail;
 	tb_info("listening on %s port %d: %d worker(s), runtime %s, %s", cfg.listen, tb_api_server_port(srv),
 		cfg.threads, cfg.runtime_enabled ? "enabled" : "disabled (null mode)",
-		tb_auth_required(auth) ? "bearer tokens required" : "no tokens file: every request is --tenant");
+		tb_auth_required(auth) ? "bearer tokens required"
+				       : "no tokens file: every request is --tenant");
 	tb_api_server_set_ready(srv, 1);
 	tb_service_set_ready(&svc, true, NULL);
 	while (!tb_service_wait(&svc, -1))

@@ -64,11 +64,20 @@ int tb_api_parse_duration(const char *s, int64_t *secs, tb_err_t *err)
 		v = v * 10 + (*p - '0');
 	}
 	switch (*p) {
-	case 's': mul = 1; break;
-	case 'm': mul = 60; break;
-	case 'h': mul = 3600; break;
-	case 'd': mul = 86400; break;
-	default: return tb_err(err, "'%.64s' is not a duration (use e.g. 90s, 15m, 1h, 7d)", s);
+	case 's':
+		mul = 1;
+		break;
+	case 'm':
+		mul = 60;
+		break;
+	case 'h':
+		mul = 3600;
+		break;
+	case 'd':
+		mul = 86400;
+		break;
+	default:
+		return tb_err(err, "'%.64s' is not a duration (use e.g. 90s, 15m, 1h, 7d)", s);
 	}
 	if (p[1] != '\0')
 		return tb_err(err, "'%.64s' is not a duration (use e.g. 90s, 15m, 1h, 7d)", s);
@@ -82,7 +91,7 @@ int tb_api_parse_duration(const char *s, int64_t *secs, tb_err_t *err)
 
 int tb_api_parse_time(const char *s, int64_t now_us, int64_t *us, tb_err_t *err)
 {
-	int64_t ns, d;
+	int64_t ns = 0, d = 0;
 
 	if (strcmp(s, "now") == 0) {
 		*us = now_us;
@@ -95,10 +104,11 @@ int tb_api_parse_time(const char *s, int64_t now_us, int64_t *us, tb_err_t *err)
 		return 0;
 	}
 	if (tb_req_parse_rfc3339(s, &ns) < 0)
-		return tb_err(err,
-			      "'%.64s' is not a time: use RFC 3339 (2025-01-21T07:30:00Z), now or now-DURATION "
-			      "(now-15m)",
-			      s);
+		return tb_err(
+		    err,
+		    "'%.64s' is not a time: use RFC 3339 (2025-01-21T07:30:00Z), now or now-DURATION "
+		    "(now-15m)",
+		    s);
 	*us = ns / 1000;
 	return 0;
 }
@@ -261,8 +271,8 @@ static int check_text(const char *name, const char *v, tb_err_t *err)
 		return tb_err(err, "%s: longer than %d bytes", name, TB_SBOM_MAX_STRING);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-			return tb_err(err, "%s: control character 0x%02x at offset %zu", name, (unsigned char)v[i],
-				      i);
+			return tb_err(err, "%s: control character 0x%02x at offset %zu", name,
+				      (unsigned char)v[i], i);
 	return 0;
 }
 
@@ -310,11 +320,11 @@ static int parse_filter(const tb_api_qs_t *qs, int64_t now_us, int with_purl_sym
 	return 0;
 }
 
-int tb_api_parse_timeline(const tb_api_qs_t *qs, const tb_api_limits_t *lim, const char *tenant, int64_t now_us,
-			  tb_api_timeline_req_t *out, tb_err_t *err)
+int tb_api_parse_timeline(const tb_api_qs_t *qs, const tb_api_limits_t *lim, const char *tenant,
+			  int64_t now_us, tb_api_timeline_req_t *out, tb_err_t *err)
 {
-	static const char *const allowed[] = {"artifact", "purl", "symbol", "from",   "to",
-					      "bucket",   "limit", "cursor", NULL};
+	static const char *const allowed[] = {"artifact", "purl",  "symbol", "from", "to",
+					      "bucket",	  "limit", "cursor", NULL};
 	const char *v;
 
 	memset(out, 0, sizeof(*out));
@@ -331,8 +341,9 @@ int tb_api_parse_timeline(const tb_api_qs_t *qs, const tb_api_limits_t *lim, con
 			return tb_err_wrap(err, "cursor");
 		if (out->cursor.mode != mode ||
 		    out->cursor.check != tb_api_cursor_check(tenant, mode, &out->f, out->bucket_s))
-			return tb_err(err, "cursor: it belongs to another query (different filters or bucket); "
-					   "start again without cursor");
+			return tb_err(err,
+				      "cursor: it belongs to another query (different filters or bucket); "
+				      "start again without cursor");
 		out->has_cursor = 1;
 	}
 	return 0;
@@ -423,8 +434,8 @@ int tb_api_cursor_decode(const char *s, tb_api_cursor_t *c, tb_err_t *err)
 	    n != CURSOR_RAW)
 		return tb_err(err, "'%.64s' is not a cursor this API returned", s);
 	if (raw[0] != CURSOR_VERSION || raw[1] > TB_API_CURSOR_BUCKETS)
-		return tb_err(err, "'%.64s' is not a cursor this API returned (version %u, mode %u)", s, raw[0],
-			      raw[1]);
+		return tb_err(err, "'%.64s' is not a cursor this API returned (version %u, mode %u)", s,
+			      raw[0], raw[1]);
 	c->mode = (tb_api_cursor_mode_t)raw[1];
 	c->ts_us = (int64_t)get_u64(raw + 2);
 	memcpy(c->event_id, raw + 10, TB_EVENT_ID_LEN);

@@ -27,10 +27,10 @@
 #include "tb/err.h"
 #include "tb/records.h"
 
-#define TB_API_TS_LEN 32     /* "2025-01-21T07:30:00.123456Z" + NUL */
-#define TB_API_QS_MAX 32     /* parameters in one query string */
+#define TB_API_TS_LEN 32      /* "2025-01-21T07:30:00.123456Z" + NUL */
+#define TB_API_QS_MAX 32      /* parameters in one query string */
 #define TB_API_VALUE_MAX 4096 /* bytes in one decoded value */
-#define TB_API_CURSOR_MAX 64 /* encoded cursor + NUL */
+#define TB_API_CURSOR_MAX 64  /* encoded cursor + NUL */
 
 /* ---- times ---- */
 
@@ -90,9 +90,9 @@ typedef enum tb_api_cursor_mode {
 
 typedef struct tb_api_cursor {
 	tb_api_cursor_mode_t mode;
-	int64_t ts_us;                    /* events: last item's ts; buckets: next bucket start */
+	int64_t ts_us;			   /* events: last item's ts; buckets: next bucket start */
 	uint8_t event_id[TB_EVENT_ID_LEN]; /* events: last item's id; buckets: zero */
-	uint64_t check;                   /* tb_api_cursor_check of the query */
+	uint64_t check;			   /* tb_api_cursor_check of the query */
 } tb_api_cursor_t;
 
 typedef struct tb_api_timeline_req {
@@ -104,7 +104,7 @@ typedef struct tb_api_timeline_req {
 } tb_api_timeline_req_t;
 
 typedef enum tb_api_sort {
-	TB_API_SORT_HITS = 0,    /* self count desc, total desc, artifact, symbol id */
+	TB_API_SORT_HITS = 0,	 /* self count desc, total desc, artifact, symbol id */
 	TB_API_SORT_RECENCY = 1, /* last seen desc, self count desc, artifact, symbol id */
 } tb_api_sort_t;
 
@@ -116,12 +116,12 @@ typedef struct tb_api_hot_req {
 
 typedef struct tb_api_folded_req {
 	tb_api_filter_t f; /* artifact, purl, symbol, from, to */
-	int64_t limit;     /* distinct folded stacks, the heaviest first */
+	int64_t limit;	   /* distinct folded stacks, the heaviest first */
 } tb_api_folded_req_t;
 
 /* GET /api/v1/runtime/timeline?artifact=&purl=&symbol=&from=&to=&bucket=&limit=&cursor= */
-int tb_api_parse_timeline(const tb_api_qs_t *qs, const tb_api_limits_t *lim, const char *tenant, int64_t now_us,
-			  tb_api_timeline_req_t *out, tb_err_t *err);
+int tb_api_parse_timeline(const tb_api_qs_t *qs, const tb_api_limits_t *lim, const char *tenant,
+			  int64_t now_us, tb_api_timeline_req_t *out, tb_err_t *err);
 /* GET /api/v1/runtime/hot-symbols?artifact=&from=&to=&sort=hits|recency&limit= */
 int tb_api_parse_hot(const tb_api_qs_t *qs, const tb_api_limits_t *lim, int64_t now_us, tb_api_hot_req_t *out,
 		     tb_err_t *err);

@@ -27,9 +27,7 @@ static void sql_init(tb_api_sql_t *q)
 	memset(q, 0, sizeof(*q));
 }
 
-static void sql_add(tb_api_sql_t *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sql_add(tb_api_sql_t *q, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void sql_add(tb_api_sql_t *q, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -98,10 +96,11 @@ static void observation_filters(tb_api_sql_t *q, const tb_api_filter_t *f)
 	if (f->purl)
 		sql_add(q, " AND o.purl = $%d", param(q, f->purl));
 	if (f->symbol)
-		sql_add(q,
-			" AND o.leaf_symbol_id IS NOT NULL AND o.leaf_symbol_id = ANY (ARRAY(SELECT sy.symbol_id "
-			"FROM symbols sy WHERE sy.tenant = $1 AND sy.name = $%d))",
-			param(q, f->symbol));
+		sql_add(
+		    q,
+		    " AND o.leaf_symbol_id IS NOT NULL AND o.leaf_symbol_id = ANY (ARRAY(SELECT sy.symbol_id "
+		    "FROM symbols sy WHERE sy.tenant = $1 AND sy.name = $%d))",
+		    param(q, f->symbol));
 	if (f->has_from)
 		sql_add(q, " AND o.ts >= $%d::timestamptz", param_ts(q, f->from_us));
 	if (f->has_to)
@@ -112,12 +111,15 @@ void tb_api_sql_timeline(const tb_api_timeline_req_t *r, const char *tenant, tb_
 {
 	sql_init(q);
 	param(q, tenant);
-	sql_add(q, "SELECT " TS_US("o.ts") ", encode(o.event_id, 'hex'), o.kind, o.source, o.node, o.namespace, "
-		   "o.workload, o.image_digest, o.artifact_digest, o.purl, s.name, s.build_id, s.module, o.count, "
-		   "o.correlation, o.stack_id "
-		   "FROM observations o LEFT JOIN symbols s ON s.tenant = o.tenant AND s.symbol_id = "
-		   "o.leaf_symbol_id "
-		   "WHERE o.tenant = $1");
+	sql_add(
+	    q, "SELECT " TS_US(
+		   "o.ts") ", encode(o.event_id, 'hex'), o.kind, o.source, o.node, o.namespace, "
+			   "o.workload, o.image_digest, o.artifact_digest, o.purl, s.name, s.build_id, "
+			   "s.module, o.count, "
+			   "o.correlation, o.stack_id "
+			   "FROM observations o LEFT JOIN symbols s ON s.tenant = o.tenant AND s.symbol_id = "
+			   "o.leaf_symbol_id "
+			   "WHERE o.tenant = $1");
 	observation_filters(q, &r->f);
 	if (r->has_cursor) {
 		int ts = param_ts(q, r->cursor.ts_us);
@@ -137,11 +139,13 @@ void tb_api_sql_buckets(const tb_api_timeline_req_t *r, const char *tenant, tb_a
 	w = param_int(q, r->bucket_s);
 	/* Buckets are aligned to multiples of their width since the epoch, so
 	 * pages and different ranges agree on bucket boundaries. */
-	sql_add(q,
-		"SELECT " TS_US("b.start") ", sum(b.count)::bigint, count(*) FROM (SELECT date_bin(make_interval("
-		"secs => $%d::bigint), o.ts, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS start, o.count "
-		"FROM observations o WHERE o.tenant = $1",
-		w);
+	sql_add(
+	    q,
+	    "SELECT " TS_US("b.start") ", sum(b.count)::bigint, count(*) FROM (SELECT date_bin(make_interval("
+				       "secs => $%d::bigint), o.ts, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS "
+				       "start, o.count "
+				       "FROM observations o WHERE o.tenant = $1",
+	    w);
 	observation_filters(q, &r->f);
 	if (r->has_cursor)
 		sql_add(q, " AND o.ts >= $%d::timestamptz", param_ts(q, r->cursor.ts_us));
@@ -180,7 +184,8 @@ void tb_api_hot_plan(const tb_api_filter_t *f, tb_api_hot_plan_t *plan)
 		he = floor_to(tm, US_HOUR);
 	if (!f->has_from || !f->has_to || hs < he) {
 		plan->use_hours = 1;
-		plan->hours = (tb_api_range_t){.has_lo = f->has_from, .has_hi = f->has_to, .lo_us = hs, .hi_us = he};
+		plan->hours =
+		    (tb_api_range_t){.has_lo = f->has_from, .has_hi = f->has_to, .lo_us = hs, .hi_us = he};
 		if (f->has_from && fm < hs)
 			plan->minutes[plan->n_minutes++] =
 			    (tb_api_range_t){.has_lo = 1, .has_hi = 1, .lo_us = fm, .hi_us = hs};
@@ -190,15 +195,18 @@ void tb_api_hot_plan(const tb_api_filter_t *f, tb_api_hot_plan_t *plan)
 		return;
 	}
 	if (fm < tm)
-		plan->minutes[plan->n_minutes++] = (tb_api_range_t){.has_lo = 1, .has_hi = 1, .lo_us = fm, .hi_us = tm};
+		plan->minutes[plan->n_minutes++] =
+		    (tb_api_range_t){.has_lo = 1, .has_hi = 1, .lo_us = fm, .hi_us = tm};
 }
 
-static void hot_part(tb_api_sql_t *q, const tb_api_hot_req_t *r, int width, const tb_api_range_t *rg, int first)
+static void hot_part(tb_api_sql_t *q, const tb_api_hot_req_t *r, int width, const tb_api_range_t *rg,
+		     int first)
 {
-	sql_add(q,
-		"%sSELECT h.artifact_digest, h.symbol_id, h.self_count, h.total_count, h.first_seen, h.last_seen "
-		"FROM hot_symbols h WHERE h.tenant = $1",
-		first ? "" : " UNION ALL ");
+	sql_add(
+	    q,
+	    "%sSELECT h.artifact_digest, h.symbol_id, h.self_count, h.total_count, h.first_seen, h.last_seen "
+	    "FROM hot_symbols h WHERE h.tenant = $1",
+	    first ? "" : " UNION ALL ");
 	if (r->f.artifact)
 		sql_add(q, " AND h.artifact_digest = $%d", param(q, r->f.artifact));
 	sql_add(q, " AND h.width = %d", width);
@@ -225,12 +233,14 @@ void tb_api_sql_hot(const tb_api_hot_req_t *r, const char *tenant, tb_api_sql_t 
 		hot_part(q, r, 60, &plan.minutes[i], parts++ == 0);
 	if (parts == 0)
 		hot_part(q, r, 60, NULL, 1); /* an empty range: no window qualifies */
-	sql_add(q, "), agg AS (SELECT artifact_digest, symbol_id, sum(self_count)::bigint AS self_count, "
-		   "sum(total_count)::bigint AS total_count, min(first_seen) AS first_seen, max(last_seen) AS "
-		   "last_seen FROM w GROUP BY artifact_digest, symbol_id) "
-		   "SELECT a.artifact_digest, a.symbol_id, s.name, s.build_id, s.module, s.purl, a.self_count, "
-		   "a.total_count, " TS_US("a.first_seen") ", " TS_US("a.last_seen") " FROM agg a LEFT JOIN symbols s "
-		   "ON s.tenant = $1 AND s.symbol_id = a.symbol_id ORDER BY ");
+	sql_add(q,
+		"), agg AS (SELECT artifact_digest, symbol_id, sum(self_count)::bigint AS self_count, "
+		"sum(total_count)::bigint AS total_count, min(first_seen) AS first_seen, max(last_seen) AS "
+		"last_seen FROM w GROUP BY artifact_digest, symbol_id) "
+		"SELECT a.artifact_digest, a.symbol_id, s.name, s.build_id, s.module, s.purl, a.self_count, "
+		"a.total_count, " TS_US("a.first_seen") ", " TS_US(
+		    "a.last_seen") " FROM agg a LEFT JOIN symbols s "
+				   "ON s.tenant = $1 AND s.symbol_id = a.symbol_id ORDER BY ");
 	if (r->sort == TB_API_SORT_RECENCY)
 		sql_add(q, "a.last_seen DESC, a.self_count DESC, a.total_count DESC");
 	else
@@ -250,19 +260,21 @@ void tb_api_sql_folded(const tb_api_folded_req_t *r, const char *tenant, tb_api_
 	/* Frame names: the symbol, else module+0xoffset; kernel frames get the
 	 * usual _[k] suffix; ';' and line breaks would break the format. frame_ids
 	 * are innermost first, so aggregate by descending ordinality (root first). */
-	sql_add(q, " GROUP BY o.stack_id), lines AS (SELECT s.n, (SELECT string_agg(CASE "
-		   "WHEN fr.frame_id IS NULL THEN '[unknown]' "
-		   "WHEN coalesce(sy.name, '') <> '' THEN translate(sy.name, ';' || chr(10) || chr(13), ':  ') "
-		   "ELSE translate(coalesce(nullif(sy.module, ''), '[unknown]'), ';' || chr(10) || chr(13), ':  ') "
-		   "|| '+0x' || to_hex(fr.file_offset) END "
-		   "|| CASE WHEN fr.kernel THEN '_[k]' ELSE '' END, ';' ORDER BY f.ord DESC) "
-		   "FROM unnest(st.frame_ids) WITH ORDINALITY AS f(frame_id, ord) "
-		   "LEFT JOIN frames fr ON fr.tenant = $1 AND fr.frame_id = f.frame_id "
-		   "LEFT JOIN symbols sy ON sy.tenant = $1 AND sy.symbol_id = fr.symbol_id) AS folded "
-		   "FROM s JOIN stacks st ON st.tenant = $1 AND st.stack_id = s.stack_id) "
-		   "SELECT folded, sum(n)::bigint FROM lines WHERE folded IS NOT NULL GROUP BY folded "
-		   "ORDER BY 2 DESC, 1 LIMIT $%d",
-		param_int(q, r->limit + 1));
+	sql_add(
+	    q,
+	    " GROUP BY o.stack_id), lines AS (SELECT s.n, (SELECT string_agg(CASE "
+	    "WHEN fr.frame_id IS NULL THEN '[unknown]' "
+	    "WHEN coalesce(sy.name, '') <> '' THEN translate(sy.name, ';' || chr(10) || chr(13), ':  ') "
+	    "ELSE translate(coalesce(nullif(sy.module, ''), '[unknown]'), ';' || chr(10) || chr(13), ':  ') "
+	    "|| '+0x' || to_hex(fr.file_offset) END "
+	    "|| CASE WHEN fr.kernel THEN '_[k]' ELSE '' END, ';' ORDER BY f.ord DESC) "
+	    "FROM unnest(st.frame_ids) WITH ORDINALITY AS f(frame_id, ord) "
+	    "LEFT JOIN frames fr ON fr.tenant = $1 AND fr.frame_id = f.frame_id "
+	    "LEFT JOIN symbols sy ON sy.tenant = $1 AND sy.symbol_id = fr.symbol_id) AS folded "
+	    "FROM s JOIN stacks st ON st.tenant = $1 AND st.stack_id = s.stack_id) "
+	    "SELECT folded, sum(n)::bigint FROM lines WHERE folded IS NOT NULL GROUP BY folded "
+	    "ORDER BY 2 DESC, 1 LIMIT $%d",
+	    param_int(q, r->limit + 1));
 }
 
 /* ---- rendering ---- */
@@ -319,7 +331,8 @@ static void page_end(tb_jw_t *w, const char *cursor, int enabled)
 	tb_jw_end(w);
 }
 
-int tb_api_render_timeline(const PGresult *res, const tb_api_timeline_req_t *r, const char *tenant, tb_jw_t *w)
+int tb_api_render_timeline(const PGresult *res, const tb_api_timeline_req_t *r, const char *tenant,
+			   tb_jw_t *w)
 {
 	int rows = res ? PQntuples(res) : 0, shown = rows > r->limit ? (int)r->limit : rows;
 	char cursor[TB_API_CURSOR_MAX];
@@ -334,8 +347,8 @@ int tb_api_render_timeline(const PGresult *res, const tb_api_timeline_req_t *r, 
 	for (int i = 0; i < shown; i++) {
 		const char *id = col(res, i, 1);
 
-		if (int_col(res, i, 0, &ts) < 0 || int_col(res, i, 13, &count) < 0 || int_col(res, i, 15, &stack) < 0 ||
-		    !id || hex_id(id, c.event_id) < 0)
+		if (int_col(res, i, 0, &ts) < 0 || int_col(res, i, 13, &count) < 0 ||
+		    int_col(res, i, 15, &stack) < 0 || !id || hex_id(id, c.event_id) < 0)
 			return -1;
 		c.ts_us = ts;
 		tb_jw_obj(w);
@@ -379,7 +392,8 @@ int tb_api_render_buckets(const PGresult *res, const tb_api_timeline_req_t *r, c
 	tb_jw_key(w, "items");
 	tb_jw_arr(w);
 	for (int i = 0; i < shown; i++) {
-		if (int_col(res, i, 0, &start) < 0 || int_col(res, i, 1, &sum) < 0 || int_col(res, i, 2, &events) < 0)
+		if (int_col(res, i, 0, &start) < 0 || int_col(res, i, 1, &sum) < 0 ||
+		    int_col(res, i, 2, &events) < 0)
 			return -1;
 		tb_jw_obj(w);
 		tb_jw_key(w, "start");
@@ -410,8 +424,9 @@ int tb_api_render_hot(const PGresult *res, const tb_api_hot_req_t *r, tb_jw_t *w
 	tb_jw_key(w, "items");
 	tb_jw_arr(w);
 	for (int i = 0; i < rows; i++) {
-		if (int_col(res, i, 1, &id) < 0 || int_col(res, i, 6, &self) < 0 || int_col(res, i, 7, &total) < 0 ||
-		    int_col(res, i, 8, &first) < 0 || int_col(res, i, 9, &last) < 0)
+		if (int_col(res, i, 1, &id) < 0 || int_col(res, i, 6, &self) < 0 ||
+		    int_col(res, i, 7, &total) < 0 || int_col(res, i, 8, &first) < 0 ||
+		    int_col(res, i, 9, &last) < 0)
 			return -1;
 		tb_jw_obj(w);
 		kcol(w, "symbol", res, i, 2);

@@ -38,7 +38,7 @@ typedef struct tb_api_sql {
 	char text[TB_API_SQL_MAX];
 	size_t len;
 	int overflow; /* the statement did not fit: a bug, answered with 500 */
-	int n;        /* parameters */
+	int n;	      /* parameters */
 	const char *params[TB_API_SQL_PARAMS];
 	char store[TB_API_SQL_PARAMS][64]; /* text of numeric / time parameters */
 } tb_api_sql_t;
@@ -69,8 +69,10 @@ void tb_api_hot_plan(const tb_api_filter_t *f, tb_api_hot_plan_t *plan);
 /* Response bodies. res == NULL renders the null-mode answer (no items,
  * "runtime_enabled": false). Return 0, or -1 when a row is not what the
  * statement promises (a bug: answered with 500). */
-int tb_api_render_timeline(const PGresult *res, const tb_api_timeline_req_t *r, const char *tenant, tb_jw_t *w);
-int tb_api_render_buckets(const PGresult *res, const tb_api_timeline_req_t *r, const char *tenant, tb_jw_t *w);
+int tb_api_render_timeline(const PGresult *res, const tb_api_timeline_req_t *r, const char *tenant,
+			   tb_jw_t *w);
+int tb_api_render_buckets(const PGresult *res, const tb_api_timeline_req_t *r, const char *tenant,
+			  tb_jw_t *w);
 int tb_api_render_hot(const PGresult *res, const tb_api_hot_req_t *r, tb_jw_t *w);
 /* Folded stacks as text lines "root;...;leaf COUNT\n" (w used as a plain
  * buffer); *truncated = 1 when more stacks than the limit existed. */

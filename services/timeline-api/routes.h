@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#define TB_M_GET 0x1u  /* and HEAD */
+#define TB_M_GET 0x1u /* and HEAD */
 #define TB_M_POST 0x2u
 
 typedef enum tb_api_route_id {
@@ -33,7 +33,7 @@ typedef struct tb_api_route {
 	tb_api_route_id_t id;
 	const char *path;
 	unsigned methods; /* TB_M_* */
-	unsigned scope;   /* TB_SCOPE_* (auth.h) the caller needs; 0: none */
+	unsigned scope;	  /* TB_SCOPE_* (auth.h) the caller needs; 0: none */
 	const char *name; /* metric label */
 } tb_api_route_t;
 

@@ -45,8 +45,8 @@
 #include "tb/topics.h"
 
 #define ROUTE_OTHER TB_ROUTE_COUNT /* metrics slot for 404s and the guard's 413 */
-#define ALL_METHODS                                                                                            \
-	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |              \
+#define ALL_METHODS                                                                                          \
+	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |           \
 	 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
 
 typedef struct worker {
@@ -58,7 +58,7 @@ typedef struct worker {
 	tb_kafka_producer_t *producer;
 	pthread_t thread;
 	int started;
-	tb_jw_t w;       /* response body under construction */
+	tb_jw_t w;	  /* response body under construction */
 	tb_api_sql_t sql; /* statement under construction (8 KiB: not on the stack) */
 } worker_t;
 
@@ -146,10 +146,8 @@ static void reply_error(call_t *c, int code, const char *ecode, const char *msg)
 	reply_json(c, code);
 }
 
-static void reply_errorf(call_t *c, int code, const char *ecode, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void reply_errorf(call_t *c, int code, const char *ecode, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void reply_errorf(call_t *c, int code, const char *ecode,
+							       const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -230,10 +228,11 @@ static void reply_produce_failure(call_t *c, int rc, const char *msg)
 		return;
 	}
 	tb_warn("%s %s: %s", c->route->path, c->who.tenant, msg);
-	reply_errorf(c, 503, "kafka_unavailable",
-		     "%s; nothing may be assumed stored: retry the request (ids are deterministic, duplicates "
-		     "collapse)",
-		     msg);
+	reply_errorf(
+	    c, 503, "kafka_unavailable",
+	    "%s; nothing may be assumed stored: retry the request (ids are deterministic, duplicates "
+	    "collapse)",
+	    msg);
 }
 
 static void reply_ingest_error(call_t *c, int status, const tb_api_ingest_t *in, const char *msg)
@@ -418,8 +417,8 @@ static PGresult *run_query(call_t *c, const char *what)
 		tb_metric_inc(wk->srv->query_failed);
 		tb_warn("%s: %s", what, err.msg);
 		reply_errorf(c, tb_pg_failure_is_transient(wk->pg) ? 503 : 500,
-			     tb_pg_failure_is_transient(wk->pg) ? "database_unavailable" : "internal", "%s query failed",
-			     what);
+			     tb_pg_failure_is_transient(wk->pg) ? "database_unavailable" : "internal",
+			     "%s query failed", what);
 	}
 	return res;
 }
@@ -532,8 +531,9 @@ static void handle_guarded(call_t *c)
 	const char *declared = q && strncmp(q, "declared=", 9) == 0 ? q + 9 : "?";
 
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Connection", "close");
-	reply_errorf(c, 413, "payload_too_large", "request body of %.24s bytes is larger than %" PRIu64
-		     " bytes (--max-body-bytes)", declared, c->wk->srv->cfg.max_body);
+	reply_errorf(c, 413, "payload_too_large",
+		     "request body of %.24s bytes is larger than %" PRIu64 " bytes (--max-body-bytes)",
+		     declared, c->wk->srv->cfg.max_body);
 }
 
 static int method_allowed(const tb_api_route_t *r, enum evhttp_cmd_type cmd)
@@ -551,13 +551,15 @@ static int authorize(call_t *c)
 	struct evkeyvalq *out = evhttp_request_get_output_headers(c->req);
 
 	switch (tb_auth_check(c->wk->srv->auth, hdr, c->route->scope, &c->who)) {
-	case TB_AUTH_OK: return 0;
+	case TB_AUTH_OK:
+		return 0;
 	case TB_AUTH_MISSING:
 		evhttp_add_header(out, "WWW-Authenticate", "Bearer realm=\"tracebridge\"");
 		reply_error(c, 401, "unauthorized", "missing bearer token (Authorization: Bearer TOKEN)");
 		return -1;
 	case TB_AUTH_INVALID:
-		evhttp_add_header(out, "WWW-Authenticate", "Bearer realm=\"tracebridge\", error=\"invalid_token\"");
+		evhttp_add_header(out, "WWW-Authenticate",
+				  "Bearer realm=\"tracebridge\", error=\"invalid_token\"");
 		reply_error(c, 401, "unauthorized", "unknown bearer token");
 		return -1;
 	default:
@@ -570,17 +572,39 @@ static int authorize(call_t *c)
 static void dispatch(call_t *c)
 {
 	switch (c->route->id) {
-	case TB_ROUTE_HEALTHZ: handle_healthz(c); break;
-	case TB_ROUTE_READYZ: handle_readyz(c); break;
-	case TB_ROUTE_METRICS: handle_metrics(c); break;
-	case TB_ROUTE_OPENAPI: handle_openapi(c); break;
-	case TB_ROUTE_TRACES: handle_traces(c); break;
-	case TB_ROUTE_ARTIFACTS: handle_artifacts(c); break;
-	case TB_ROUTE_FINDINGS: handle_findings(c); break;
-	case TB_ROUTE_TIMELINE: handle_timeline(c); break;
-	case TB_ROUTE_HOT_SYMBOLS: handle_hot(c); break;
-	case TB_ROUTE_STACKS_FOLDED: handle_folded(c); break;
-	default: reply_error(c, 500, "internal", "route without handler"); break;
+	case TB_ROUTE_HEALTHZ:
+		handle_healthz(c);
+		break;
+	case TB_ROUTE_READYZ:
+		handle_readyz(c);
+		break;
+	case TB_ROUTE_METRICS:
+		handle_metrics(c);
+		break;
+	case TB_ROUTE_OPENAPI:
+		handle_openapi(c);
+		break;
+	case TB_ROUTE_TRACES:
+		handle_traces(c);
+		break;
+	case TB_ROUTE_ARTIFACTS:
+		handle_artifacts(c);
+		break;
+	case TB_ROUTE_FINDINGS:
+		handle_findings(c);
+		break;
+	case TB_ROUTE_TIMELINE:
+		handle_timeline(c);
+		break;
+	case TB_ROUTE_HOT_SYMBOLS:
+		handle_hot(c);
+		break;
+	case TB_ROUTE_STACKS_FOLDED:
+		handle_folded(c);
+		break;
+	default:
+		reply_error(c, 500, "internal", "route without handler");
+		break;
 	}
 }
 
@@ -613,14 +637,17 @@ static void on_request(struct evhttp_request *req, void *arg)
 	} else if (!(c.route = tb_api_route_find(path))) {
 		reply_errorf(&c, 404, "not_found", "no route %.200s (see /openapi.json)", path);
 	} else if (!method_allowed(c.route, cmd)) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", tb_api_route_allow(c.route));
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+				  tb_api_route_allow(c.route));
 		c.head = 0;
-		reply_errorf(&c, 405, "method_not_allowed", "%s allows %s", c.route->path, tb_api_route_allow(c.route));
+		reply_errorf(&c, 405, "method_not_allowed", "%s allows %s", c.route->path,
+			     tb_api_route_allow(c.route));
 	} else if (authorize(&c) == 0) {
 		dispatch(&c);
 	}
 	count(&c, t0);
-	tb_debug("http %s %s -> %d (%" PRId64 " us)", c.route ? c.route->name : "-", path, c.status, mono_us() - t0);
+	tb_debug("http %s %s -> %d (%" PRId64 " us)", c.route ? c.route->name : "-", path, c.status,
+		 mono_us() - t0);
 }
 
 /* ---- setup ---- */
@@ -639,7 +666,7 @@ static int listen_socket(const char *addr, int *fd_out, int *port_out, tb_err_t 
 {
 	char host[256], port[16];
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = {0};
 	socklen_t sl = sizeof(ss);
 	int p, fd = -1, one = 1, rc;
 
@@ -659,8 +686,17 @@ static int listen_socket(const char *addr, int *fd_out, int *port_out, tb_err_t 
 		return -1;
 	}
 	freeaddrinfo(ai);
-	*port_out = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-					     : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 in6;
+
+		memcpy(&in6, &ss, sizeof(in6));
+		*port_out = ntohs(in6.sin6_port);
+	} else {
+		struct sockaddr_in in4;
+
+		memcpy(&in4, &ss, sizeof(in4));
+		*port_out = ntohs(in4.sin_port);
+	}
 	*fd_out = fd;
 	return 0;
 }
@@ -719,25 +755,29 @@ static void register_metrics(struct tb_api_server *s)
 
 		for (int k = 0; k < 3; k++) {
 			snprintf(labels, sizeof(labels), "route=\"%s\",class=\"%s\"", name, cls[k]);
-			s->requests[r][k] = tb_metrics_counter(s->metrics, "http_requests_total",
-								"HTTP requests answered, by route and status class",
-								labels);
+			s->requests[r][k] =
+			    tb_metrics_counter(s->metrics, "http_requests_total",
+					       "HTTP requests answered, by route and status class", labels);
 		}
 		snprintf(labels, sizeof(labels), "route=\"%s\"", name);
 		s->duration_us[r] = tb_metrics_counter(s->metrics, "http_request_duration_microseconds_total",
 						       "time spent answering, by route", labels);
 	}
-	s->events_accepted = tb_metrics_counter(s->metrics, "ingest_events_total",
-						"runtime events accepted (produced, or parsed in null mode)", NULL);
+	s->events_accepted =
+	    tb_metrics_counter(s->metrics, "ingest_events_total",
+			       "runtime events accepted (produced, or parsed in null mode)", NULL);
 	s->events_skipped = tb_metrics_counter(s->metrics, "ingest_skipped_total",
 					       "Tetragon events of unknown or legacy types skipped", NULL);
-	s->ingest_failed = tb_metrics_counter(s->metrics, "ingest_failures_total",
-					      "ingest requests that failed to produce (Kafka or encoding)", NULL);
-	s->query_failed = tb_metrics_counter(s->metrics, "query_failures_total", "queries PostgreSQL failed", NULL);
+	s->ingest_failed =
+	    tb_metrics_counter(s->metrics, "ingest_failures_total",
+			       "ingest requests that failed to produce (Kafka or encoding)", NULL);
+	s->query_failed =
+	    tb_metrics_counter(s->metrics, "query_failures_total", "queries PostgreSQL failed", NULL);
 }
 
-tb_api_server_t *tb_api_server_new(const tb_api_config_t *cfg, const tb_auth_t *auth, const tb_avro_registry_t *reg,
-				   tb_metrics_t *metrics, int *unreachable, tb_err_t *err)
+tb_api_server_t *tb_api_server_new(const tb_api_config_t *cfg, const tb_auth_t *auth,
+				   const tb_avro_registry_t *reg, tb_metrics_t *metrics, int *unreachable,
+				   tb_err_t *err)
 {
 	struct tb_api_server *s;
 

@@ -39,16 +39,16 @@
 #include "tb/metrics.h"
 
 typedef struct tb_api_config {
-	const char *listen;     /* "HOST:PORT"; port 0 = ephemeral */
-	int threads;            /* workers, >= 1 */
-	int runtime_enabled;    /* 0: null mode */
-	uint64_t max_body;      /* bytes */
-	size_t max_headers;     /* bytes */
-	int request_timeout_s;  /* read/write inactivity, >= 1 */
-	int ingest_timeout_ms;  /* how long a request waits for broker acknowledgements */
-	const char *pg;         /* conninfo (runtime enabled) */
+	const char *listen;	/* "HOST:PORT"; port 0 = ephemeral */
+	int threads;		/* workers, >= 1 */
+	int runtime_enabled;	/* 0: null mode */
+	uint64_t max_body;	/* bytes */
+	size_t max_headers;	/* bytes */
+	int request_timeout_s;	/* read/write inactivity, >= 1 */
+	int ingest_timeout_ms;	/* how long a request waits for broker acknowledgements */
+	const char *pg;		/* conninfo (runtime enabled) */
 	int pg_connect_wait_ms; /* at start and on reconnects */
-	tb_kafka_conf_t kafka;  /* producers (runtime enabled) */
+	tb_kafka_conf_t kafka;	/* producers (runtime enabled) */
 	tb_api_limits_t limits;
 	tb_req_limits_t req;
 } tb_api_config_t;
@@ -59,8 +59,9 @@ typedef struct tb_api_server tb_api_server_t;
  * set up the bases. Nothing runs yet. *unreachable is set to 1 when the
  * failure was a dependency (PostgreSQL, Kafka) rather than the setup.
  * auth, reg and metrics are borrowed and must outlive the server. */
-tb_api_server_t *tb_api_server_new(const tb_api_config_t *cfg, const tb_auth_t *auth, const tb_avro_registry_t *reg,
-				   tb_metrics_t *metrics, int *unreachable, tb_err_t *err);
+tb_api_server_t *tb_api_server_new(const tb_api_config_t *cfg, const tb_auth_t *auth,
+				   const tb_avro_registry_t *reg, tb_metrics_t *metrics, int *unreachable,
+				   tb_err_t *err);
 
 /* The bound TCP port. */
 int tb_api_server_port(const tb_api_server_t *s);

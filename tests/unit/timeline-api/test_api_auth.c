@@ -19,10 +19,8 @@
 #define TOK_ALL "tok-globex-all-01234567"
 
 static const char tokens[] = "# comment line\n"
-			     "\n"
-			     TOK_RW "  acme  runtime:read,runtime:write\r\n"
-			     "   " TOK_RO "\tacme\truntime:read   \n"
-			     TOK_ALL " globex *\n"
+			     "\n" TOK_RW "  acme  runtime:read,runtime:write\r\n"
+			     "   " TOK_RO "\tacme\truntime:read   \n" TOK_ALL " globex *\n"
 			     "  # indented comment\n";
 
 static tb_auth_t *load(const char *text)
@@ -61,13 +59,17 @@ static void file_with_comments_blank_lines_and_crlf_loads(void **state)
 static void file_errors_name_the_line(void **state)
 {
 	(void)state;
-	refused("# only comments\n\n", "tokens: no tokens (a tokens file must hold at least one 'TOKEN TENANT SCOPES' line)");
+	refused("# only comments\n\n",
+		"tokens: no tokens (a tokens file must hold at least one 'TOKEN TENANT SCOPES' line)");
 	refused("\n" TOK_RW " acme\n", "tokens line 2: expected 'TOKEN TENANT SCOPE[,SCOPE...]'");
-	refused(TOK_RW " acme runtime:read extra\n", "tokens line 1: expected 'TOKEN TENANT SCOPE[,SCOPE...]'");
+	refused(TOK_RW " acme runtime:read extra\n",
+		"tokens line 1: expected 'TOKEN TENANT SCOPE[,SCOPE...]'");
 	refused("short acme runtime:read\n", "tokens line 1: token must be 16..256 characters, has 5");
-	refused(TOK_RW " acme runtime:fly\n",
-		"tokens line 1: unknown scope 'runtime:fly' (runtime:read, runtime:write, findings:write, *)");
-	refused(TOK_RW " ac/me runtime:read\n", "tokens line 1: tenant 'ac/me' is not 1..128 of [A-Za-z0-9._-]");
+	refused(
+	    TOK_RW " acme runtime:fly\n",
+	    "tokens line 1: unknown scope 'runtime:fly' (runtime:read, runtime:write, findings:write, *)");
+	refused(TOK_RW " ac/me runtime:read\n",
+		"tokens line 1: tenant 'ac/me' is not 1..128 of [A-Za-z0-9._-]");
 	refused(TOK_RW " acme ,\n", "tokens line 1: no scope");
 	refused(TOK_RW " acme runtime:read\n# x\n" TOK_RW " globex *\n",
 		"tokens line 3: token already given on an earlier line");
@@ -81,8 +83,10 @@ static void request_decisions(void **state)
 	(void)state;
 	assert_int_equal(tb_auth_check(a, NULL, TB_SCOPE_RUNTIME_READ, &who), TB_AUTH_MISSING);
 	assert_int_equal(tb_auth_check(a, "Basic " TOK_RW, TB_SCOPE_RUNTIME_READ, &who), TB_AUTH_MISSING);
-	assert_int_equal(tb_auth_check(a, "Bearer nope-nope-nope-nope", TB_SCOPE_RUNTIME_READ, &who), TB_AUTH_INVALID);
-	assert_int_equal(tb_auth_check(a, "Bearer " TOK_RW "x", TB_SCOPE_RUNTIME_READ, &who), TB_AUTH_INVALID);
+	assert_int_equal(tb_auth_check(a, "Bearer nope-nope-nope-nope", TB_SCOPE_RUNTIME_READ, &who),
+			 TB_AUTH_INVALID);
+	assert_int_equal(tb_auth_check(a, "Bearer " TOK_RW "x", TB_SCOPE_RUNTIME_READ, &who),
+			 TB_AUTH_INVALID);
 	assert_int_equal(tb_auth_check(a, "Bearer ", TB_SCOPE_RUNTIME_READ, &who), TB_AUTH_INVALID);
 
 	assert_int_equal(tb_auth_check(a, "Bearer " TOK_RW, TB_SCOPE_RUNTIME_WRITE, &who), TB_AUTH_OK);
@@ -90,7 +94,8 @@ static void request_decisions(void **state)
 	assert_int_equal(tb_auth_check(a, "bearer  " TOK_RO " ", TB_SCOPE_RUNTIME_READ, &who), TB_AUTH_OK);
 	assert_int_equal(tb_auth_check(a, "Bearer " TOK_RO, TB_SCOPE_RUNTIME_WRITE, &who), TB_AUTH_FORBIDDEN);
 	assert_string_equal(who.tenant, "acme");
-	assert_int_equal(tb_auth_check(a, "Bearer " TOK_RW, TB_SCOPE_FINDINGS_WRITE, &who), TB_AUTH_FORBIDDEN);
+	assert_int_equal(tb_auth_check(a, "Bearer " TOK_RW, TB_SCOPE_FINDINGS_WRITE, &who),
+			 TB_AUTH_FORBIDDEN);
 	assert_int_equal(tb_auth_check(a, "Bearer " TOK_ALL, TB_SCOPE_FINDINGS_WRITE, &who), TB_AUTH_OK);
 	assert_string_equal(who.tenant, "globex");
 	assert_int_equal(who.scopes, TB_SCOPE_ALL);
@@ -111,7 +116,8 @@ static void without_file_every_request_is_the_tenant(void **state)
 	assert_int_equal(tb_auth_check(a, NULL, TB_SCOPE_FINDINGS_WRITE, &who), TB_AUTH_OK);
 	assert_string_equal(who.tenant, "default");
 	assert_int_equal(who.scopes, TB_SCOPE_ALL);
-	assert_int_equal(tb_auth_check(a, "Bearer whatever-whatever", TB_SCOPE_RUNTIME_READ, &who), TB_AUTH_OK);
+	assert_int_equal(tb_auth_check(a, "Bearer whatever-whatever", TB_SCOPE_RUNTIME_READ, &who),
+			 TB_AUTH_OK);
 	tb_auth_free(a);
 	assert_null(tb_auth_open("bad tenant", &err));
 	assert_null(tb_auth_open("", &err));

@@ -50,8 +50,8 @@ static void feed(const char *input, const char *exp, const char *declared)
 	evbuffer_add(b, input, strlen(input));
 	if (!exp) {
 		snprintf(want, sizeof(want),
-			 "GET %s?declared=%s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", guard.path,
-			 declared);
+			 "GET %s?declared=%s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+			 guard.path, declared);
 		exp = want;
 	}
 	got = contents(b);
@@ -64,8 +64,10 @@ static void feed(const char *input, const char *exp, const char *declared)
 static void oversized_declared_body_becomes_the_synthetic_request(void **state)
 {
 	(void)state;
-	feed("POST /api/v1/runtime/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n{\"a\":", NULL, "1001");
-	feed("POST /x HTTP/1.1\r\ncontent-length:   99999999999999999999999\r\n\r\n", NULL, "18446744073709551615");
+	feed("POST /api/v1/runtime/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n{\"a\":", NULL,
+	     "1001");
+	feed("POST /x HTTP/1.1\r\ncontent-length:   99999999999999999999999\r\n\r\n", NULL,
+	     "18446744073709551615");
 	feed("PUT /x HTTP/1.0\nContent-Length: 5000\n\n", NULL, "5000"); /* bare LF line ends */
 }
 

@@ -51,7 +51,8 @@ static tb_api_ingest_opts_t opts(const char *tenant)
 	return o;
 }
 
-static int parse(const char *body, size_t len, const tb_api_ingest_opts_t *o, tb_api_ingest_t *in, tb_err_t *err)
+static int parse(const char *body, size_t len, const tb_api_ingest_opts_t *o, tb_api_ingest_t *in,
+		 tb_err_t *err)
 {
 	tb_err_clear(err);
 	return tb_api_ingest_parse(body, len, o, in, err);
@@ -194,8 +195,13 @@ static void malformed_line_fails_whole_body_with_position(void **state)
 
 static void garbage_truncated_and_empty_bodies_are_400(void **state)
 {
-	static const char *const bad[] = {"", "   \n\t", "hello", "{\"process_exec\":{}} trailing",
-					  "{\"process_exec\":{\"process\":{\"pid\":1}}", "[]x", "42"};
+	static const char *const bad[] = {"",
+					  "   \n\t",
+					  "hello",
+					  "{\"process_exec\":{}} trailing",
+					  "{\"process_exec\":{\"process\":{\"pid\":1}}",
+					  "[]x",
+					  "42"};
 	tb_api_ingest_opts_t o = opts("acme");
 	tb_api_ingest_t in;
 	tb_err_t err;
@@ -233,8 +239,9 @@ static void more_events_than_the_cap_is_413(void **state)
 	tb_err_t err;
 	size_t len;
 	char *body = fixture("shapes.jsonl", &len);
-	const char *batch = "[{\"node\":\"n\",\"kind\":\"exec\",\"ts_ns\":1},{\"node\":\"n\",\"kind\":\"exec\",\"ts_ns\":2},"
-			    "{\"node\":\"n\",\"kind\":\"exec\",\"ts_ns\":3}]";
+	const char *batch =
+	    "[{\"node\":\"n\",\"kind\":\"exec\",\"ts_ns\":1},{\"node\":\"n\",\"kind\":\"exec\",\"ts_ns\":2},"
+	    "{\"node\":\"n\",\"kind\":\"exec\",\"ts_ns\":3}]";
 
 	(void)state;
 	o.req.max_events = 7;
@@ -296,7 +303,8 @@ static void many_skipped_types_collapse_into_other(void **state)
 
 	(void)state;
 	for (int i = 0; i < TB_API_SKIP_TYPES + 4; i++)
-		snprintf(body + strlen(body), sizeof(body) - strlen(body), "{\"process_legacy_%d\":{\"x\":1}}\n", i);
+		snprintf(body + strlen(body), sizeof(body) - strlen(body),
+			 "{\"process_legacy_%d\":{\"x\":1}}\n", i);
 	expect_ok(parse(body, strlen(body), &o, &in, &err), &err);
 	assert_int_equal(in.list.n, 0);
 	assert_int_equal(in.skipped, TB_API_SKIP_TYPES + 4);

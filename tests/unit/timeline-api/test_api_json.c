@@ -74,7 +74,8 @@ static PGresult *result(int cols, int rows, const char *const *cells)
 		for (int c = 0; c < cols; c++) {
 			const char *v = cells[r * cols + c];
 
-			assert_int_equal(PQsetvalue(res, r, c, (char *)(v ? v : ""), v ? (int)strlen(v) : -1), 1);
+			assert_int_equal(PQsetvalue(res, r, c, (char *)(v ? v : ""), v ? (int)strlen(v) : -1),
+					 1);
 		}
 	return res;
 }
@@ -123,10 +124,11 @@ static void writer_escapes_and_repairs_utf8(void **state)
 	tb_jw_str(&w, "bad \xff \xc3 \xe0\x80\x80 \xed\xa0\x80 end");
 	tb_jw_strn(&w, "nul\0inside", 10);
 	tb_jw_end(&w);
-	check_body("escaped",
-		   "[\"q\\\"b\\\\n\\n\\r\\t\\u0001\x7f\",\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\","
-		   "\"bad \\ufffd \\ufffd \\ufffd\\ufffd\\ufffd \\ufffd\\ufffd\\ufffd end\",\"nul\\u0000inside\"]",
-		   &w);
+	check_body(
+	    "escaped",
+	    "[\"q\\\"b\\\\n\\n\\r\\t\\u0001\x7f\",\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\","
+	    "\"bad \\ufffd \\ufffd \\ufffd\\ufffd\\ufffd \\ufffd\\ufffd\\ufffd end\",\"nul\\u0000inside\"]",
+	    &w);
 	doc = parse(&w);
 	json_decref(doc);
 	tb_jw_free(&w);
@@ -156,20 +158,62 @@ static void error_body_shape(void **state)
 	tb_jw_init(&w);
 	tb_jw_str(&w, "previous content is dropped");
 	tb_jw_error(&w, "invalid_parameter", "from: 'x\"' is not a time");
-	check_body("error", "{\"error\":{\"code\":\"invalid_parameter\",\"message\":\"from: 'x\\\"' is not a time\"}}",
+	check_body("error",
+		   "{\"error\":{\"code\":\"invalid_parameter\",\"message\":\"from: 'x\\\"' is not a time\"}}",
 		   &w);
 	tb_jw_free(&w);
 }
 
 /* 16 columns as tb_api_sql_timeline selects them. */
 static const char *const timeline_rows[] = {
-    "1773480600000000", "00112233445566778899aabbccddeeff", "sample", "probe", "node-1", "payments", "checkout",
-    "sha256:dd", DIGEST_A, "pkg:deb/debian/libssl3@3.0.11", "SSL_read", "aa11", "libssl.so.3", "3", "correlated",
+    "1773480600000000",
+    "00112233445566778899aabbccddeeff",
+    "sample",
+    "probe",
+    "node-1",
+    "payments",
+    "checkout",
+    "sha256:dd",
+    DIGEST_A,
+    "pkg:deb/debian/libssl3@3.0.11",
+    "SSL_read",
+    "aa11",
+    "libssl.so.3",
+    "3",
+    "correlated",
     "5001",
-    "1773480600000001", "ffeeddccbbaa99887766554433221100", "exit", "tetragon", NULL, NULL, NULL, NULL, "", NULL,
-    NULL, NULL, NULL, "1", NULL, "0",
-    "1773480600000002", "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f", "sample", "probe", "n", NULL, NULL, NULL, "", NULL,
-    "", "", "x", "1", "uncorrelated", "-1",
+    "1773480600000001",
+    "ffeeddccbbaa99887766554433221100",
+    "exit",
+    "tetragon",
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    "",
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    "1",
+    NULL,
+    "0",
+    "1773480600000002",
+    "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f",
+    "sample",
+    "probe",
+    "n",
+    NULL,
+    NULL,
+    NULL,
+    "",
+    NULL,
+    "",
+    "",
+    "x",
+    "1",
+    "uncorrelated",
+    "-1",
 };
 
 static void timeline_page_with_cursor(void **state)
@@ -187,19 +231,25 @@ static void timeline_page_with_cursor(void **state)
 	assert_int_equal(tb_api_render_timeline(res, &r, "default", &w), 0);
 	doc = parse(&w);
 	assert_int_equal(json_array_size(json_object_get(doc, "items")), 2);
-	check_json("first item",
-		   "{\"ts\":\"2026-03-14T09:30:00.000000Z\",\"event_id\":\"00112233445566778899aabbccddeeff\",\"kind\":"
-		   "\"sample\",\"source\":\"probe\",\"node\":\"node-1\",\"namespace\":\"payments\",\"workload\":\"checkout\","
-		   "\"image_digest\":\"sha256:dd\",\"artifact_digest\":\"" DIGEST_A "\",\"purl\":"
-		   "\"pkg:deb/debian/libssl3@3.0.11\",\"symbol\":\"SSL_read\",\"build_id\":\"aa11\",\"module\":"
-		   "\"libssl.so.3\",\"count\":3,\"correlation\":\"correlated\",\"stack_id\":\"0000000000001389\"}",
-		   json_array_get(json_object_get(doc, "items"), 0));
+	check_json(
+	    "first item",
+	    "{\"ts\":\"2026-03-14T09:30:00.000000Z\",\"event_id\":\"00112233445566778899aabbccddeeff\","
+	    "\"kind\":"
+	    "\"sample\",\"source\":\"probe\",\"node\":\"node-1\",\"namespace\":\"payments\",\"workload\":"
+	    "\"checkout\","
+	    "\"image_digest\":\"sha256:dd\",\"artifact_digest\":\"" DIGEST_A "\",\"purl\":"
+	    "\"pkg:deb/debian/libssl3@3.0.11\",\"symbol\":\"SSL_read\",\"build_id\":\"aa11\",\"module\":"
+	    "\"libssl.so.3\",\"count\":3,\"correlation\":\"correlated\",\"stack_id\":\"0000000000001389\"}",
+	    json_array_get(json_object_get(doc, "items"), 0));
 	/* NULL and '' become null; stack 0 is no stack */
-	assert_true(json_is_null(json_object_get(json_array_get(json_object_get(doc, "items"), 1), "artifact_digest")));
-	assert_true(json_is_null(json_object_get(json_array_get(json_object_get(doc, "items"), 1), "stack_id")));
+	assert_true(json_is_null(
+	    json_object_get(json_array_get(json_object_get(doc, "items"), 1), "artifact_digest")));
+	assert_true(
+	    json_is_null(json_object_get(json_array_get(json_object_get(doc, "items"), 1), "stack_id")));
 	assert_true(json_is_true(json_object_get(doc, "runtime_enabled")));
 	/* the cursor points after the last item shown and belongs to this query */
-	assert_int_equal(tb_api_cursor_decode(json_string_value(json_object_get(doc, "next_cursor")), &c, &err), 0);
+	assert_int_equal(
+	    tb_api_cursor_decode(json_string_value(json_object_get(doc, "next_cursor")), &c, &err), 0);
 	assert_int_equal(c.ts_us, INT64_C(1773480600000001));
 	assert_int_equal(c.event_id[0], 0xff);
 	assert_true(c.check == tb_api_cursor_check("default", TB_API_CURSOR_EVENTS, &next.f, 0));
@@ -221,9 +271,9 @@ static void timeline_last_page_has_null_cursor(void **state)
 	doc = parse(&w);
 	assert_int_equal(json_array_size(json_object_get(doc, "items")), 3);
 	assert_true(json_is_null(json_object_get(doc, "next_cursor")));
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(doc, "items"), 2),
-							      "stack_id")),
-			    "ffffffffffffffff");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(json_object_get(doc, "items"), 2), "stack_id")),
+	    "ffffffffffffffff");
 	json_decref(doc);
 	tb_jw_free(&w);
 	PQclear(res);
@@ -231,10 +281,16 @@ static void timeline_last_page_has_null_cursor(void **state)
 
 static void timeline_refuses_rows_of_another_shape(void **state)
 {
-	static const char *const bad_ts[] = {"12x", "00112233445566778899aabbccddeeff", "k", "s", "n", "n", "w",
-					     "i", "a", "p", "s", "b", "m", "1", "c", "0"};
-	static const char *const bad_id[] = {"1", "0011", "k", "s", "n", "n", "w", "i", "a", "p", "s", "b", "m", "1",
-					     "c", "0"};
+	static const char *const bad_ts[] = {"12x", "00112233445566778899aabbccddeeff",
+					     "k",   "s",
+					     "n",   "n",
+					     "w",   "i",
+					     "a",   "p",
+					     "s",   "b",
+					     "m",   "1",
+					     "c",   "0"};
+	static const char *const bad_id[] = {"1", "0011", "k", "s", "n", "n", "w", "i",
+					     "a", "p",	  "s", "b", "m", "1", "c", "0"};
 	tb_api_timeline_req_t r = {.limit = 5};
 	PGresult *res;
 	tb_jw_t w;
@@ -269,7 +325,8 @@ static void null_mode_bodies(void **state)
 	check_body("timeline", "{\"items\":[],\"next_cursor\":null,\"runtime_enabled\":false}", &w);
 	tb_jw_reset(&w);
 	assert_int_equal(tb_api_render_buckets(NULL, &t, "default", &w), 0);
-	check_body("buckets", "{\"bucket_seconds\":60,\"items\":[],\"next_cursor\":null,\"runtime_enabled\":false}", &w);
+	check_body("buckets",
+		   "{\"bucket_seconds\":60,\"items\":[],\"next_cursor\":null,\"runtime_enabled\":false}", &w);
 	tb_jw_reset(&w);
 	assert_int_equal(tb_api_render_hot(NULL, &h, &w), 0);
 	check_body("hot", "{\"sort\":\"recency\",\"items\":[],\"runtime_enabled\":false}", &w);
@@ -295,13 +352,16 @@ static void buckets_page_and_cursor(void **state)
 	tb_jw_init(&w);
 	assert_int_equal(tb_api_render_buckets(res, &r, "default", &w), 0);
 	doc = parse(&w);
-	check_json("buckets",
-		   "[{\"start\":\"2026-03-14T09:30:00.000000Z\",\"end\":\"2026-03-14T09:31:00.000000Z\",\"count\":7,"
-		   "\"events\":3},{\"start\":\"2026-03-14T09:31:00.000000Z\",\"end\":\"2026-03-14T09:32:00.000000Z\","
-		   "\"count\":2,\"events\":2}]",
-		   json_object_get(doc, "items"));
+	check_json(
+	    "buckets",
+	    "[{\"start\":\"2026-03-14T09:30:00.000000Z\",\"end\":\"2026-03-14T09:31:00.000000Z\",\"count\":7,"
+	    "\"events\":3},{\"start\":\"2026-03-14T09:31:00.000000Z\",\"end\":\"2026-03-14T09:32:00."
+	    "000000Z\","
+	    "\"count\":2,\"events\":2}]",
+	    json_object_get(doc, "items"));
 	/* the next page starts at the bucket after the last one shown */
-	assert_int_equal(tb_api_cursor_decode(json_string_value(json_object_get(doc, "next_cursor")), &c, &err), 0);
+	assert_int_equal(
+	    tb_api_cursor_decode(json_string_value(json_object_get(doc, "next_cursor")), &c, &err), 0);
 	assert_int_equal(c.mode, TB_API_CURSOR_BUCKETS);
 	assert_int_equal(c.ts_us, INT64_C(1773480720000000));
 	json_decref(doc);
@@ -311,10 +371,26 @@ static void buckets_page_and_cursor(void **state)
 
 static void hot_symbols_items(void **state)
 {
-	static const char *const rows[] = {DIGEST_A, "101", "SSL_read", "aa11", "libssl.so.3",
-					   "pkg:deb/debian/libssl3@3.0.11", "108", "111", "1773480600000000",
-					   "1773486659000000", "", "-2", "", "", "[kernel]", NULL, "1", "2",
-					   "1773480600000000", "1773480600000000"};
+	static const char *const rows[] = {DIGEST_A,
+					   "101",
+					   "SSL_read",
+					   "aa11",
+					   "libssl.so.3",
+					   "pkg:deb/debian/libssl3@3.0.11",
+					   "108",
+					   "111",
+					   "1773480600000000",
+					   "1773486659000000",
+					   "",
+					   "-2",
+					   "",
+					   "",
+					   "[kernel]",
+					   NULL,
+					   "1",
+					   "2",
+					   "1773480600000000",
+					   "1773480600000000"};
 	tb_api_hot_req_t r = {.limit = 10};
 	PGresult *res = result(10, 2, rows);
 	tb_jw_t w;
@@ -323,11 +399,16 @@ static void hot_symbols_items(void **state)
 	tb_jw_init(&w);
 	assert_int_equal(tb_api_render_hot(res, &r, &w), 0);
 	check_body("hot",
-		   "{\"sort\":\"hits\",\"items\":[{\"symbol\":\"SSL_read\",\"symbol_id\":\"0000000000000065\",\"build_id\":"
-		   "\"aa11\",\"module\":\"libssl.so.3\",\"purl\":\"pkg:deb/debian/libssl3@3.0.11\",\"artifact_digest\":"
-		   "\"" DIGEST_A "\",\"self_count\":108,\"total_count\":111,\"first_seen\":\"2026-03-14T09:30:00.000000Z\","
-		   "\"last_seen\":\"2026-03-14T11:10:59.000000Z\"},{\"symbol\":null,\"symbol_id\":\"fffffffffffffffe\","
-		   "\"build_id\":null,\"module\":\"[kernel]\",\"purl\":null,\"artifact_digest\":null,\"self_count\":1,"
+		   "{\"sort\":\"hits\",\"items\":[{\"symbol\":\"SSL_read\",\"symbol_id\":"
+		   "\"0000000000000065\",\"build_id\":"
+		   "\"aa11\",\"module\":\"libssl.so.3\",\"purl\":\"pkg:deb/debian/"
+		   "libssl3@3.0.11\",\"artifact_digest\":"
+		   "\"" DIGEST_A
+		   "\",\"self_count\":108,\"total_count\":111,\"first_seen\":\"2026-03-14T09:30:00.000000Z\","
+		   "\"last_seen\":\"2026-03-14T11:10:59.000000Z\"},{\"symbol\":null,\"symbol_id\":"
+		   "\"fffffffffffffffe\","
+		   "\"build_id\":null,\"module\":\"[kernel]\",\"purl\":null,\"artifact_digest\":null,\"self_"
+		   "count\":1,"
 		   "\"total_count\":2,\"first_seen\":\"2026-03-14T09:30:00.000000Z\",\"last_seen\":"
 		   "\"2026-03-14T09:30:00.000000Z\"}],\"runtime_enabled\":true}",
 		   &w);
@@ -337,8 +418,9 @@ static void hot_symbols_items(void **state)
 
 static void folded_lines_and_truncation(void **state)
 {
-	static const char *const rows[] = {"main;ssl3_read_bytes;SSL_read", "36", "main;do_syscall_64_[k]", "20",
-					   "main;libfoo.so+0x40", "9"};
+	static const char *const rows[] = {"main;ssl3_read_bytes;SSL_read", "36",
+					   "main;do_syscall_64_[k]",	    "20",
+					   "main;libfoo.so+0x40",	    "9"};
 	tb_api_folded_req_t r = {.limit = 2};
 	PGresult *res = result(2, 3, rows);
 	int truncated = 0;

@@ -37,11 +37,12 @@ static void document_is_openapi_3(void **state)
 	(void)state;
 	assert_string_equal(json_string_value(json_object_get(doc, "openapi")), "3.0.3");
 	assert_non_null(json_string_value(json_object_get(json_object_get(doc, "info"), "title")));
-	assert_string_equal(json_string_value(json_object_get(
-				json_object_get(json_object_get(json_object_get(doc, "components"), "securitySchemes"),
-						"bearer"),
-				"scheme")),
-			    "bearer");
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(json_object_get(doc, "components"), "securitySchemes"),
+				"bearer"),
+		"scheme")),
+	    "bearer");
 	json_decref(doc);
 }
 
@@ -57,14 +58,16 @@ static void every_route_is_documented_with_its_methods(void **state)
 		if (!p)
 			fail_msg("route %s: expected in openapi.json paths, got nothing", r->path);
 		if (!!(r->methods & TB_M_GET) != !!json_object_get(p, "get"))
-			fail_msg("route %s: expected get %s, got %s", r->path, (r->methods & TB_M_GET) ? "documented" : "absent",
+			fail_msg("route %s: expected get %s, got %s", r->path,
+				 (r->methods & TB_M_GET) ? "documented" : "absent",
 				 json_object_get(p, "get") ? "documented" : "absent");
 		if (!!(r->methods & TB_M_POST) != !!json_object_get(p, "post"))
 			fail_msg("route %s: expected post %s, got %s", r->path,
 				 (r->methods & TB_M_POST) ? "documented" : "absent",
 				 json_object_get(p, "post") ? "documented" : "absent");
 		if (json_object_size(p) != (size_t)(!!(r->methods & TB_M_GET) + !!(r->methods & TB_M_POST)))
-			fail_msg("route %s: expected only its methods, got %zu operations", r->path, json_object_size(p));
+			fail_msg("route %s: expected only its methods, got %zu operations", r->path,
+				 json_object_size(p));
 	}
 	if (json_object_size(paths) != TB_ROUTE_COUNT)
 		fail_msg("expected %d documented paths (the route table), got %zu", TB_ROUTE_COUNT,
@@ -80,23 +83,28 @@ static void routes_document_auth_and_errors(void **state)
 	(void)state;
 	for (size_t i = 0; i < TB_ROUTE_COUNT; i++) {
 		const tb_api_route_t *r = &tb_api_routes[i];
-		json_t *op = json_object_get(json_object_get(paths, r->path), (r->methods & TB_M_GET) ? "get" : "post");
+		json_t *op = json_object_get(json_object_get(paths, r->path),
+					     (r->methods & TB_M_GET) ? "get" : "post");
 		json_t *resp = json_object_get(op, "responses");
 		json_t *sec = json_object_get(op, "security");
 
 		if (r->scope == 0) {
 			if (!json_is_array(sec) || json_array_size(sec) != 0)
-				fail_msg("route %s needs no token: expected \"security\": [], got otherwise", r->path);
+				fail_msg("route %s needs no token: expected \"security\": [], got otherwise",
+					 r->path);
 			continue;
 		}
 		if (sec)
-			fail_msg("route %s needs scope %s: expected the global bearer security, got an override", r->path,
-				 tb_scope_name(r->scope));
-		for (const char *const *c = (const char *const[]){"400", "401", "403", "500", "503", NULL}; *c; c++)
+			fail_msg(
+			    "route %s needs scope %s: expected the global bearer security, got an override",
+			    r->path, tb_scope_name(r->scope));
+		for (const char *const *c = (const char *const[]){"400", "401", "403", "500", "503", NULL};
+		     *c; c++)
 			if (!json_object_get(resp, *c))
 				fail_msg("route %s: expected response %s documented, got none", r->path, *c);
 		if (!strstr(json_string_value(json_object_get(op, "description")), tb_scope_name(r->scope)))
-			fail_msg("route %s: expected its description to name scope %s", r->path, tb_scope_name(r->scope));
+			fail_msg("route %s: expected its description to name scope %s", r->path,
+				 tb_scope_name(r->scope));
 	}
 	json_decref(doc);
 }
@@ -117,9 +125,11 @@ static void check_refs(json_t *root, json_t *v)
 				json_t *at = root;
 
 				if (!ref || strncmp(ref, "#/", 2) != 0)
-					fail_msg("expected a local $ref, got %s", ref ? ref : "(not a string)");
+					fail_msg("expected a local $ref, got %s",
+						 ref ? ref : "(not a string)");
 				snprintf(buf, sizeof(buf), "%s", ref + 2);
-				for (char *t = strtok_r(buf, "/", &save); t && at; t = strtok_r(NULL, "/", &save))
+				for (char *t = strtok_r(buf, "/", &save); t && at;
+				     t = strtok_r(NULL, "/", &save))
 					at = json_object_get(at, t);
 				if (!at)
 					fail_msg("$ref %s: expected it to resolve, got nothing", ref);

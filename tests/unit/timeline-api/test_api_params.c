@@ -49,7 +49,8 @@ static void timeline_refused(const char *query, const char *frag)
 	if (rc == 0)
 		fail_msg("query \"%s\": expected an error containing \"%s\", got success", query, frag);
 	if (!strstr(err.msg, frag))
-		fail_msg("query \"%s\": expected an error containing \"%s\", got \"%s\"", query, frag, err.msg);
+		fail_msg("query \"%s\": expected an error containing \"%s\", got \"%s\"", query, frag,
+			 err.msg);
 }
 
 static void time_formats_microseconds_in_utc(void **state)
@@ -83,8 +84,15 @@ static void time_parses_rfc3339_now_and_relative(void **state)
 
 static void time_rejects_malformed_values(void **state)
 {
-	static const char *const bad[] = {"yesterday", "2026-03-14", "2026-02-30T00:00:00Z", "2026-03-14T09:30:00",
-					  "now-", "now-5", "now+1h", "1773480600", ""};
+	static const char *const bad[] = {"yesterday",
+					  "2026-03-14",
+					  "2026-02-30T00:00:00Z",
+					  "2026-03-14T09:30:00",
+					  "now-",
+					  "now-5",
+					  "now+1h",
+					  "1773480600",
+					  ""};
 	int64_t us;
 	tb_err_t err;
 
@@ -100,15 +108,16 @@ static void duration_units_and_bounds(void **state)
 		const char *in;
 		int64_t secs;
 	} good[] = {{"90s", 90}, {"15m", 900}, {"1h", 3600}, {"7d", 604800}, {"366d", 366 * 86400}};
-	static const char *const bad[] = {"0s", "-1m", "1", "1w", "1hh", "h", "367d", "99999999999999999999s"};
+	static const char *const bad[] = {"0s",	 "-1m", "1",	"1w",
+					  "1hh", "h",	"367d", "99999999999999999999s"};
 	int64_t s;
 	tb_err_t err;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		if (tb_api_parse_duration(good[i].in, &s, &err) < 0)
-			fail_msg("duration \"%s\": expected %lld s, got error \"%s\"", good[i].in, (long long)good[i].secs,
-				 err.msg);
+			fail_msg("duration \"%s\": expected %lld s, got error \"%s\"", good[i].in,
+				 (long long)good[i].secs, err.msg);
 		assert_int_equal(s, good[i].secs);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -265,7 +274,8 @@ static void folded_limit_defaults_to_max_stacks(void **state)
 
 static void cursor_round_trips(void **state)
 {
-	tb_api_cursor_t c = {.mode = TB_API_CURSOR_EVENTS, .ts_us = NOW_US, .check = 0x0123456789abcdefULL}, d;
+	tb_api_cursor_t c = {.mode = TB_API_CURSOR_EVENTS, .ts_us = NOW_US, .check = 0x0123456789abcdefULL},
+			d;
 	char s[TB_API_CURSOR_MAX];
 	tb_err_t err;
 
@@ -318,9 +328,10 @@ static void cursor_binds_tenant_filters_and_mode(void **state)
 	tb_api_qs_free(&qs);
 
 	assert_int_equal(timeline(q, "other", &r, &qs, &err), -1);
-	check_str("other tenant",
-		  "cursor: it belongs to another query (different filters or bucket); start again without cursor",
-		  err.msg);
+	check_str(
+	    "other tenant",
+	    "cursor: it belongs to another query (different filters or bucket); start again without cursor",
+	    err.msg);
 	tb_api_qs_free(&qs);
 	snprintf(q, sizeof(q), "cursor=%s", s);
 	assert_int_equal(timeline(q, "default", &r, &qs, &err), -1);

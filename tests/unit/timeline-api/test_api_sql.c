@@ -65,8 +65,13 @@ static void timeline_values_travel_as_parameters(void **state)
 	tb_api_sql_t q;
 
 	(void)state;
-	r.f = (tb_api_filter_t){.artifact = DIGEST_A, .purl = EVIL, .symbol = EVIL, .has_from = 1, .has_to = 1,
-				.from_us = T0, .to_us = T0 + HOUR};
+	r.f = (tb_api_filter_t){.artifact = DIGEST_A,
+				.purl = EVIL,
+				.symbol = EVIL,
+				.has_from = 1,
+				.has_to = 1,
+				.from_us = T0,
+				.to_us = T0 + HOUR};
 	r.cursor.ts_us = T0 + 1;
 	memset(r.cursor.event_id, 0xab, sizeof(r.cursor.event_id));
 	tb_api_sql_timeline(&r, "acme", &q);
@@ -90,8 +95,9 @@ static void timeline_values_travel_as_parameters(void **state)
 static void every_table_is_filtered_by_tenant(void **state)
 {
 	tb_api_timeline_req_t t = {.limit = 10, .bucket_s = 60, .f = {.symbol = "main"}};
-	tb_api_hot_req_t h = {.limit = 10, .f = {.has_from = 1, .has_to = 1, .from_us = T0 + 5 * MIN,
-						 .to_us = T0 + 3 * HOUR + 7 * MIN}};
+	tb_api_hot_req_t h = {
+	    .limit = 10,
+	    .f = {.has_from = 1, .has_to = 1, .from_us = T0 + 5 * MIN, .to_us = T0 + 3 * HOUR + 7 * MIN}};
 	tb_api_folded_req_t f = {.limit = 10, .f = {.symbol = "main"}};
 	tb_api_sql_t q;
 
@@ -149,9 +155,11 @@ static void hot_sort_orders_break_ties_by_artifact_and_id(void **state)
 				       "a.artifact_digest, a.symbol_id LIMIT $2"));
 }
 
-static void check_range(const char *what, const tb_api_range_t *r, int has_lo, int64_t lo, int has_hi, int64_t hi)
+static void check_range(const char *what, const tb_api_range_t *r, int has_lo, int64_t lo, int has_hi,
+			int64_t hi)
 {
-	if (r->has_lo != has_lo || r->has_hi != has_hi || (has_lo && r->lo_us != lo) || (has_hi && r->hi_us != hi))
+	if (r->has_lo != has_lo || r->has_hi != has_hi || (has_lo && r->lo_us != lo) ||
+	    (has_hi && r->hi_us != hi))
 		fail_msg("%s: expected [%s%lld, %s%lld), got [%s%lld, %s%lld)", what, has_lo ? "" : "-inf ",
 			 (long long)lo, has_hi ? "" : "+inf ", (long long)hi, r->has_lo ? "" : "-inf ",
 			 (long long)r->lo_us, r->has_hi ? "" : "+inf ", (long long)r->hi_us);
@@ -209,7 +217,8 @@ static void hot_plan_uses_hours_inside_and_minutes_at_the_ends(void **state)
 
 static void hot_empty_plan_matches_nothing(void **state)
 {
-	tb_api_hot_req_t h = {.limit = 5, .f = {.has_from = 1, .has_to = 1, .from_us = T0 + 1, .to_us = T0 + 2}};
+	tb_api_hot_req_t h = {.limit = 5,
+			      .f = {.has_from = 1, .has_to = 1, .from_us = T0 + 1, .to_us = T0 + 2}};
 	tb_api_sql_t q;
 
 	(void)state;
