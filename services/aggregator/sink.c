@@ -159,6 +159,23 @@ static void decode_tombstone(const tb_kafka_msg_t *m, tb_agg_item_t *it, tb_agg_
 	const void *hv = NULL;
 	size_t hl = 0;
 
+	const char *slash = m->key ? memchr(m->key, '/', m->key_len) : NULL;
+
+	/* The contract key is "<tenant>/<id>" (docs/ARCHITECTURE.md, Topics): the
+	 * tombstone deletes that tenant's record. A key without '/' names the id
+	 * only: then a tb-tenant header limits it to one tenant, else it deletes
+	 * the id in every tenant. */
+	if (slash && slash != (const char *)m->key) {
+		size_t tl = (size_t)(slash - (const char *)m->key);
+
+		it->del_tenant = text_copy(m->key, tl);
+		it->del_key = text_copy(slash + 1, m->key_len - tl - 1);
+		if (!it->del_tenant || !it->del_key)
+			tb_agg_item_reject(it, "invalid: tombstone key <tenant>/<id> with an empty or non-UTF-8 part");
+		else
+			it->kind = kind;
+		return;
+	}
 	it->del_key = text_copy(m->key, m->key_len);
 	if (!it->del_key) {
 		tb_agg_item_reject(it, "invalid: tombstone without a usable key (empty, NUL or not UTF-8)");
