@@ -9,7 +9,11 @@
  *    written with only the stack bytes it has, so short stacks cost little.
  *  - on_exec / on_exit (BTF tracepoints sched_process_exec/_exit): process
  *    lifecycle into the events ring buffer (exit only for the thread-group
- *    leader, i.e. the process).
+ *    leader, i.e. the process). Exec and mmap records DO wake the agent:
+ *    it must read /proc/PID/maps while the process lives (short-lived
+ *    processes are gone by the next timed drain), and they are rare. The
+ *    wakeup is forced: an adaptive one is skipped while older unread
+ *    (no-wakeup) records sit in the ring.
  *  - on_sys_enter (raw tracepoint sys_enter, mmap only): an executable file
  *    mapping is being created — a library loaded by ld.so or dlopen. The
  *    file is found from the descriptor argument (inode, device, name); the
@@ -221,7 +225,8 @@ static __always_inline void task_event(struct task_struct *p, __u32 type)
 	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), p->comm);
 	e->exit_code = type == TB_PEV_EXIT ? BPF_CORE_READ(p, exit_code) : 0;
 	e->pad = 0;
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	/* exec wakes the agent: it reads the new image's maps while it lives */
+	bpf_ringbuf_submit(e, type == TB_PEV_EXEC ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -292,7 +297,7 @@ int on_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
 	if (bpf_probe_read_kernel_str(e->name, sizeof(e->name), name) < 0)
 		e->name[0] = '\0';
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP); /* wakes the agent, as exec does */
 	return 0;
 }
 
@@ -311,6 +316,8 @@ static __always_inline int uprobe_hit(struct pt_regs *ctx)
 	key.probe = probe;
 	key.pid = tgid;
 	key.stack_id = bpf_get_stackid(ctx, &ustacks, BPF_F_USER_STACK);
+	if (bpf_probe_read_user(&key.caller, sizeof(key.caller), (void *)PT_REGS_SP(ctx)) < 0)
+		key.caller = 0;
 	v = bpf_map_lookup_elem(&ucounts, &key);
 	if (v) {
 		__sync_fetch_and_add(v, 1);

@@ -73,12 +73,17 @@ struct tb_pev_mmap {
 	char name[TB_PROBE_NAME_LEN];
 };
 
-/* Key of the in-kernel uprobe counts per distinct stack. */
+/* Key of the in-kernel uprobe counts per distinct stack. A uprobe fires on
+ * a function's first instruction, before its prologue saved the frame
+ * pointer: the frame-pointer walk then skips the immediate caller, whose
+ * return address is still on top of the stack. It is read separately
+ * (caller) and put back between frame 0 and the walked frames. */
 struct tb_ukey {
 	__u32 probe;	/* probe id = uprobe cookie */
 	__u32 pid;	/* tgid, to normalize the stack with its maps */
 	__s32 stack_id; /* in the ustacks map; negative when the stack was not captured */
 	__u32 pad;
+	__u64 caller; /* return address at the top of the user stack; 0 if unreadable */
 };
 
 /* Indexes of the per-CPU loss counters. */

@@ -309,6 +309,16 @@ void tb_pa_agent_drain(tb_pa_agent_t *a)
 	tb_pa_agent_reconcile(a);
 }
 
+void tb_pa_agent_events(tb_pa_agent_t *a)
+{
+	int64_t now = tb_pa_agent_clock(a);
+
+	if (!a->bpf)
+		return;
+	tb_pa_bpf_drain_events(a->bpf);
+	tb_pa_procs_refresh_stale(a->procs, now);
+}
+
 typedef struct scan_ctx {
 	tb_pa_agent_t *a;
 	const uint32_t *pids;

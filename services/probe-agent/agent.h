@@ -3,7 +3,8 @@
  * record, each drain and each flush. main.c wires it to the BPF loader,
  * the clock, the watch sources and the output.
  *
- * Per drain (timer, default every 100 ms; the BPF side never wakes us):
+ * Per drain (timer, default every 100 ms; samples never wake us, exec and
+ * mmap records do, see tb_pa_agent_events):
  *   events ring  -> process table (exec / exit / mmap)
  *   samples ring -> fold table (identical stacks counted; a new stack is
  *                   normalized at once, while its process still exists)
@@ -80,6 +81,10 @@ void tb_pa_agent_scan(tb_pa_agent_t *a, const uint32_t *pids, size_t n_pids);
 
 /* One drain: ring buffers, stale maps, watch-list changes. */
 void tb_pa_agent_drain(tb_pa_agent_t *a);
+
+/* Exec/mmap records arrived (the events fd woke us): take them and read
+ * the maps they made stale, while those processes still exist. */
+void tb_pa_agent_events(tb_pa_agent_t *a);
 
 /* Attach uprobes wherever the watch list (as changed) wants them. */
 void tb_pa_agent_reconcile(tb_pa_agent_t *a);

@@ -288,6 +288,18 @@ int tb_pa_bpf_drain(tb_pa_bpf_t *b)
 	return n;
 }
 
+int tb_pa_bpf_drain_events(tb_pa_bpf_t *b)
+{
+	int r = ring_buffer__consume(b->rb_events);
+
+	return r > 0 ? r : 0;
+}
+
+int tb_pa_bpf_events_fd(const tb_pa_bpf_t *b)
+{
+	return ring_buffer__epoll_fd(b->rb_events);
+}
+
 void tb_pa_bpf_lost(tb_pa_bpf_t *b, uint64_t out[TB_LOST_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();

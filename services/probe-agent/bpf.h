@@ -58,6 +58,11 @@ void tb_pa_bpf_close(tb_pa_bpf_t *b);
  * known before their samples), then samples. Returns records consumed. */
 int tb_pa_bpf_drain(tb_pa_bpf_t *b);
 
+/* The events ring alone (exec, exit, mmap), and an fd that is readable
+ * when it has records (exec and mmap records wake it; samples never do). */
+int tb_pa_bpf_drain_events(tb_pa_bpf_t *b);
+int tb_pa_bpf_events_fd(const tb_pa_bpf_t *b);
+
 /* Loss counters summed over CPUs, cumulative since load. */
 void tb_pa_bpf_lost(tb_pa_bpf_t *b, uint64_t out[TB_LOST_MAX]);
 

@@ -170,6 +170,7 @@ int tb_pa_elfsyms_resolve(const char *path, char *const *want, size_t n_want, tb
 	*hits = c.hits;
 	*n_hits = c.n_hits;
 	c.hits = NULL;
+	c.n_hits = 0;
 	rc = 0;
 out:
 	tb_pa_symhits_free(c.hits, c.n_hits);

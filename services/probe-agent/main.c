@@ -18,9 +18,11 @@
  * is printed).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -296,6 +298,19 @@ static int flush(app_t *app, tb_pa_print_t *pr, tb_pa_kafka_out_t *ko)
 	return 0;
 }
 
+/* Sleep until the stop fd or the events ring fd is readable, or timeout. */
+static void wait_events(app_t *app, int timeout_ms)
+{
+	struct pollfd fds[2] = {{.fd = tb_service_stop_fd(&app->svc), .events = POLLIN},
+				{.fd = tb_pa_bpf_events_fd(app->bpf), .events = POLLIN}};
+	struct epoll_event ev;
+
+	if (poll(fds, 2, timeout_ms) > 0 && (fds[1].revents & POLLIN)) {
+		epoll_wait(fds[1].fd, &ev, 1, 0); /* libbpf's epoll set: just clear it */
+		tb_pa_agent_events(&app->agent);
+	}
+}
+
 static int run(app_t *app, tb_pa_print_t *pr, tb_pa_kafka_out_t *ko)
 {
 	int64_t drain_ms = tb_config_duration_ms(app->svc.cfg, "drain-interval");
@@ -309,7 +324,9 @@ static int run(app_t *app, tb_pa_print_t *pr, tb_pa_kafka_out_t *ko)
 
 		if (duration > 0 && now - start >= duration)
 			break;
-		if (wake > now && tb_service_wait(&app->svc, (int)(wake - now)))
+		if (wake > now)
+			wait_events(app, (int)(wake - now));
+		if (tb_service_stopping(&app->svc))
 			break;
 		poll_findings(app);
 		now = mono_ms();

@@ -256,19 +256,27 @@ static size_t read_keys(int fd, struct tb_ukey **out)
 
 static void key_text(const struct tb_ukey *k, char *out, size_t cap)
 {
-	snprintf(out, cap, "%u:%u:%d", k->probe, k->pid, k->stack_id);
+	snprintf(out, cap, "%u:%u:%d:%llx", k->probe, k->pid, k->stack_id, (unsigned long long)k->caller);
 }
 
-static void load_stack(tb_pa_uprobes_t *u, tb_pa_uhit_t *h, int32_t stack_id)
+/* The walked stack with the caller put back after frame 0 (see probe.h). */
+static void load_stack(tb_pa_uprobes_t *u, tb_pa_uhit_t *h, const struct tb_ukey *k)
 {
 	uint64_t ips[TB_PROBE_MAX_DEPTH];
+	uint32_t n = 0;
 
 	h->n_ips = 0;
-	if (stack_id < 0 || bpf_map_lookup_elem(tb_pa_bpf_ustacks_fd(u->bpf), &stack_id, ips) < 0)
+	if (!k || k->stack_id < 0 || bpf_map_lookup_elem(tb_pa_bpf_ustacks_fd(u->bpf), &k->stack_id, ips) < 0)
 		return;
-	while (h->n_ips < TB_PROBE_MAX_DEPTH && ips[h->n_ips])
-		h->n_ips++;
-	memcpy(h->ips, ips, h->n_ips * sizeof(ips[0]));
+	while (n < TB_PROBE_MAX_DEPTH && ips[n])
+		n++;
+	if (n == 0)
+		return;
+	h->ips[h->n_ips++] = ips[0];
+	if (k->caller && (n < 2 || ips[1] != k->caller))
+		h->ips[h->n_ips++] = k->caller;
+	for (uint32_t i = 1; i < n && h->n_ips < TB_PROBE_MAX_DEPTH; i++)
+		h->ips[h->n_ips++] = ips[i];
 }
 
 /* Delete stacks that no remaining key refers to. */
@@ -308,22 +316,22 @@ int tb_pa_uprobes_collect(tb_pa_uprobes_t *u, int (*alive)(void *ctx, uint32_t p
 	tb_pa_uhit_t *h = calloc(u->n ? u->n : 1, sizeof(*h));
 	int cfd = tb_pa_bpf_ucounts_fd(u->bpf);
 	struct tb_ukey *keys = NULL;
-	int32_t *best_stack = calloc(u->n ? u->n : 1, sizeof(*best_stack));
+	ssize_t *best = calloc(u->n ? u->n : 1, sizeof(*best)); /* key index per probe */
 	size_t n_keys;
 	char *dead = NULL, kt[64];
 
 	*out = NULL;
 	*n_out = 0;
-	if (!h || !best_stack) {
+	if (!h || !best) {
 		free(h);
-		free(best_stack);
+		free(best);
 		return tb_err(err, "uprobe counts: out of memory");
 	}
 	for (size_t i = 0; i < u->n; i++) {
 		uint64_t total = u->v[i].total;
 
 		h[i].probe = &u->v[i];
-		best_stack[i] = -1;
+		best[i] = -1;
 		if (u->v[i].attached && read_total(u, u->v[i].id, &total) == 0) {
 			h[i].hits = (int64_t)(total - u->v[i].total);
 			u->v[i].total = total;
@@ -348,7 +356,7 @@ int tb_pa_uprobes_collect(tb_pa_uprobes_t *u, int (*alive)(void *ctx, uint32_t p
 			if (d > x->stack_hits && keys[k].stack_id >= 0) {
 				x->stack_hits = d;
 				x->pid = keys[k].pid;
-				best_stack[keys[k].probe] = keys[k].stack_id;
+				best[keys[k].probe] = (ssize_t)k;
 			}
 		}
 		if (alive && !alive(ctx, keys[k].pid)) {
@@ -358,12 +366,12 @@ int tb_pa_uprobes_collect(tb_pa_uprobes_t *u, int (*alive)(void *ctx, uint32_t p
 		}
 	}
 	for (size_t i = 0; i < u->n; i++)
-		load_stack(u, &h[i], best_stack[i]);
+		load_stack(u, &h[i], best[i] >= 0 ? &keys[best[i]] : NULL);
 	if (dead)
 		prune_stacks(u, keys, dead, n_keys);
 	free(dead);
 	free(keys);
-	free(best_stack);
+	free(best);
 	*out = h;
 	*n_out = u->n;
 	return 0;
