@@ -125,7 +125,12 @@ void tb_api_sql_timeline(const tb_api_timeline_req_t *r, const char *tenant, tb_
 		int ts = param_ts(q, r->cursor.ts_us);
 		int id = param_bytea(q, r->cursor.event_id, TB_EVENT_ID_LEN);
 
-		sql_add(q, " AND (o.ts, o.event_id) > ($%d::timestamptz, $%d::bytea)", ts, id);
+		/* The row comparison walks the index; the plain bound on ts also lets
+		 * the planner skip the day partitions before the cursor. */
+		sql_add(
+		    q,
+		    " AND o.ts >= $%d::timestamptz AND (o.ts, o.event_id) > ($%d::timestamptz, $%d::bytea)",
+		    ts, ts, id);
 	}
 	sql_add(q, " ORDER BY o.ts, o.event_id LIMIT $%d", param_int(q, r->limit + 1));
 }
