@@ -639,7 +639,6 @@ static void on_request(struct evhttp_request *req, void *arg)
 	} else if (!method_allowed(c.route, cmd)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
 				  tb_api_route_allow(c.route));
-		c.head = 0;
 		reply_errorf(&c, 405, "method_not_allowed", "%s allows %s", c.route->path,
 			     tb_api_route_allow(c.route));
 	} else if (authorize(&c) == 0) {
