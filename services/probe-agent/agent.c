@@ -332,6 +332,9 @@ static int scan_keep(void *ctx, tb_pa_proc_t *p)
 
 	for (size_t i = 0; i < c->n_pids && !pid_ok; i++)
 		pid_ok = c->pids[i] == p->pid;
+	if (c->a->conf.n_cgroup_filter &&
+	    !tb_pa_procs_in_cgroups(c->a->procs, p, c->a->conf.cgroup_filter, c->a->conf.n_cgroup_filter))
+		return 0;
 	return pid_ok && !p->gone && tb_pa_agent_container_ok(c->a, p);
 }
 

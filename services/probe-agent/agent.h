@@ -37,6 +37,8 @@ typedef struct tb_pa_conf {
 	const char *tmp_dir;		/* private temp dir (vDSO image) */
 	char *const *container_filter;	/* container id prefixes; NULL/0 = all */
 	size_t n_container_filter;
+	const uint64_t *cgroup_filter;	/* cgroup v2 ids (the kernel filters; the /proc scan too) */
+	size_t n_cgroup_filter;
 	size_t batch_bytes;		/* 0 = default */
 	size_t max_symtabs;		/* 0 = default */
 } tb_pa_conf_t;

@@ -374,6 +374,8 @@ static int setup_agent(app_t *app, tb_err_t *err)
 	    .tmp_dir = app->tmp_dir,
 	    .container_filter = app->containers,
 	    .n_container_filter = app->n_containers,
+	    .cgroup_filter = app->cgroups,
+	    .n_cgroup_filter = app->n_cgroups,
 	    .batch_bytes = (size_t)tb_config_int(app->svc.cfg, "batch-bytes"),
 	    .max_symtabs = (size_t)tb_config_int(app->svc.cfg, "symbol-cache"),
 	};

@@ -44,6 +44,7 @@ static void proc_free(tb_pa_proc_t *p)
 		return;
 	free(p->binary);
 	free(p->binary_build_id);
+	free(p->cgroup_path);
 	tb_pa_maps_clear(&p->maps);
 	tb_map_free(p->loaded, NULL);
 	free(p->notes);
@@ -199,6 +200,8 @@ static void read_cgroup(tb_pa_procs_t *P, tb_pa_proc_t *p)
 		return;
 	tb_pa_container_from_proc(buf, &p->container, v2, sizeof(v2));
 	free(buf);
+	if (v2[0])
+		p->cgroup_path = strdup(v2);
 	if (p->cgroup_id || !P->cgroup2_root[0] || !v2[0])
 		return;
 	snprintf(dir, sizeof(dir), "%s%s", P->cgroup2_root, v2);
@@ -506,6 +509,31 @@ size_t tb_pa_procs_window(tb_pa_procs_t *P, tb_pa_proc_t ***out)
 		if (((tb_pa_proc_t *)v)->used_window == P->window)
 			arr[n++] = v;
 	return n;
+}
+
+int tb_pa_procs_in_cgroups(const tb_pa_procs_t *P, const tb_pa_proc_t *p, const uint64_t *ids, size_t n)
+{
+	char dir[2400];
+	struct stat st;
+	size_t len;
+
+	if (!p->cgroup_path || !P->cgroup2_root[0])
+		return 0;
+	snprintf(dir, sizeof(dir), "%s%s", P->cgroup2_root, p->cgroup_path);
+	len = strlen(dir);
+	while (len >= strlen(P->cgroup2_root)) { /* the cgroup, then each parent */
+		dir[len] = '\0';
+		if (stat(dir, &st) == 0)
+			for (size_t i = 0; i < n; i++)
+				if ((uint64_t)st.st_ino == ids[i])
+					return 1;
+		while (len > 0 && dir[len - 1] != '/')
+			len--;
+		if (len == 0)
+			break;
+		len--;
+	}
+	return 0;
 }
 
 size_t tb_pa_procs_all(tb_pa_procs_t *P, tb_pa_proc_t ***out)

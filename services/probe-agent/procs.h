@@ -43,6 +43,7 @@ typedef struct tb_pa_proc {
 	char *binary_build_id; /* NULL if unknown */
 	char comm[16];
 	uint64_t cgroup_id;
+	char *cgroup_path; /* cgroup v2 path ("/a/b"), NULL if unknown */
 	tb_pa_container_t container;
 	tb_pa_maps_t maps;
 	uint64_t maps_gen; /* drain generation of the last read; 0 = never */
@@ -122,6 +123,9 @@ void tb_pa_procs_scan(tb_pa_procs_t *P, int (*keep)(void *ctx, tb_pa_proc_t *p),
  * process (for the uprobe resolver). */
 typedef void (*tb_pa_module_hook_fn)(void *ctx, uint32_t pid, const tb_pa_map_t *map, tb_pa_module_t *m);
 void tb_pa_procs_set_module_hook(tb_pa_procs_t *P, tb_pa_module_hook_fn fn, void *ctx);
+
+/* Is p in one of the cgroups (v2 ids), or below one? */
+int tb_pa_procs_in_cgroups(const tb_pa_procs_t *P, const tb_pa_proc_t *p, const uint64_t *ids, size_t n);
 
 /* Parse the pieces of /proc/PID/stat the agent needs: comm and starttime
  * (clock ticks since boot). Exposed for tests. 0 or -1. */

@@ -12,6 +12,11 @@
 #   tb_probe_build_id FILE         GNU build-id as readelf prints it
 #   tb_probe_ranges FILE           JSON {"function": [start, end)} in file offsets
 #                                  for main and the tb_* functions (objdump -F, nm -S)
+#   tb_probe_cgroup                create a cgroup v2 directory $TB_PROBE_CG for the
+#                                  test's processes (removed at exit, after stopping
+#                                  what runs in it: only our own processes)
+#   tb_probe_in_cgroup CMD...      run CMD in the background inside $TB_PROBE_CG;
+#                                  PID in $TB_LAST_PID
 #   tb_probe_hottest OUT PID BID RANGES
 #                                  from a --dry-run-format json output: the hottest
 #                                  5-frame user chain of PID by symbol and by
@@ -88,6 +93,30 @@ tb_probe_ranges() {
                   sed -n 's/^[0-9a-f]* <\(main\|tb_[a-z_]*\)> (File Offset: 0x\([0-9a-f]*\)):$/\1 \2/p' | LC_ALL=C sort) \
                 <(nm -S --defined-only "$file" | awk '$4 ~ /^(main|tb_[a-z_]+)$/ {print $4, $2}' | LC_ALL=C sort))
   echo "$json"
+}
+
+tb_probe_cgroup() {
+  local root
+  for root in /sys/fs/cgroup/unified /sys/fs/cgroup; do
+    [ -f "$root/cgroup.controllers" ] && break
+  done
+  [ -f "$root/cgroup.controllers" ] || { tb_diag "no cgroup v2 hierarchy mounted"; return 1; }
+  TB_PROBE_CG="$root/tb-probe-test.$$"
+  mkdir "$TB_PROBE_CG" || return 1
+  tb_on_exit "tb_probe_cgroup_remove"
+}
+
+tb_probe_cgroup_remove() {
+  local pid
+  for pid in $(cat "$TB_PROBE_CG/cgroup.procs" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null; done
+  for _ in $(seq 1 50); do [ -s "$TB_PROBE_CG/cgroup.procs" ] || break; sleep 0.1; done
+  rmdir "$TB_PROBE_CG"
+}
+
+tb_probe_in_cgroup() {
+  bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$TB_PROBE_CG" "$@" &
+  TB_LAST_PID=$!
+  TB_PIDS+=("$TB_LAST_PID")
 }
 
 tb_probe_hottest() {
