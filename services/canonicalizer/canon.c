@@ -5,19 +5,33 @@
  * tb_privacy_apply, then every raw frame becomes a canonical frame (symbol
  * from the frame or the symbol store, canonical text, module basename,
  * ASLR-free offset) and gets its id; the stack id folds the frame ids in
- * order. Nothing here keeps state between events except metric counters.
+ * order. Nothing here keeps state between events except metric counters
+ * and the sysroot cache (module path -> build-id of the file under the symbol
+ * dir, a pure function of the store's files, so it changes no output).
  */
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "canon.h"
 #include "symbolize.h"
+#include "tb/elf.h"
 #include "tb/hash.h"
 #include "tb/log.h"
+#include "tb/map.h"
+
+/* Distinct module paths whose sysroot build-id is remembered; past this,
+ * lookups still work, uncached. */
+#define SYSROOT_CACHE_MAX 65536
 
 struct tb_canon {
 	tb_privacy_t *privacy;
 	tb_symstore_t *store;
+	const char *sysroot; /* the symbol dir, for frames without build-id */
+	pthread_mutex_t lock; /* guards sysroot_ids */
+	tb_map_t *sysroot_ids; /* module path -> malloc'd build-id ("" = none) */
 	tb_metric_t *sym_found;
 	tb_metric_t *sym_missing;
 	tb_metric_t *sym_error;
@@ -45,6 +59,16 @@ tb_canon_t *tb_canon_new(const tb_canon_config_t *cfg, tb_err_t *err)
 	}
 	c->privacy = cfg->privacy;
 	c->store = cfg->symstore;
+	if (cfg->symstore && cfg->sysroot && cfg->sysroot[0]) {
+		c->sysroot = cfg->sysroot;
+		c->sysroot_ids = tb_map_new(64);
+		if (!c->sysroot_ids) {
+			free(c);
+			tb_err(err, "canonicalizer: out of memory");
+			return NULL;
+		}
+	}
+	pthread_mutex_init(&c->lock, NULL);
 	if (cfg->metrics) {
 		const char *help = "Symbol store lookups for frames without a symbol, by result";
 
@@ -60,6 +84,10 @@ tb_canon_t *tb_canon_new(const tb_canon_config_t *cfg, tb_err_t *err)
 
 void tb_canon_free(tb_canon_t *c)
 {
+	if (!c)
+		return;
+	tb_map_free(c->sysroot_ids, free);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
@@ -109,6 +137,71 @@ static char *norm_build_id(const char *in)
 		if (out[i] >= 'A' && out[i] <= 'F')
 			out[i] = (char)(out[i] - 'A' + 'a');
 	return out;
+}
+
+/* A module path that may be looked up under the sysroot: absolute, no ".."
+ * part (it must not climb out of the symbol dir), not too long. */
+static int sysroot_path_ok(const char *module)
+{
+	const char *p = module;
+
+	if (!module || module[0] != '/' || strlen(module) >= PATH_MAX / 2)
+		return 0;
+	while ((p = strstr(p, "..")) != NULL) {
+		if (p[-1] == '/' && (p[2] == '/' || p[2] == '\0'))
+			return 0;
+		p += 2;
+	}
+	return 1;
+}
+
+/* Build-id of SYSROOT/MODULE when that file is an ELF the store indexed;
+ * malloc'd, "" when there is none. NULL only when out of memory. */
+static char *sysroot_build_id_read(tb_canon_t *c, const char *module)
+{
+	char path[PATH_MAX];
+	tb_elf_t *e;
+	tb_err_t err;
+	char *bid;
+
+	if (snprintf(path, sizeof(path), "%s%s", c->sysroot, module) >= (int)sizeof(path))
+		return strdup("");
+	tb_err_clear(&err);
+	e = tb_elf_open(path, &err);
+	if (!e)
+		return strdup("");
+	bid = strdup(tb_elf_build_id(e));
+	tb_elf_close(e);
+	if (bid && bid[0] && !tb_symstore_has(c->store, bid))
+		bid[0] = '\0';
+	return bid;
+}
+
+/* The frame's build-id when the event gave none: the build-id of the file
+ * at the same path under the symbol dir (see canon.h). */
+static char *sysroot_build_id(tb_canon_t *c, const char *module)
+{
+	char *bid, *cached;
+
+	if (!c->sysroot || !sysroot_path_ok(module))
+		return strdup("");
+	pthread_mutex_lock(&c->lock);
+	cached = tb_map_get(c->sysroot_ids, module);
+	bid = cached ? strdup(cached) : NULL;
+	pthread_mutex_unlock(&c->lock);
+	if (cached)
+		return bid;
+	bid = sysroot_build_id_read(c, module);
+	if (!bid)
+		return NULL;
+	pthread_mutex_lock(&c->lock);
+	if (tb_map_size(c->sysroot_ids) < SYSROOT_CACHE_MAX && !tb_map_get(c->sysroot_ids, module)) {
+		cached = strdup(bid);
+		if (cached)
+			tb_map_put(c->sysroot_ids, module, cached);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return bid;
 }
 
 static char *module_name(tb_canon_t *c, const char *module, int kernel)
@@ -167,6 +260,10 @@ static int canon_frame(tb_canon_t *c, const tb_raw_frame_t *rf, int kernel, tb_c
 
 	f->kernel = kernel;
 	f->build_id = norm_build_id(rf->build_id);
+	if (!kernel && f->build_id && !f->build_id[0]) {
+		free(f->build_id);
+		f->build_id = sysroot_build_id(c, rf->module);
+	}
 	f->module = module_name(c, rf->module, kernel);
 	if (!f->build_id || !f->module)
 		return -1;

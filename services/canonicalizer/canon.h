@@ -8,8 +8,13 @@
  * Frames: kernel frames first, then user frames, each list innermost first,
  * as they came. For each raw frame:
  *   kernel       1 for kernel frames, 0 for user frames.
- *   build_id     the raw build-id lowercased when it is 2..128 hex digits,
- *                else "".
+ *   build_id     the raw build-id lowercased when it is 2..128 hex digits;
+ *                else, for a user frame whose module is an absolute path
+ *                without ".." parts and when a symbol store and `sysroot`
+ *                are configured, the build-id of the ELF file SYSROOT/MODULE
+ *                if the store indexed that build-id (the symbol dir doubles
+ *                as a sysroot mirroring the nodes' files, like perf --symfs:
+ *                Tetragon frames carry no build-id); else "".
  *   module       user: basename of the module path (secrets scrubbed), "" if
  *                none. kernel: the module name without its [brackets], ""
  *                for vmlinux.
@@ -69,6 +74,8 @@ typedef struct tb_canon tb_canon_t;
 typedef struct tb_canon_config {
 	tb_privacy_t *privacy;	 /* required; not owned */
 	tb_symstore_t *symstore; /* optional; not owned */
+	const char *sysroot;	 /* optional: the store's directory, for frames without build-id
+				  * (see build_id above); not owned, must outlive the canon */
 	tb_metrics_t *metrics;	 /* optional; counters are registered here */
 } tb_canon_config_t;
 

@@ -24,7 +24,7 @@ static const tb_option_t options[] = {
 	{"privacy-policy", TB_OPT_PATH, NULL, "privacy policy file (default: the built-in strict policy)", NULL},
 	{"hash-key-file", TB_OPT_PATH, NULL,
 	 "32-byte key for hashing uid/node names (overrides the policy's hash_key_file)", NULL},
-	{"symbol-dir", TB_OPT_PATH, NULL, "directory of ELF files (with symbols) indexed by build-id", NULL},
+	{"symbol-dir", TB_OPT_PATH, NULL, "directory of ELF files (with symbols) indexed by build-id; also a sysroot: a user frame without build-id takes that of DIR/<module path>", NULL},
 	{"symbol-cache", TB_OPT_INT, "256", "symbol tables kept in memory (LRU)", NULL},
 	{"batch-max", TB_OPT_INT, "1000", "messages per batch", NULL},
 	{NULL, 0, NULL, NULL, NULL},
@@ -133,7 +133,10 @@ int main(int argc, char **argv)
 		tb_info("symbol store %s: %zu build-ids in %zu files (%zu skipped)", sc.dir, stats.build_ids,
 			stats.files, stats.skipped);
 	}
-	app.canon = tb_canon_new(&(tb_canon_config_t){.privacy = privacy, .symstore = store, .metrics = svc.metrics},
+	app.canon = tb_canon_new(&(tb_canon_config_t){.privacy = privacy,
+						       .symstore = store,
+						       .sysroot = store ? tb_config_str(svc.cfg, "symbol-dir") : NULL,
+						       .metrics = svc.metrics},
 				 &err);
 	app.reg = tb_avro_registry_new(&err);
 	if (!app.canon || !app.reg)

@@ -366,6 +366,80 @@ static void bare_user_frames_are_symbolized_from_the_store(void **state)
 	fx_destroy(&fx);
 }
 
+/* Tetragon user frames carry a module path but no build-id: the symbol dir
+ * doubles as a sysroot, so DIR/<module path> gives the build-id, and the
+ * bare frame is then symbolized; paths that climb out of the dir, relative
+ * paths and files the store does not hold give nothing. */
+static void frames_without_build_id_take_it_from_the_sysroot(void **state)
+{
+	st_t *s = *state;
+	fx_t fx;
+	char bid[256], root[FX_PATH + 16], cmd[4 * FX_PATH], escape[FX_PATH + 64];
+	uint64_t off = 0;
+	tb_symstore_config_t scfg = {0};
+	tb_symstore_t *store;
+	tb_canon_config_t cfg = {0};
+	tb_canon_t *canon;
+	tb_runtime_event_t in = {0};
+	tb_raw_frame_t fr[5];
+	tb_event_t out, again;
+	tb_err_t err = {{0}};
+
+	assert_int_equal(fx_build(&fx), 0);
+	assert_int_equal(fx_readelf_build_id(fx.pie, bid, sizeof(bid)), 0);
+	assert_int_equal(fx_objdump_offset(fx.pie, "tb_known_function", &off), 0);
+	snprintf(root, sizeof(root), "%s/root", fx.dir);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p '%s/root/opt/app/bin' && cp '%s' '%s/root/opt/app/bin/app' && cp '%s' '%s/outside'",
+		 fx.dir, fx.pie, fx.dir, fx.pie, fx.dir);
+	assert_int_equal(fx_sh(cmd), 0);
+	snprintf(escape, sizeof(escape), "/opt/../../outside");
+	scfg.dir = root;
+	store = tb_symstore_open(&scfg, &err);
+	assert_non_null(store);
+	cfg.privacy = s->privacy;
+	cfg.symstore = store;
+	cfg.sysroot = root;
+	canon = tb_canon_new(&cfg, &err);
+	assert_non_null(canon);
+	memset(fr, 0, sizeof(fr));
+	fr[0] = (tb_raw_frame_t){.module = "/opt/app/bin/app", .offset = off + 4};
+	fr[1] = (tb_raw_frame_t){.module = "/opt/app/bin/app", .offset = off, .symbol = "given_symbol_wins"};
+	fr[2] = (tb_raw_frame_t){.module = escape, .offset = off};
+	fr[3] = (tb_raw_frame_t){.module = "opt/app/bin/app", .offset = off};
+	fr[4] = (tb_raw_frame_t){.module = "/opt/app/bin/missing", .offset = off};
+	in.user_frames = fr;
+	in.n_user_frames = 5;
+	in.process.uid = -1;
+	canon_ok(canon, &in, &out);
+	assert_string_equal(out.frames[0].build_id, bid);
+	assert_string_equal(out.frames[0].symbol, "tb_known_function");
+	assert_string_equal(out.frames[0].module, "app");
+	assert_string_equal(out.frames[1].build_id, bid);
+	assert_string_equal(out.frames[1].symbol, "given_symbol_wins");
+	for (int i = 2; i < 5; i++) {
+		assert_string_equal(out.frames[i].build_id, "");
+		assert_string_equal(out.frames[i].symbol, "");
+	}
+	/* The second time the answer comes from the cache: the same output. */
+	canon_ok(canon, &in, &again);
+	assert_int_equal(again.stack_id, out.stack_id);
+	tb_event_clear(&again);
+	tb_event_clear(&out);
+	tb_canon_free(canon);
+	/* Without a sysroot (the default), such frames stay without build-id. */
+	cfg.sysroot = NULL;
+	canon = tb_canon_new(&cfg, &err);
+	assert_non_null(canon);
+	canon_ok(canon, &in, &out);
+	assert_string_equal(out.frames[0].build_id, "");
+	assert_string_equal(out.frames[0].symbol, "");
+	tb_event_clear(&out);
+	tb_canon_free(canon);
+	tb_symstore_close(store);
+	fx_destroy(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -379,6 +453,7 @@ int main(void)
 	    cmocka_unit_test(event_without_frames_has_no_stack),
 	    cmocka_unit_test(too_deep_stack_is_rejected),
 	    cmocka_unit_test(bare_user_frames_are_symbolized_from_the_store),
+	    cmocka_unit_test(frames_without_build_id_take_it_from_the_sysroot),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
