@@ -101,8 +101,9 @@ static int parse_pids(app_t *app, const char *s, tb_err_t *err)
 		unsigned long v = strtoul(tok, &end, 10);
 
 		if (*end || v == 0 || v > UINT32_MAX || app->n_pids == MAX_FILTER) {
+			tb_err(err, "option 'pid': '%s' is not a pid (or more than %d pids)", tok, MAX_FILTER);
 			free(copy);
-			return tb_err(err, "option 'pid': '%s' is not a pid", tok);
+			return -1;
 		}
 		app->pids[app->n_pids++] = (uint32_t)v;
 	}

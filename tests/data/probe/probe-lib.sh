@@ -15,8 +15,9 @@
 #   tb_probe_cgroup                create a cgroup v2 directory $TB_PROBE_CG for the
 #                                  test's processes (removed at exit, after stopping
 #                                  what runs in it: only our own processes)
-#   tb_probe_in_cgroup CMD...      run CMD in the background inside $TB_PROBE_CG;
-#                                  PID in $TB_LAST_PID
+#   tb_probe_in_cgroup [--dir D] CMD...
+#                                  run CMD in the background inside $TB_PROBE_CG (or
+#                                  the cgroup directory D below it); PID in $TB_LAST_PID
 #   tb_probe_hottest OUT PID BID RANGES
 #                                  from a --dry-run-format json output: the hottest
 #                                  5-frame user chain of PID by symbol and by
@@ -106,15 +107,22 @@ tb_probe_cgroup() {
   tb_on_exit "tb_probe_cgroup_remove"
 }
 
+# Deepest directories first; what still runs in them is ours (started by
+# tb_probe_in_cgroup), stopped by PID.
 tb_probe_cgroup_remove() {
-  local pid
-  for pid in $(cat "$TB_PROBE_CG/cgroup.procs" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null; done
-  for _ in $(seq 1 50); do [ -s "$TB_PROBE_CG/cgroup.procs" ] || break; sleep 0.1; done
-  rmdir "$TB_PROBE_CG"
+  local dir pid
+  while read -r dir; do
+    for pid in $(cat "$dir/cgroup.procs" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null; done
+    for _ in $(seq 1 50); do [ -s "$dir/cgroup.procs" ] || break; sleep 0.1; done
+    rmdir "$dir"
+  done < <(find "$TB_PROBE_CG" -depth -type d)
 }
 
+# tb_probe_in_cgroup [--dir DIR] CMD...: DIR defaults to $TB_PROBE_CG.
 tb_probe_in_cgroup() {
-  bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$TB_PROBE_CG" "$@" &
+  local dir=$TB_PROBE_CG
+  if [ "$1" = --dir ]; then dir=$2; shift 2; fi
+  bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$dir" "$@" &
   TB_LAST_PID=$!
   TB_PIDS+=("$TB_LAST_PID")
 }
