@@ -6,8 +6,8 @@
  * innermost outwards: a known runtime prefix ("docker-", "cri-containerd-",
  * "crio-", "libpod-") followed by 64 hex digits and an optional ".scope",
  * or a bare 64-hex component (cgroupfs drivers, whose runtime is then
- * guessed from the parents: "docker" or "kubepods" -> containerd unless a
- * crio parent says otherwise).
+ * named by the innermost parent that says: "docker", "kubepods" (->
+ * containerd), "crio", "libpod").
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -88,17 +88,34 @@ static void pod_from_component(const char *c, size_t n, char *out)
 	out[len] = '\0';
 }
 
+/* Last occurrence of needle in path[0, upto), or -1. */
+static long last_at(const char *path, size_t upto, const char *needle)
+{
+	long best = -1;
+
+	for (const char *p = strstr(path, needle); p && (size_t)(p - path) < upto; p = strstr(p + 1, needle))
+		best = p - path;
+	return best;
+}
+
+/* A bare id: the runtime named by the innermost parent that names one. */
 static const char *guess_runtime(const char *path, size_t upto)
 {
-	const char *hit;
+	static const struct {
+		const char *marker, *runtime;
+	} m[] = {{"crio", "cri-o"}, {"docker", "docker"}, {"kubepods", "containerd"}, {"libpod", "podman"}};
+	const char *rt = "unknown";
+	long best = -1;
 
-	if ((hit = strstr(path, "crio")) && (size_t)(hit - path) < upto)
-		return "cri-o";
-	if ((hit = strstr(path, "docker")) && (size_t)(hit - path) < upto)
-		return "docker";
-	if ((hit = strstr(path, "kubepods")) && (size_t)(hit - path) < upto)
-		return "containerd";
-	return "unknown";
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		long at = last_at(path, upto, m[i].marker);
+
+		if (at > best) {
+			best = at;
+			rt = m[i].runtime;
+		}
+	}
+	return rt;
 }
 
 int tb_pa_container_from_path(const char *path, tb_pa_container_t *out)
