@@ -146,8 +146,9 @@ int tb_agg_artifact_check(const tb_artifact_t *a, tb_err_t *err)
 	for (size_t i = 0; i < a->n_components; i++) {
 		const tb_component_t *c = &a->components[i];
 
-		if (!c->purl || !c->purl[0])
-			return tb_err(err, "invalid: component %zu has no purl", i);
+		/* A component without purl is legal (the API keeps SBOM components
+		 * by name + version then); the sink skips it: artifact_components
+		 * is keyed by purl and nothing joins on the others. */
 		if (!tb_agg_utf8_valid(c->purl) || !tb_agg_utf8_valid(c->name) ||
 		    !tb_agg_utf8_valid(c->version))
 			return tb_err(err, "invalid: component %zu has text that is not valid UTF-8", i);

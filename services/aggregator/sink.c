@@ -792,6 +792,7 @@ static int apply_artifact(tb_agg_sink_t *s, const tb_artifact_t *a, tb_err_t *er
 	    "SELECT $1, $2, p, coalesce(b, ''), u FROM unnest($3::text[], $4::text[], $5::text[]) "
 	    "AS x(p, b, u) ON CONFLICT DO NOTHING";
 	char reg[TB_PG_TS_LEN];
+	size_t n_comp = 0;
 	const char *p[7] = {a->tenant,		a->digest,	    nz(a->name), nz(a->version),
 			    nz(a->sbom_format), nz(a->sbom_sha256), reg};
 
@@ -802,12 +803,15 @@ static int apply_artifact(tb_agg_sink_t *s, const tb_artifact_t *a, tb_err_t *er
 		return -1;
 	reset_cols(s, 3);
 	for (size_t i = 0; i < a->n_components; i++) {
+		if (!a->components[i].purl || !a->components[i].purl[0])
+			continue; /* not storable (the key is the purl); see tb_agg_artifact_check */
 		tb_agg_arr_text(col(s, 0), a->components[i].purl);
 		tb_agg_arr_text(col(s, 1), nz(a->components[i].name));
 		tb_agg_arr_text(col(s, 2), nz(a->components[i].version));
+		n_comp++;
 	}
-	if (a->n_components && (finish_cols(s, 3, p + 2, err) < 0 ||
-				tb_pg_exec(s->c.pg, "insert artifact components", ins_c, 5, p, err) < 0))
+	if (n_comp && (finish_cols(s, 3, p + 2, err) < 0 ||
+		       tb_pg_exec(s->c.pg, "insert artifact components", ins_c, 5, p, err) < 0))
 		return -1;
 	reset_cols(s, 3);
 	for (size_t i = 0; i < a->n_binaries; i++) {
