@@ -38,18 +38,21 @@ static void register_metrics(tb_pa_metrics_t *m, tb_metrics_t *r)
 {
 	m->samples = tb_metrics_counter(r, "samples_total", "perf samples received", NULL);
 	m->stacks = tb_metrics_counter(r, "stacks_total", "distinct stacks per window (folded)", NULL);
-	m->filtered = tb_metrics_counter(r, "samples_filtered_total", "samples dropped by the container filter", NULL);
-	m->malformed = tb_metrics_counter(r, "records_malformed_total", "ring buffer records too short", NULL);
+	m->filtered =
+	    tb_metrics_counter(r, "samples_filtered_total", "samples dropped by the container filter", NULL);
+	m->malformed =
+	    tb_metrics_counter(r, "records_malformed_total", "ring buffer records too short", NULL);
 	m->batches = tb_metrics_counter(r, "batches_total", "ProbeBatch records emitted", NULL);
 	m->loads = tb_metrics_counter(r, "loads_total", "load records emitted", NULL);
 	m->uprobe_hits = tb_metrics_counter(r, "uprobe_hits_total", "uprobe hits counted", NULL);
 	m->lost_samples = tb_metrics_counter(r, "lost_samples_total", "samples lost or without stack", NULL);
 	m->lost_events = tb_metrics_counter(r, "lost_events_total", "exec/exit/mmap events lost", NULL);
-	m->lost_uprobe_keys =
-	    tb_metrics_counter(r, "uprobe_unstacked_hits_total", "uprobe hits counted without their stack", NULL);
+	m->lost_uprobe_keys = tb_metrics_counter(r, "uprobe_unstacked_hits_total",
+						 "uprobe hits counted without their stack", NULL);
 	m->unmapped = tb_metrics_counter(r, "frames_unmapped_total", "user frames in no mapping", NULL);
 	m->anon = tb_metrics_counter(r, "frames_anon_total", "user frames in anonymous memory", NULL);
-	m->symbolized = tb_metrics_counter(r, "frames_symbolized_total", "user frames symbolized locally", NULL);
+	m->symbolized =
+	    tb_metrics_counter(r, "frames_symbolized_total", "user frames symbolized locally", NULL);
 	m->user_frames = tb_metrics_counter(r, "frames_user_total", "user frames normalized", NULL);
 	m->kernel_unresolved =
 	    tb_metrics_counter(r, "frames_kernel_unresolved_total", "kernel frames not in kallsyms", NULL);
@@ -68,8 +71,8 @@ static void module_hook(void *ctx, uint32_t pid, const tb_pa_map_t *map, tb_pa_m
 
 int tb_pa_agent_init(tb_pa_agent_t *a, const tb_pa_conf_t *conf, tb_metrics_t *metrics, tb_err_t *err)
 {
-	tb_pa_elfcache_conf_t ec = {.proc_root = conf->proc_root, .tmp_dir = conf->tmp_dir,
-				    .max_symtabs = conf->max_symtabs};
+	tb_pa_elfcache_conf_t ec = {
+	    .proc_root = conf->proc_root, .tmp_dir = conf->tmp_dir, .max_symtabs = conf->max_symtabs};
 	tb_err_t kerr;
 
 	memset(a, 0, sizeof(*a));
@@ -84,9 +87,8 @@ int tb_pa_agent_init(tb_pa_agent_t *a, const tb_pa_conf_t *conf, tb_metrics_t *m
 	a->elf = tb_pa_elfcache_new(&ec, err);
 	if (!a->elf)
 		return -1;
-	a->procs = tb_pa_procs_new(&(tb_pa_procs_conf_t){.proc_root = conf->proc_root, .node = conf->node,
-							 .elf = a->elf},
-				   err);
+	a->procs = tb_pa_procs_new(
+	    &(tb_pa_procs_conf_t){.proc_root = conf->proc_root, .node = conf->node, .elf = a->elf}, err);
 	a->fold = tb_pa_fold_new();
 	a->watch = tb_pa_watch_new();
 	if (!a->procs || !a->fold || !a->watch)
@@ -129,7 +131,8 @@ static void normalize_new(tb_pa_agent_t *a, tb_pa_stack_t *s, tb_pa_proc_t *p, i
 		tb_pa_procs_refresh(a->procs, p, 0, now);
 	if (tb_pa_normalize_kernel(a->ksyms, s->ips, s->n_kernel, &s->kframes, &st) == 0)
 		s->n_kframes = s->n_kernel;
-	if (tb_pa_normalize_user(a->procs, a->elf, p, s->ips + s->n_kernel, s->n_user, now, &s->uframes, &st) == 0)
+	if (tb_pa_normalize_user(a->procs, a->elf, p, s->ips + s->n_kernel, s->n_user, now, &s->uframes,
+				 &st) == 0)
 		s->n_uframes = s->n_user;
 	add(a->m.user_frames, st.user_frames);
 	add(a->m.unmapped, st.unmapped);
@@ -148,7 +151,8 @@ int tb_pa_agent_on_sample(void *ctx, const void *rec, size_t size)
 	int64_t ts;
 	int is_new;
 
-	if (size < TB_PEV_SAMPLE_HEADER || s->n_kernel > TB_PROBE_MAX_DEPTH || s->n_user > TB_PROBE_MAX_DEPTH ||
+	if (size < TB_PEV_SAMPLE_HEADER || s->n_kernel > TB_PROBE_MAX_DEPTH ||
+	    s->n_user > TB_PROBE_MAX_DEPTH ||
 	    size < TB_PEV_SAMPLE_HEADER + (size_t)(s->n_kernel + s->n_user) * sizeof(__u64)) {
 		add(a->m.malformed, 1);
 		return 0;
@@ -162,8 +166,8 @@ int tb_pa_agent_on_sample(void *ctx, const void *rec, size_t size)
 		return 0;
 	}
 	ts = (int64_t)s->ts_ns + a->boot_to_epoch;
-	st = tb_pa_fold_add(a->fold, s->pid, s->tid, s->cpu, ts, (const uint64_t *)s->ips, s->n_kernel, s->n_user,
-			    &is_new);
+	st = tb_pa_fold_add(a->fold, s->pid, s->tid, s->cpu, ts, (const uint64_t *)s->ips, s->n_kernel,
+			    s->n_user, &is_new);
 	if (!st)
 		return 0;
 	if (is_new)
@@ -189,7 +193,8 @@ int tb_pa_agent_on_event(void *ctx, const void *rec, size_t size)
 		comm[TB_PROBE_COMM_LEN] = '\0';
 		if (*type == TB_PEV_EXEC) {
 			add(a->m.procs_exec, 1);
-			tb_pa_procs_exec(a->procs, t->pid, comm, t->cgroup_id, (int64_t)t->ts_ns + a->boot_to_epoch);
+			tb_pa_procs_exec(a->procs, t->pid, comm, t->cgroup_id,
+					 (int64_t)t->ts_ns + a->boot_to_epoch);
 		} else {
 			add(a->m.procs_exit, 1);
 			tb_pa_procs_exit(a->procs, t->pid, (int64_t)t->ts_ns + a->boot_to_epoch);
@@ -207,7 +212,8 @@ int tb_pa_agent_on_event(void *ctx, const void *rec, size_t size)
 		memcpy(name, m->name, TB_PROBE_NAME_LEN);
 		name[TB_PROBE_NAME_LEN] = '\0';
 		add(a->m.mmaps, 1);
-		tb_pa_procs_mmap(a->procs, m->pid, m->dev, m->ino, name, (int64_t)m->ts_ns + a->boot_to_epoch);
+		tb_pa_procs_mmap(a->procs, m->pid, m->dev, m->ino, name,
+				 (int64_t)m->ts_ns + a->boot_to_epoch);
 		return 0;
 	}
 	add(a->m.malformed, 1);
@@ -251,7 +257,8 @@ static void try_path(tb_pa_agent_t *a, const char *path)
 
 	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		return;
-	snprintf(key, sizeof(key), "%u:%u:%llu", major(st.st_dev), minor(st.st_dev), (unsigned long long)st.st_ino);
+	snprintf(key, sizeof(key), "%u:%u:%llu", major(st.st_dev), minor(st.st_dev),
+		 (unsigned long long)st.st_ino);
 	if (tb_pa_uprobes_seen(a->uprobes, key, ver))
 		return;
 	tb_pa_uprobes_mark_seen(a->uprobes, key, ver);
@@ -287,7 +294,8 @@ void tb_pa_agent_reconcile(tb_pa_agent_t *a)
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < procs[i]->maps.n; j++) {
 			const tb_pa_map_t *m = &procs[i]->maps.v[j];
-			tb_pa_module_t *mod = tb_pa_map_is_file(m) ? tb_pa_elfcache_module(a->elf, procs[i]->pid, m) : NULL;
+			tb_pa_module_t *mod =
+			    tb_pa_map_is_file(m) ? tb_pa_elfcache_module(a->elf, procs[i]->pid, m) : NULL;
 
 			if (mod)
 				try_module(a, procs[i]->pid, m, mod);
@@ -380,7 +388,8 @@ static size_t uprobe_counts(tb_pa_agent_t *a, tb_probe_uprobe_count_t **out, int
 		v[i].attached = p->attached;
 		add(a->m.uprobe_hits, (uint64_t)h[i].hits);
 		if (proc && !proc->gone && h[i].n_ips &&
-		    tb_pa_normalize_user(a->procs, a->elf, proc, h[i].ips, h[i].n_ips, now, &v[i].stack, &st) == 0)
+		    tb_pa_normalize_user(a->procs, a->elf, proc, h[i].ips, h[i].n_ips, now, &v[i].stack,
+					 &st) == 0)
 			v[i].n_stack = h[i].n_ips;
 	}
 	free(h);
@@ -415,8 +424,11 @@ static void read_losses(tb_pa_agent_t *a, tb_pa_window_t *w)
 
 int tb_pa_agent_flush(tb_pa_agent_t *a, tb_pa_emit_fn emit, void *ctx, tb_err_t *err)
 {
-	tb_pa_window_t w = {.node = a->conf.node, .boot_id = a->conf.boot_id, .agent_version = a->conf.agent_version,
-			    .fold = a->fold, .max_bytes = a->conf.batch_bytes};
+	tb_pa_window_t w = {.node = a->conf.node,
+			    .boot_id = a->conf.boot_id,
+			    .agent_version = a->conf.agent_version,
+			    .fold = a->fold,
+			    .max_bytes = a->conf.batch_bytes};
 	int rc;
 
 	tb_pa_agent_drain(a);

@@ -33,14 +33,14 @@ typedef struct tb_pa_conf {
 	const char *node;
 	const char *boot_id;
 	const char *agent_version;
-	const char *proc_root;		/* "/proc" */
-	const char *tmp_dir;		/* private temp dir (vDSO image) */
-	char *const *container_filter;	/* container id prefixes; NULL/0 = all */
+	const char *proc_root;	       /* "/proc" */
+	const char *tmp_dir;	       /* private temp dir (vDSO image) */
+	char *const *container_filter; /* container id prefixes; NULL/0 = all */
 	size_t n_container_filter;
-	const uint64_t *cgroup_filter;	/* cgroup v2 ids (the kernel filters; the /proc scan too) */
+	const uint64_t *cgroup_filter; /* cgroup v2 ids (the kernel filters; the /proc scan too) */
 	size_t n_cgroup_filter;
-	size_t batch_bytes;		/* 0 = default */
-	size_t max_symtabs;		/* 0 = default */
+	size_t batch_bytes; /* 0 = default */
+	size_t max_symtabs; /* 0 = default */
 } tb_pa_conf_t;
 
 typedef struct tb_pa_metrics {
@@ -56,7 +56,7 @@ typedef struct tb_pa_agent {
 	tb_pa_procs_t *procs;
 	tb_pa_fold_t *fold;
 	tb_pa_watch_t *watch;
-	tb_pa_bpf_t *bpf;	   /* set by main after loading */
+	tb_pa_bpf_t *bpf;	  /* set by main after loading */
 	tb_pa_uprobes_t *uprobes; /* idem */
 	int64_t boot_to_epoch;
 	int64_t window_start_ns;

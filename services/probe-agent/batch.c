@@ -25,7 +25,8 @@ size_t tb_pa_batch_sample_size(const tb_pa_stack_t *s)
 	for (size_t i = 0; i < s->n_kframes; i++)
 		n += 16 + slen(s->kframes[i].symbol) + slen(s->kframes[i].module);
 	for (size_t i = 0; i < s->n_uframes; i++)
-		n += 24 + slen(s->uframes[i].build_id) + slen(s->uframes[i].module) + slen(s->uframes[i].symbol);
+		n += 24 + slen(s->uframes[i].build_id) + slen(s->uframes[i].module) +
+		     slen(s->uframes[i].symbol);
 	return n;
 }
 
@@ -114,8 +115,7 @@ static int emit_chunk(const tb_pa_window_t *w, int first, size_t s0, size_t s1, 
 		b.lost_events = w->lost_events;
 	}
 	rc = emit(ctx, &b, err);
-	if (rc == 0)
-		(*seq)++;
+	(*seq)++; /* spent even when the output failed: the gap shows the loss */
 out:
 	free(b.samples);
 	free(b.processes);

@@ -45,8 +45,9 @@ typedef struct tb_pa_window {
 } tb_pa_window_t;
 
 /* Emit the window as one or more batches; *seq is the next sequence
- * number and advances per batch. Returns the number of batches, or -1 when
- * emit failed (err) or out of memory. */
+ * number and advances per batch (also for one whose emit failed, so that
+ * consumers see the gap). Returns the number of batches, or -1 when emit
+ * failed (err; the rest of the window is not emitted) or out of memory. */
 int tb_pa_batch_emit(const tb_pa_window_t *w, int64_t *seq, tb_pa_emit_fn emit, void *ctx, tb_err_t *err);
 
 /* The estimated encoded size of one sample (exposed for tests). */

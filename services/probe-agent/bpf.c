@@ -64,7 +64,7 @@ struct tb_pa_bpf {
 };
 
 struct tb_pa_ulink {
-	int multi_fd;		/* uprobe_multi link, or -1 */
+	int multi_fd;		 /* uprobe_multi link, or -1 */
 	struct bpf_link **links; /* single uprobes */
 	size_t n_links;
 };
@@ -122,8 +122,8 @@ static int set_filters(tb_pa_bpf_t *b, const tb_pa_bpf_conf_t *c, tb_err_t *err)
 					 BPF_ANY) < 0)
 			return tb_err(err, "pid filter: %s", strerror(errno));
 	for (size_t i = 0; i < c->n_cgroups; i++)
-		if (bpf_map__update_elem(b->skel->maps.cgroup_filter, &c->cgroups[i], sizeof(c->cgroups[i]), &one, 1,
-					 BPF_ANY) < 0)
+		if (bpf_map__update_elem(b->skel->maps.cgroup_filter, &c->cgroups[i], sizeof(c->cgroups[i]),
+					 &one, 1, BPF_ANY) < 0)
 			return tb_err(err, "cgroup filter: %s", strerror(errno));
 	return 0;
 }
@@ -194,7 +194,8 @@ static int open_perf_events(tb_pa_bpf_t *b, int freq, tb_err_t *err)
 
 static int attach_tracepoints(tb_pa_bpf_t *b, tb_err_t *err)
 {
-	struct bpf_program *progs[3] = {b->skel->progs.on_exec, b->skel->progs.on_exit, b->skel->progs.on_sys_enter};
+	struct bpf_program *progs[3] = {b->skel->progs.on_exec, b->skel->progs.on_exit,
+					b->skel->progs.on_sys_enter};
 
 	for (int i = 0; i < 3; i++) {
 		b->tp_links[i] = bpf_program__attach(progs[i]);
@@ -343,8 +344,8 @@ int tb_pa_bpf_ustacks_fd(const tb_pa_bpf_t *b)
 
 /* ---- uprobes ---------------------------------------------------------------- */
 
-static int multi_link(tb_pa_bpf_t *b, const char *path, const uint64_t *offsets, const uint32_t *ids, size_t n,
-		      tb_err_t *err)
+static int multi_link(tb_pa_bpf_t *b, const char *path, const uint64_t *offsets, const uint32_t *ids,
+		      size_t n, tb_err_t *err)
 {
 	struct tb_link_create_umulti attr;
 	__u64 *cookies = calloc(n, sizeof(*cookies));
@@ -394,9 +395,11 @@ tb_pa_ulink_t *tb_pa_bpf_attach_uprobes(tb_pa_bpf_t *b, const char *path, const 
 	for (size_t i = 0; i < n; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = ids[i]);
 
-		l->links[i] = bpf_program__attach_uprobe_opts(b->skel->progs.on_uprobe, -1, path, (size_t)offsets[i], &o);
+		l->links[i] = bpf_program__attach_uprobe_opts(b->skel->progs.on_uprobe, -1, path,
+							      (size_t)offsets[i], &o);
 		if (!l->links[i]) {
-			tb_err(err, "uprobe on %s+0x%llx: %s", path, (unsigned long long)offsets[i], strerror(errno));
+			tb_err(err, "uprobe on %s+0x%llx: %s", path, (unsigned long long)offsets[i],
+			       strerror(errno));
 			tb_pa_bpf_detach(l);
 			return NULL;
 		}

@@ -33,8 +33,8 @@ typedef struct tb_pa_bpf tb_pa_bpf_t;
 typedef int (*tb_pa_record_fn)(void *ctx, const void *rec, size_t size);
 
 typedef struct tb_pa_bpf_conf {
-	int freq_hz;		/* sampling frequency per CPU; 0 = no sampling */
-	const uint32_t *pids;	/* pid (tgid) filter, n_pids == 0: all */
+	int freq_hz;	      /* sampling frequency per CPU; 0 = no sampling */
+	const uint32_t *pids; /* pid (tgid) filter, n_pids == 0: all */
 	size_t n_pids;
 	const uint64_t *cgroups; /* cgroup v2 id filter, n_cgroups == 0: all */
 	size_t n_cgroups;

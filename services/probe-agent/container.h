@@ -24,8 +24,8 @@
 
 typedef struct tb_pa_container {
 	char id[TB_PA_CONTAINER_ID_LEN + 1]; /* "" when not in a container */
-	const char *runtime;		     /* "docker", "containerd", "cri-o", "podman", "unknown"; NULL if no id */
-	char pod_uid[37];		     /* Kubernetes pod UID, "" if none */
+	const char *runtime; /* "docker", "containerd", "cri-o", "podman", "unknown"; NULL if no id */
+	char pod_uid[37];    /* Kubernetes pod UID, "" if none */
 } tb_pa_container_t;
 
 /* Attribute one cgroup path. Returns 1 when it names a container (out

@@ -112,19 +112,21 @@ static const char *vdso_file(tb_pa_elfcache_t *c)
 	if (access(c->vdso_path, R_OK) == 0)
 		return c->vdso_path;
 	snprintf(self, sizeof(self), "%s/self/maps", c->proc_root);
-	if (base && tb_pa_read_file(self, &maps, &len, &err) == 0 && tb_pa_maps_parse(maps, len, &m, &err) == 0 &&
-	    (vm = tb_pa_maps_find(&m, base)) != NULL) {
+	if (base && tb_pa_read_file(self, &maps, &len, &err) == 0 &&
+	    tb_pa_maps_parse(maps, len, &m, &err) == 0 && (vm = tb_pa_maps_find(&m, base)) != NULL) {
 		snprintf(path, sizeof(path), "%s.tmp", c->vdso_path);
 		f = fopen(path, "we");
 		if (f) {
-			ok = fwrite((const void *)vm->start, 1, vm->end - vm->start, f) == vm->end - vm->start;
+			ok =
+			    fwrite((const void *)vm->start, 1, vm->end - vm->start, f) == vm->end - vm->start;
 			ok = fclose(f) == 0 && ok && rename(path, c->vdso_path) == 0;
 		}
 	}
 	free(maps);
 	tb_pa_maps_clear(&m);
 	if (!ok) {
-		tb_warn("vDSO image could not be saved to %s: vDSO frames stay without build-id", c->vdso_path);
+		tb_warn("vDSO image could not be saved to %s: vDSO frames stay without build-id",
+			c->vdso_path);
 		c->vdso_path[0] = '-';
 		return NULL;
 	}
@@ -296,8 +298,8 @@ static const char *canonical(symentry_t *e, const char *raw)
 	return s;
 }
 
-const char *tb_pa_elfcache_symbol(tb_pa_elfcache_t *c, tb_pa_module_t *m, uint32_t pid, const tb_pa_map_t *map,
-				  uint64_t file_offset)
+const char *tb_pa_elfcache_symbol(tb_pa_elfcache_t *c, tb_pa_module_t *m, uint32_t pid,
+				  const tb_pa_map_t *map, uint64_t file_offset)
 {
 	const char *skey = m->build_id ? m->build_id : m->key;
 	symentry_t *e = tb_map_get(c->symtabs, skey);

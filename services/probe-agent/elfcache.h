@@ -61,12 +61,13 @@ tb_pa_module_t *tb_pa_elfcache_find(tb_pa_elfcache_t *c, const char *key);
  * cannot be read). pid/map say where to open the file if its table must be
  * loaded; map may be NULL when the file was already loaded or is opened by
  * path. The string is owned by the cache and valid until the next call. */
-const char *tb_pa_elfcache_symbol(tb_pa_elfcache_t *c, tb_pa_module_t *m, uint32_t pid, const tb_pa_map_t *map,
-				  uint64_t file_offset);
+const char *tb_pa_elfcache_symbol(tb_pa_elfcache_t *c, tb_pa_module_t *m, uint32_t pid,
+				  const tb_pa_map_t *map, uint64_t file_offset);
 
 /* Open a module's file for reading by libelf users (the uprobe resolver):
  * writes the path that works into out. 0, or -1 when none does. */
-int tb_pa_elfcache_open_path(tb_pa_elfcache_t *c, uint32_t pid, const tb_pa_map_t *map, char *out, size_t cap);
+int tb_pa_elfcache_open_path(tb_pa_elfcache_t *c, uint32_t pid, const tb_pa_map_t *map, char *out,
+			     size_t cap);
 
 void tb_pa_elfcache_stats(const tb_pa_elfcache_t *c, tb_pa_elfcache_stats_t *out);
 

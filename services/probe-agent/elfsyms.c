@@ -101,7 +101,8 @@ static void scan_section(ctx_t *c, Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh)
 		if (!gelf_getsym(data, (int)i, &sym))
 			break;
 		type = GELF_ST_TYPE(sym.st_info);
-		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
+		    sym.st_value == 0)
 			continue;
 		name = elf_strptr(elf, sh->sh_link, sym.st_name);
 		if (name && *name)
@@ -166,7 +167,8 @@ int tb_pa_elfsyms_resolve(const char *path, char *const *want, size_t n_want, tb
 		tb_err(err, "%s: out of memory", path);
 		goto out;
 	}
-	qsort(c.hits, c.n_hits, sizeof(*c.hits), cmp_hits);
+	if (c.n_hits > 1)
+		qsort(c.hits, c.n_hits, sizeof(*c.hits), cmp_hits);
 	*hits = c.hits;
 	*n_hits = c.n_hits;
 	c.hits = NULL;

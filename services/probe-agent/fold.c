@@ -86,8 +86,8 @@ void tb_pa_fold_free(tb_pa_fold_t *f)
 	free(f);
 }
 
-static int same(const tb_pa_stack_t *s, uint64_t h, uint32_t pid, uint32_t tid, const uint64_t *ips, uint32_t nk,
-		uint32_t nu)
+static int same(const tb_pa_stack_t *s, uint64_t h, uint32_t pid, uint32_t tid, const uint64_t *ips,
+		uint32_t nk, uint32_t nu)
 {
 	return s->hash == h && s->pid == pid && s->tid == tid && s->n_kernel == nk && s->n_user == nu &&
 	       memcmp(s->ips, ips, (size_t)(nk + nu) * sizeof(*ips)) == 0;

@@ -26,7 +26,7 @@ typedef struct tb_pa_stack {
 	int64_t count;
 	uint32_t n_kernel;
 	uint32_t n_user;
-	uint64_t *ips; /* n_kernel kernel frames, then n_user user frames */
+	uint64_t *ips;		    /* n_kernel kernel frames, then n_user user frames */
 	tb_probe_kframe_t *kframes; /* normalized, owned (filled by the caller) */
 	size_t n_kframes;
 	tb_probe_uframe_t *uframes;

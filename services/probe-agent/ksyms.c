@@ -14,7 +14,7 @@
 
 typedef struct ksym {
 	uint64_t addr;
-	size_t name;   /* arena offsets */
+	size_t name;	/* arena offsets */
 	ssize_t module; /* -1 = vmlinux */
 } ksym_t;
 
@@ -137,7 +137,8 @@ tb_pa_ksyms_t *tb_pa_ksyms_parse(FILE *f, tb_err_t *err)
 		tb_pa_ksyms_free(k);
 		return NULL;
 	}
-	qsort(k->v, k->n, sizeof(*k->v), cmp);
+	if (k->n > 1)
+		qsort(k->v, k->n, sizeof(*k->v), cmp);
 	return k;
 }
 

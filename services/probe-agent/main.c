@@ -51,8 +51,8 @@ static const tb_option_t options[] = {
      NULL},
     {"container", TB_OPT_STRING, NULL, "only these containers (comma-separated id prefixes)", NULL},
     {"watch-file", TB_OPT_PATH, NULL, "local watch list: TARGET SYMBOL... per line (see watch.h)", NULL},
-    {"findings", TB_OPT_BOOL, "true", "also watch the symbols of findings on tb.findings.v1 (not in --dry-run)",
-     NULL},
+    {"findings", TB_OPT_BOOL, "true",
+     "also watch the symbols of findings on tb.findings.v1 (not in --dry-run)", NULL},
     {"flush-interval", TB_OPT_DURATION_MS, "5s", "how often a batch goes out", NULL},
     {"drain-interval", TB_OPT_DURATION_MS, "100ms", "how often the ring buffers are drained", NULL},
     {"node", TB_OPT_STRING, NULL, "node name (default: the host name)", NULL},
@@ -78,6 +78,7 @@ typedef struct app {
 	tb_kafka_consumer_t *consumer;
 	tb_kafka_batch_t kbatch;
 	tb_pa_findings_stats_t fstats;
+	tb_metric_t *dropped;
 	uint32_t pids[MAX_FILTER];
 	size_t n_pids;
 	uint64_t cgroups[MAX_FILTER];
@@ -101,7 +102,8 @@ static int parse_pids(app_t *app, const char *s, tb_err_t *err)
 		unsigned long v = strtoul(tok, &end, 10);
 
 		if (*end || v == 0 || v > UINT32_MAX || app->n_pids == MAX_FILTER) {
-			tb_err(err, "option 'pid': '%s' is not a pid (or more than %d pids)", tok, MAX_FILTER);
+			tb_err(err, "option 'pid': '%s' is not a pid (or more than %d pids)", tok,
+			       MAX_FILTER);
 			free(copy);
 			return -1;
 		}
@@ -136,7 +138,8 @@ static int parse_cgroups(app_t *app, const char *s, tb_err_t *err)
 	char *copy = s ? strdup(s) : NULL, *tok, *save = NULL;
 
 	for (tok = copy ? strtok_r(copy, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
-		if (app->n_cgroups == MAX_FILTER || cgroup_id_of(tok, &app->cgroups[app->n_cgroups], err) < 0) {
+		if (app->n_cgroups == MAX_FILTER ||
+		    cgroup_id_of(tok, &app->cgroups[app->n_cgroups], err) < 0) {
 			free(copy);
 			return -1;
 		}
@@ -153,9 +156,11 @@ static int parse_containers(app_t *app, const char *s, tb_err_t *err)
 	if (!s)
 		return 0;
 	app->list_buf = strdup(s);
-	for (tok = app->list_buf ? strtok_r(app->list_buf, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
+	for (tok = app->list_buf ? strtok_r(app->list_buf, ",", &save) : NULL; tok;
+	     tok = strtok_r(NULL, ",", &save)) {
 		if (app->n_containers == MAX_FILTER || strspn(tok, "0123456789abcdef") != strlen(tok))
-			return tb_err(err, "option 'container': '%s' is not a (prefix of a) container id", tok);
+			return tb_err(err, "option 'container': '%s' is not a (prefix of a) container id",
+				      tok);
 		app->containers[app->n_containers++] = tok;
 	}
 	return 0;
@@ -169,12 +174,14 @@ static int check_options(app_t *app, tb_err_t *err)
 	if (f < 0 || f > 100000)
 		return tb_err(err, "option 'frequency': %lld is not within 0..100000 Hz", (long long)f);
 	if (ring < 1 || ring > 1024 || (ring & (ring - 1)))
-		return tb_err(err, "option 'ring-size': %lld MiB is not a power of two in 1..1024", (long long)ring);
+		return tb_err(err, "option 'ring-size': %lld MiB is not a power of two in 1..1024",
+			      (long long)ring);
 	if (tb_config_duration_ms(c, "flush-interval") < 10 || tb_config_duration_ms(c, "drain-interval") < 1)
 		return tb_err(err, "flush-interval must be >= 10ms and drain-interval >= 1ms");
 	if (tb_config_int(c, "batch-bytes") < 4096 || tb_config_int(c, "batch-bytes") > 900000)
 		return tb_err(err, "option 'batch-bytes': must be within 4096..900000");
-	if (parse_pids(app, tb_config_str(c, "pid"), err) < 0 || parse_cgroups(app, tb_config_str(c, "cgroup"), err) < 0 ||
+	if (parse_pids(app, tb_config_str(c, "pid"), err) < 0 ||
+	    parse_cgroups(app, tb_config_str(c, "cgroup"), err) < 0 ||
 	    parse_containers(app, tb_config_str(c, "container"), err) < 0)
 		return -1;
 	return 0;
@@ -287,16 +294,19 @@ static void poll_findings(app_t *app)
 			tb_warn("watch list: skipped an undecodable record: %s", err.msg);
 }
 
+/* A window out. Kafka trouble loses that window (logged, counted, and
+ * visible downstream as a seq gap) but the agent keeps sensing; a dry-run
+ * whose stdout is gone has nobody left to report to, so it stops. */
 static int flush(app_t *app, tb_pa_print_t *pr, tb_pa_kafka_out_t *ko)
 {
 	tb_err_t err;
 
-	if (tb_pa_agent_flush(&app->agent, pr ? tb_pa_print_batch : tb_pa_kafka_batch, pr ? (void *)pr : (void *)ko,
-			      &err) < 0) {
-		tb_error("flush: %s", err.msg);
-		return -1;
-	}
-	return 0;
+	if (tb_pa_agent_flush(&app->agent, pr ? tb_pa_print_batch : tb_pa_kafka_batch,
+			      pr ? (void *)pr : (void *)ko, &err) >= 0)
+		return 0;
+	tb_error("flush: %s", err.msg);
+	tb_metric_inc(app->dropped);
+	return pr ? -1 : 0;
 }
 
 /* Sleep until the stop fd or the events ring fd is readable, or timeout. */
@@ -359,9 +369,10 @@ static int open_kafka(app_t *app, tb_err_t *err)
 
 	/* A group of our own that never commits: every start reads the
 	 * compacted topics from the beginning. */
-	snprintf(group, sizeof(group), "tb-probe-agent.%s.%d.%lld", app->node, (int)getpid(), (long long)time(NULL));
-	return tb_stage_kafka_open(&app->svc, group, in, 2, out, 1, findings ? &app->consumer : NULL, &app->producer,
-				   err);
+	snprintf(group, sizeof(group), "tb-probe-agent.%s.%d.%lld", app->node, (int)getpid(),
+		 (long long)time(NULL));
+	return tb_stage_kafka_open(&app->svc, group, in, 2, out, 1, findings ? &app->consumer : NULL,
+				   &app->producer, err);
 }
 
 static int setup_agent(app_t *app, tb_err_t *err)
@@ -390,11 +401,12 @@ static int setup_agent(app_t *app, tb_err_t *err)
 
 static void log_start(app_t *app)
 {
-	tb_info("probe-agent on %s: sampling %d CPUs at %lld Hz, uprobes via %s, %zu watch entries, output %s",
-		app->node, tb_pa_bpf_cpus(app->bpf), (long long)tb_config_int(app->svc.cfg, "frequency"),
-		tb_pa_bpf_has_multi(app->bpf) ? "uprobe_multi" : "single uprobes",
-		tb_pa_watch_count(app->agent.watch),
-		tb_config_bool(app->svc.cfg, "dry-run") ? "stdout (dry-run)" : TB_TOPIC_PROBE_RAW);
+	tb_info(
+	    "probe-agent on %s: sampling %d CPUs at %lld Hz, uprobes via %s, %zu watch entries, output %s",
+	    app->node, tb_pa_bpf_cpus(app->bpf), (long long)tb_config_int(app->svc.cfg, "frequency"),
+	    tb_pa_bpf_has_multi(app->bpf) ? "uprobe_multi" : "single uprobes",
+	    tb_pa_watch_count(app->agent.watch),
+	    tb_config_bool(app->svc.cfg, "dry-run") ? "stdout (dry-run)" : TB_TOPIC_PROBE_RAW);
 }
 
 static void cleanup(app_t *app)
@@ -429,7 +441,8 @@ int main(int argc, char **argv)
 		return app.svc.exit_code;
 	tb_err_clear(&err);
 	dry = tb_config_bool(app.svc.cfg, "dry-run");
-	pr.format = strcmp(tb_config_str(app.svc.cfg, "dry-run-format"), "json") == 0 ? TB_PA_JSON : TB_PA_FOLDED;
+	pr.format =
+	    strcmp(tb_config_str(app.svc.cfg, "dry-run-format"), "json") == 0 ? TB_PA_JSON : TB_PA_FOLDED;
 	if (check_options(&app, &err) < 0) {
 		fprintf(stderr, "tb-probe-agent: %s\n", err.msg);
 		tb_error("%s", err.msg);
@@ -465,6 +478,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ko = (tb_pa_kafka_out_t){.producer = app.producer, .reg = app.reg};
+	app.dropped =
+	    tb_metrics_counter(app.svc.metrics, "windows_failed_total", "windows whose output failed", NULL);
 	app.bpf = load_bpf(&app, &err);
 	if (!app.bpf) {
 		fprintf(stderr, "tb-probe-agent: the kernel refused BPF: %s\n", err.msg);

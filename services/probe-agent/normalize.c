@@ -48,8 +48,8 @@ static void user_frame(tb_pa_elfcache_t *E, tb_pa_proc_t *p, const tb_pa_map_t *
 	}
 }
 
-int tb_pa_normalize_user(tb_pa_procs_t *P, tb_pa_elfcache_t *E, tb_pa_proc_t *p, const uint64_t *ips, size_t n,
-			 int64_t now_ns, tb_probe_uframe_t **out, tb_pa_norm_stats_t *st)
+int tb_pa_normalize_user(tb_pa_procs_t *P, tb_pa_elfcache_t *E, tb_pa_proc_t *p, const uint64_t *ips,
+			 size_t n, int64_t now_ns, tb_probe_uframe_t **out, tb_pa_norm_stats_t *st)
 {
 	tb_probe_uframe_t *v = calloc(n ? n : 1, sizeof(*v));
 	int oom = 0;

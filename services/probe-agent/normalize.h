@@ -42,8 +42,8 @@ typedef struct tb_pa_norm_stats {
  * malloc'd array of n frames (free with tb_pa_uframes_free). Re-reads the
  * process's maps once when an address is outside all of them. 0, or -1
  * when out of memory. */
-int tb_pa_normalize_user(tb_pa_procs_t *P, tb_pa_elfcache_t *E, tb_pa_proc_t *p, const uint64_t *ips, size_t n,
-			 int64_t now_ns, tb_probe_uframe_t **out, tb_pa_norm_stats_t *st);
+int tb_pa_normalize_user(tb_pa_procs_t *P, tb_pa_elfcache_t *E, tb_pa_proc_t *p, const uint64_t *ips,
+			 size_t n, int64_t now_ns, tb_probe_uframe_t **out, tb_pa_norm_stats_t *st);
 
 /* Normalize n kernel addresses (innermost first); ksyms may be NULL (all
  * unresolved). */

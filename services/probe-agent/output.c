@@ -51,9 +51,11 @@ int tb_pa_print_folded(FILE *f, const tb_probe_batch_t *b)
 
 	for (size_t i = 0; i < b->n_samples; i++)
 		total += b->samples[i].count;
-	fprintf(f, "# batch node=%s seq=%" PRId64 " start_ns=%" PRId64 " end_ns=%" PRId64 " samples=%" PRId64
-		   " stacks=%zu lost_samples=%" PRId64 " lost_events=%" PRId64 "\n",
-		b->node, b->seq, b->start_ns, b->end_ns, total, b->n_samples, b->lost_samples, b->lost_events);
+	fprintf(f,
+		"# batch node=%s seq=%" PRId64 " start_ns=%" PRId64 " end_ns=%" PRId64 " samples=%" PRId64
+		" stacks=%zu lost_samples=%" PRId64 " lost_events=%" PRId64 "\n",
+		b->node, b->seq, b->start_ns, b->end_ns, total, b->n_samples, b->lost_samples,
+		b->lost_events);
 	for (size_t i = 0; i < b->n_samples; i++) {
 		const tb_probe_sample_t *s = &b->samples[i];
 		const char *comm = comm_of(b, s->pid);
@@ -78,8 +80,10 @@ int tb_pa_print_folded(FILE *f, const tb_probe_batch_t *b)
 	for (size_t i = 0; i < b->n_uprobe_counts; i++) {
 		const tb_probe_uprobe_count_t *u = &b->uprobe_counts[i];
 
-		fprintf(f, "# uprobe %s %s offset=0x%" PRIx64 " build_id=%s hits=%" PRId64 " attached=%d stack=",
-			u->binary, u->symbol, u->file_offset, u->build_id ? u->build_id : "-", u->hits, u->attached);
+		fprintf(f,
+			"# uprobe %s %s offset=0x%" PRIx64 " build_id=%s hits=%" PRId64 " attached=%d stack=",
+			u->binary, u->symbol, u->file_offset, u->build_id ? u->build_id : "-", u->hits,
+			u->attached);
 		for (size_t j = u->n_stack; j-- > 0;) {
 			put_uframe(f, &u->stack[j]);
 			if (j)
@@ -133,12 +137,12 @@ static json_t *jprocesses(const tb_probe_batch_t *b)
 	for (size_t i = 0; i < b->n_processes; i++) {
 		const tb_probe_process_t *p = &b->processes[i];
 
-		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:I}", "pid",
-						   (json_int_t)p->pid, "exec_id", jstr(p->exec_id), "binary",
-						   jstr(p->binary), "binary_build_id", jstr(p->binary_build_id),
-						   "container_id", jstr(p->container_id), "cgroup_id",
-						   (json_int_t)p->cgroup_id, "comm", jstr(p->comm), "start_ns",
-						   (json_int_t)p->start_ns));
+		json_array_append_new(
+		    a, json_pack("{s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:I}", "pid", (json_int_t)p->pid,
+				 "exec_id", jstr(p->exec_id), "binary", jstr(p->binary), "binary_build_id",
+				 jstr(p->binary_build_id), "container_id", jstr(p->container_id), "cgroup_id",
+				 (json_int_t)p->cgroup_id, "comm", jstr(p->comm), "start_ns",
+				 (json_int_t)p->start_ns));
 	}
 	return a;
 }
@@ -152,10 +156,10 @@ static json_t *jsamples(const tb_probe_batch_t *b)
 
 		json_array_append_new(
 		    a, json_pack("{s:I, s:I, s:i, s:I, s:I, s:I, s:o, s:o}", "pid", (json_int_t)s->pid, "tid",
-				 (json_int_t)s->tid, "cpu", (int)s->cpu, "first_ns", (json_int_t)s->first_ns, "last_ns",
-				 (json_int_t)s->last_ns, "count", (json_int_t)s->count, "kernel_frames",
-				 jkframes(s->kernel_frames, s->n_kernel_frames), "user_frames",
-				 juframes(s->user_frames, s->n_user_frames)));
+				 (json_int_t)s->tid, "cpu", (int)s->cpu, "first_ns", (json_int_t)s->first_ns,
+				 "last_ns", (json_int_t)s->last_ns, "count", (json_int_t)s->count,
+				 "kernel_frames", jkframes(s->kernel_frames, s->n_kernel_frames),
+				 "user_frames", juframes(s->user_frames, s->n_user_frames)));
 	}
 	return a;
 }
@@ -169,9 +173,9 @@ static json_t *juprobes(const tb_probe_batch_t *b)
 
 		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:I, s:I, s:b, s:o}", "build_id",
 						   jstr(u->build_id), "binary", jstr(u->binary), "symbol",
-						   jstr(u->symbol), "file_offset", (json_int_t)u->file_offset, "hits",
-						   (json_int_t)u->hits, "attached", u->attached, "stack",
-						   juframes(u->stack, u->n_stack)));
+						   jstr(u->symbol), "file_offset", (json_int_t)u->file_offset,
+						   "hits", (json_int_t)u->hits, "attached", u->attached,
+						   "stack", juframes(u->stack, u->n_stack)));
 	}
 	return a;
 }
@@ -181,20 +185,21 @@ static json_t *jloads(const tb_probe_batch_t *b)
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < b->n_loads; i++)
-		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:I}", "pid", (json_int_t)b->loads[i].pid, "path",
-						   jstr(b->loads[i].path), "build_id", jstr(b->loads[i].build_id),
-						   "ts_ns", (json_int_t)b->loads[i].ts_ns));
+		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:I}", "pid", (json_int_t)b->loads[i].pid,
+						   "path", jstr(b->loads[i].path), "build_id",
+						   jstr(b->loads[i].build_id), "ts_ns",
+						   (json_int_t)b->loads[i].ts_ns));
 	return a;
 }
 
 int tb_pa_print_json(FILE *f, const tb_probe_batch_t *b)
 {
-	json_t *o = json_pack("{s:o, s:o, s:o, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I}", "node", jstr(b->node),
-			      "boot_id", jstr(b->boot_id), "agent_version", jstr(b->agent_version), "seq",
-			      (json_int_t)b->seq, "start_ns", (json_int_t)b->start_ns, "end_ns",
-			      (json_int_t)b->end_ns, "processes", jprocesses(b), "samples", jsamples(b),
-			      "uprobe_counts", juprobes(b), "loads", jloads(b), "lost_samples",
-			      (json_int_t)b->lost_samples, "lost_events", (json_int_t)b->lost_events);
+	json_t *o = json_pack(
+	    "{s:o, s:o, s:o, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I}", "node", jstr(b->node), "boot_id",
+	    jstr(b->boot_id), "agent_version", jstr(b->agent_version), "seq", (json_int_t)b->seq, "start_ns",
+	    (json_int_t)b->start_ns, "end_ns", (json_int_t)b->end_ns, "processes", jprocesses(b), "samples",
+	    jsamples(b), "uprobe_counts", juprobes(b), "loads", jloads(b), "lost_samples",
+	    (json_int_t)b->lost_samples, "lost_events", (json_int_t)b->lost_events);
 	int rc;
 
 	if (!o)
@@ -227,7 +232,8 @@ int tb_pa_kafka_batch(void *ctx, const tb_probe_batch_t *b, tb_err_t *err)
 
 	if (tb_avro_encode_probe_batch(k->reg, b, &buf, &len, err) < 0)
 		return tb_err_wrap(err, "encode ProbeBatch seq %lld", (long long)b->seq);
-	rc = tb_kafka_produce(k->producer, TB_TOPIC_PROBE_RAW, b->node, strlen(b->node), buf, len, NULL, 0, err);
+	rc = tb_kafka_produce(k->producer, TB_TOPIC_PROBE_RAW, b->node, strlen(b->node), buf, len, NULL, 0,
+			      err);
 	free(buf);
 	if (rc < 0)
 		return tb_err_wrap(err, "produce ProbeBatch seq %lld", (long long)b->seq);

@@ -149,8 +149,8 @@ int tb_pa_parse_stat(const char *text, char *comm, size_t cap, uint64_t *startti
 
 static void make_exec_id(tb_pa_procs_t *P, tb_pa_proc_t *p)
 {
-	snprintf(p->exec_id, sizeof(p->exec_id), "%s:%lld:%u", P->conf.node ? P->conf.node : "", (long long)p->start_ns,
-		 p->pid);
+	snprintf(p->exec_id, sizeof(p->exec_id), "%s:%lld:%u", P->conf.node ? P->conf.node : "",
+		 (long long)p->start_ns, p->pid);
 }
 
 static void read_stat(tb_pa_procs_t *P, tb_pa_proc_t *p)
@@ -168,7 +168,8 @@ static void read_stat(tb_pa_procs_t *P, tb_pa_proc_t *p)
 		memcpy(p->comm, comm, sizeof(p->comm) - 1);
 		p->comm[sizeof(p->comm) - 1] = '\0';
 		if (!p->start_ns)
-			p->start_ns = (int64_t)(start * (1000000000ull / (uint64_t)P->clk_tck)) + P->boot_to_epoch;
+			p->start_ns =
+			    (int64_t)(start * (1000000000ull / (uint64_t)P->clk_tck)) + P->boot_to_epoch;
 	}
 	free(buf);
 }
@@ -388,7 +389,8 @@ static void record_loads(tb_pa_procs_t *P, tb_pa_proc_t *p, int64_t now_ns)
 		if (!take_note(p, m, &ts))
 			ts = p->exec_ns && p->maps_gen == 0 ? p->exec_ns : now_ns;
 		add_load(P, p->pid, m->path, mod ? mod->build_id : NULL, ts);
-		if (p->binary && !p->binary_build_id && mod && mod->build_id && strcmp(p->binary, m->path) == 0)
+		if (p->binary && !p->binary_build_id && mod && mod->build_id &&
+		    strcmp(p->binary, m->path) == 0)
 			p->binary_build_id = strdup(mod->build_id);
 		if (P->hook && mod)
 			P->hook(P->hook_ctx, p->pid, m, mod);
@@ -409,8 +411,9 @@ int tb_pa_procs_refresh(tb_pa_procs_t *P, tb_pa_proc_t *p, int force, int64_t no
 
 	if (!force && !p->maps_stale)
 		return 0;
-	if (p->maps_gen == P->gen && !p->maps_stale)
-		return 0; /* already read in this drain */
+	if (!p->maps_stale && p->maps_gen &&
+	    (p->maps_gen == P->gen || now_ns - p->maps_read_ns < TB_PA_MISS_REREAD_NS))
+		return 0; /* read in this drain, or recently enough */
 	if (p->gone || tb_pa_maps_read(P->proc_root, p->pid, &fresh, &err) < 0 || fresh.n == 0) {
 		/* A zombie reads as no mappings at all: as good as gone. */
 		tb_pa_maps_clear(&fresh);
@@ -424,6 +427,7 @@ int tb_pa_procs_refresh(tb_pa_procs_t *P, tb_pa_proc_t *p, int force, int64_t no
 	p->maps_stale = 0;
 	record_loads(P, p, now_ns);
 	p->maps_gen = P->gen;
+	p->maps_read_ns = now_ns;
 	return 0;
 }
 

@@ -46,20 +46,21 @@ typedef struct tb_pa_proc {
 	char *cgroup_path; /* cgroup v2 path ("/a/b"), NULL if unknown */
 	tb_pa_container_t container;
 	tb_pa_maps_t maps;
-	uint64_t maps_gen; /* drain generation of the last read; 0 = never */
+	uint64_t maps_gen;    /* drain generation of the last read; 0 = never */
+	int64_t maps_read_ns; /* when (epoch ns) */
 	int maps_stale;
 	int gone; /* /proc/PID could not be read */
 	int exited;
 	int64_t exit_ns;
-	int64_t exec_ns;	   /* exec time (loads of the image itself), 0 if not seen */
-	uint64_t used_window;	   /* window in which it was last referenced */
-	tb_map_t *loaded;	   /* file keys already reported as loads */
-	tb_pa_mmap_note_t *notes;  /* mmap events not yet matched to a mapping */
+	int64_t exec_ns;	  /* exec time (loads of the image itself), 0 if not seen */
+	uint64_t used_window;	  /* window in which it was last referenced */
+	tb_map_t *loaded;	  /* file keys already reported as loads */
+	tb_pa_mmap_note_t *notes; /* mmap events not yet matched to a mapping */
 	size_t n_notes, cap_notes;
 } tb_pa_proc_t;
 
 typedef struct tb_pa_procs_conf {
-	const char *proc_root;	 /* "/proc" */
+	const char *proc_root;	  /* "/proc" */
 	const char *cgroup2_root; /* cgroup v2 mount ("/sys/fs/cgroup" or ".../unified"); NULL: find it */
 	const char *node;
 	tb_pa_elfcache_t *elf;
@@ -89,8 +90,14 @@ void tb_pa_procs_exit(tb_pa_procs_t *P, uint32_t pid, int64_t ts_ns);
 void tb_pa_procs_mmap(tb_pa_procs_t *P, uint32_t pid, uint32_t kdev, uint64_t ino, const char *name,
 		      int64_t ts_ns);
 
-/* Re-read maps when stale (or force), recording loads of new files. Returns
- * 0, or -1 when the maps could not be read (process gone). */
+/* Re-read maps when stale (or force), recording loads of new files. A
+ * forced read (an address outside every known mapping) happens at most
+ * once per drain and once per TB_PA_MISS_REREAD_NS: frames past the end of a
+ * frame-pointer chain (libraries built without frame pointers) are often
+ * garbage, and must not make us re-read /proc at every drain. Mapping
+ * changes of files come with mmap events anyway (maps_stale). Returns 0, or
+ * -1 when the maps could not be read (process gone). */
+#define TB_PA_MISS_REREAD_NS 2000000000LL
 int tb_pa_procs_refresh(tb_pa_procs_t *P, tb_pa_proc_t *p, int force, int64_t now_ns);
 
 /* Refresh every process whose maps are stale (call once per drain). */

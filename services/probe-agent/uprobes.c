@@ -103,8 +103,8 @@ static int probed(const tb_pa_uprobes_t *u, const char *file_key, uint64_t offse
 	return 0;
 }
 
-static tb_pa_probe_t *new_probe(tb_pa_uprobes_t *u, const char *file_key, const char *binary, const char *build_id,
-				const char *symbol, const tb_pa_symhit_t *h)
+static tb_pa_probe_t *new_probe(tb_pa_uprobes_t *u, const char *file_key, const char *binary,
+				const char *build_id, const char *symbol, const tb_pa_symhit_t *h)
 {
 	tb_pa_probe_t *nv, *p;
 
@@ -210,7 +210,8 @@ int tb_pa_uprobes_ensure(tb_pa_uprobes_t *u, const char *file_key, const char *o
 		for (size_t i = first; i < u->n; i++)
 			tb_info("uprobe %u %s %s+0x%llx (%s) in %s", u->v[i].id,
 				u->v[i].attached ? "attached at" : "REFUSED at", u->v[i].binary,
-				(unsigned long long)u->v[i].file_offset, u->v[i].symbol, build_id ? build_id : "no build-id");
+				(unsigned long long)u->v[i].file_offset, u->v[i].symbol,
+				build_id ? build_id : "no build-id");
 	}
 	return (int)(u->n - first);
 }

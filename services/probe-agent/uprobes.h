@@ -42,9 +42,9 @@ typedef struct tb_pa_probe {
 /* One probe's counts for a window. */
 typedef struct tb_pa_uhit {
 	const tb_pa_probe_t *probe;
-	int64_t hits;	    /* exact hits since the previous collect */
-	uint32_t pid;	    /* process of the representative stack; 0 = no stack */
-	uint32_t n_ips;	    /* its user frames (raw), innermost first */
+	int64_t hits;	/* exact hits since the previous collect */
+	uint32_t pid;	/* process of the representative stack; 0 = no stack */
+	uint32_t n_ips; /* its user frames (raw), innermost first */
 	uint64_t ips[TB_PROBE_MAX_DEPTH];
 	int64_t stack_hits; /* hits with that stack in the window */
 	size_t n_stacks;    /* distinct (pid, stack) with hits in the window */

@@ -313,7 +313,8 @@ int tb_pa_watch_put_finding(tb_pa_watch_t *w, const tb_finding_t *f)
 	x->e.target = strdup(f->purl);
 	x->e.origin = strdup(origin);
 	x->finding_id = strdup(f->finding_id);
-	x->e.artifact_digest = f->artifact_digest && f->artifact_digest[0] ? strdup(f->artifact_digest) : NULL;
+	x->e.artifact_digest =
+	    f->artifact_digest && f->artifact_digest[0] ? strdup(f->artifact_digest) : NULL;
 	x->e.symbols = calloc(f->n_symbols, sizeof(char *));
 	if (!x->e.target || !x->e.origin || !x->finding_id || !x->e.symbols)
 		goto oom;
@@ -450,7 +451,8 @@ static int art_wants(const artifact_t *a, const char *purl, const char *path, co
 	return 0;
 }
 
-static int entry_wants(const tb_pa_watch_t *w, const tb_pa_watch_entry_t *e, const char *path, const char *build_id)
+static int entry_wants(const tb_pa_watch_t *w, const tb_pa_watch_entry_t *e, const char *path,
+		       const char *build_id)
 {
 	switch (e->kind) {
 	case TB_PA_WATCH_PATH:

@@ -37,7 +37,8 @@ static void canonical_names(void **state)
 		char *got = tb_demangle_symbol(cases[i].raw);
 
 		if (!got || strcmp(got, cases[i].want) != 0)
-			fail_msg("%s: expected \"%s\", got \"%s\"", cases[i].raw, cases[i].want, got ? got : "NULL");
+			fail_msg("%s: expected \"%s\", got \"%s\"", cases[i].raw, cases[i].want,
+				 got ? got : "NULL");
 		free(got);
 	}
 }

@@ -22,15 +22,16 @@ static inline void pa_expect_str(const char *what, const char *want, const char 
 {
 	if ((!want && !got) || (want && got && strcmp(want, got) == 0))
 		return;
-	fail_msg("line %d: %s: expected %s%s%s, got %s%s%s", line, what, want ? "\"" : "", want ? want : "NULL",
-		 want ? "\"" : "", got ? "\"" : "", got ? got : "NULL", got ? "\"" : "");
+	fail_msg("line %d: %s: expected %s%s%s, got %s%s%s", line, what, want ? "\"" : "",
+		 want ? want : "NULL", want ? "\"" : "", got ? "\"" : "", got ? got : "NULL",
+		 got ? "\"" : "");
 }
 
 static inline void pa_expect_int(const char *what, int64_t want, int64_t got, int line)
 {
 	if (want != got)
-		fail_msg("line %d: %s: expected %lld (0x%llx), got %lld (0x%llx)", line, what, (long long)want,
-			 (unsigned long long)want, (long long)got, (unsigned long long)got);
+		fail_msg("line %d: %s: expected %lld (0x%llx), got %lld (0x%llx)", line, what,
+			 (long long)want, (unsigned long long)want, (long long)got, (unsigned long long)got);
 }
 
 /* Run a shell command; on failure print it and return -1. */

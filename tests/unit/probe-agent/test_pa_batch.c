@@ -95,7 +95,8 @@ static tb_pa_fold_t *make_fold(size_t n, uint32_t pids, size_t depth)
 	for (size_t i = 0; i < n; i++) {
 		uint64_t ips[2] = {0xffffffff81000000 + i, 0x400000 + i};
 		int is_new;
-		tb_pa_stack_t *s = tb_pa_fold_add(f, (uint32_t)(100 + i % pids), 1, 0, 1000 + (int64_t)i, ips, 1, 1, &is_new);
+		tb_pa_stack_t *s = tb_pa_fold_add(f, (uint32_t)(100 + i % pids), 1, 0, 1000 + (int64_t)i, ips,
+						  1, 1, &is_new);
 
 		s->count = 2;
 		s->kframes = calloc(1, sizeof(*s->kframes));
@@ -137,9 +138,19 @@ static void big_windows_split_under_the_budget(void **state)
 				    {.pid = 149, .path = "/usr/lib/libb.so", .ts_ns = 6},
 				    {.pid = 102, .path = "/usr/lib/libc.so", .ts_ns = 7}};
 	tb_probe_uprobe_count_t uc = {.binary = "/usr/bin/x", .symbol = "f", .hits = 3, .attached = 1};
-	tb_pa_window_t w = {.node = "n1", .boot_id = "b1", .agent_version = "t", .start_ns = 1, .end_ns = 9,
-			    .fold = f, .ucounts = &uc, .n_ucounts = 1, .loads = loads, .n_loads = 3,
-			    .procs = pp, .n_procs = 50, .lost_samples = 7};
+	tb_pa_window_t w = {.node = "n1",
+			    .boot_id = "b1",
+			    .agent_version = "t",
+			    .start_ns = 1,
+			    .end_ns = 9,
+			    .fold = f,
+			    .ucounts = &uc,
+			    .n_ucounts = 1,
+			    .loads = loads,
+			    .n_loads = 3,
+			    .procs = pp,
+			    .n_procs = 50,
+			    .lost_samples = 7};
 	sink_t s = {0};
 	int64_t seq = 41;
 	tb_err_t err;
@@ -162,7 +173,8 @@ static void big_windows_split_under_the_budget(void **state)
 	EXPECT_INT(41 + n, seq);
 	EXPECT_INT(0, s.bad_process_table);
 	if (s.max_len > 512 * 1024)
-		fail_msg("expected every record under the 256 KiB budget (with slack), largest was %zu bytes", s.max_len);
+		fail_msg("expected every record under the 256 KiB budget (with slack), largest was %zu bytes",
+			 s.max_len);
 	tb_pa_fold_free(f);
 	free(procs);
 }
@@ -188,12 +200,20 @@ static tb_probe_batch_t one_sample_batch(tb_probe_uframe_t *uf, tb_probe_kframe_
 	tb_probe_batch_t b;
 
 	memset(&b, 0, sizeof(b));
-	uf[0] = (tb_probe_uframe_t){.build_id = "ab12", .file_offset = 0x1490, .module = "/opt/app", .symbol = "leaf"};
-	uf[1] = (tb_probe_uframe_t){.build_id = "ab12", .file_offset = 0x14d8, .module = "/opt/app", .symbol = NULL};
-	uf[2] = (tb_probe_uframe_t){.build_id = "ab12", .file_offset = 0x1100, .module = "/opt/app", .symbol = "main"};
+	uf[0] = (tb_probe_uframe_t){
+	    .build_id = "ab12", .file_offset = 0x1490, .module = "/opt/app", .symbol = "leaf"};
+	uf[1] = (tb_probe_uframe_t){
+	    .build_id = "ab12", .file_offset = 0x14d8, .module = "/opt/app", .symbol = NULL};
+	uf[2] = (tb_probe_uframe_t){
+	    .build_id = "ab12", .file_offset = 0x1100, .module = "/opt/app", .symbol = "main"};
 	kf[0] = (tb_probe_kframe_t){.symbol = "irq_handler", .offset = 4};
-	*smp = (tb_probe_sample_t){.pid = 7, .tid = 7, .count = 42, .user_frames = uf, .n_user_frames = 3,
-				   .kernel_frames = kf, .n_kernel_frames = 1};
+	*smp = (tb_probe_sample_t){.pid = 7,
+				   .tid = 7,
+				   .count = 42,
+				   .user_frames = uf,
+				   .n_user_frames = 3,
+				   .kernel_frames = kf,
+				   .n_kernel_frames = 1};
 	*pr = (tb_probe_process_t){.pid = 7, .exec_id = "n:1:7", .comm = "my app"};
 	b.node = "n1";
 	b.boot_id = "b";
@@ -244,7 +264,8 @@ static void json_parses_back_with_every_frame_field(void **state)
 	o = json_loads(buf, 0, &je);
 	if (!o)
 		fail_msg("JSON does not parse: %s in %s", je.text, buf);
-	fr = json_array_get(json_object_get(json_array_get(json_object_get(o, "samples"), 0), "user_frames"), 1);
+	fr = json_array_get(json_object_get(json_array_get(json_object_get(o, "samples"), 0), "user_frames"),
+			    1);
 	EXPECT_STR("ab12", json_string_value(json_object_get(fr, "build_id")));
 	EXPECT_INT(0x14d8, json_integer_value(json_object_get(fr, "file_offset")));
 	EXPECT_STR("/opt/app", json_string_value(json_object_get(fr, "module")));

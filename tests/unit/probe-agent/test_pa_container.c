@@ -22,22 +22,25 @@ typedef struct tcase {
 static const tcase_t cases[] = {
     {"/docker/" ID1, 1, ID1, "docker", ""},
     {"/system.slice/docker-" ID1 ".scope", 1, ID1, "docker", ""},
-    {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod3f1c2a8e_1b7d_4c2e_9a55_0e6f2d9b7c11.slice/"
+    {"/kubepods.slice/kubepods-burstable.slice/"
+     "kubepods-burstable-pod3f1c2a8e_1b7d_4c2e_9a55_0e6f2d9b7c11.slice/"
      "cri-containerd-" ID1 ".scope",
      1, ID1, "containerd", "3f1c2a8e-1b7d-4c2e-9a55-0e6f2d9b7c11"},
     {"/kubepods/besteffort/pod3f1c2a8e-1b7d-4c2e-9a55-0e6f2d9b7c11/" ID1, 1, ID1, "containerd",
      "3f1c2a8e-1b7d-4c2e-9a55-0e6f2d9b7c11"},
-    {"/kubepods.slice/kubepods-pod3f1c2a8e_1b7d_4c2e_9a55_0e6f2d9b7c11.slice/crio-" ID1 ".scope", 1, ID1, "cri-o",
-     "3f1c2a8e-1b7d-4c2e-9a55-0e6f2d9b7c11"},
-    {"/kubepods.slice/kubepods-pod3f1c2a8e_1b7d_4c2e_9a55_0e6f2d9b7c11.slice/crio-conmon-" ID1 ".scope", 0, "", NULL,
-     "3f1c2a8e-1b7d-4c2e-9a55-0e6f2d9b7c11"},
+    {"/kubepods.slice/kubepods-pod3f1c2a8e_1b7d_4c2e_9a55_0e6f2d9b7c11.slice/crio-" ID1 ".scope", 1, ID1,
+     "cri-o", "3f1c2a8e-1b7d-4c2e-9a55-0e6f2d9b7c11"},
+    {"/kubepods.slice/kubepods-pod3f1c2a8e_1b7d_4c2e_9a55_0e6f2d9b7c11.slice/crio-conmon-" ID1 ".scope", 0,
+     "", NULL, "3f1c2a8e-1b7d-4c2e-9a55-0e6f2d9b7c11"},
     {"/machine.slice/libpod-" ID1 ".scope", 1, ID1, "podman", ""},
     {"/system.slice/docker-" ID1 ".scope/kubepods/pod3f1c2a8e-1b7d-4c2e-9a55-0e6f2d9b7c11/" ID2, 1, ID2,
      "containerd", "3f1c2a8e-1b7d-4c2e-9a55-0e6f2d9b7c11"},
     {"/default/" ID1, 1, ID1, "unknown", ""},
     {"/user.slice/user-1000.slice/session-2.scope", 0, "", NULL, ""},
     {"/", 0, "", NULL, ""},
-    {"/docker/" "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", 0, "", NULL, ""},
+    {"/docker/"
+     "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+     0, "", NULL, ""},
     {"/process_api/f8242055afb18aff9f8b1ed0d2eec6f3", 0, "", NULL, ""},
 };
 
@@ -49,11 +52,14 @@ static void attributes_every_known_path_format(void **state)
 		int found = tb_pa_container_from_path(cases[i].path, &c);
 
 		if (found != cases[i].found || strcmp(c.id, cases[i].id) != 0 ||
-		    (cases[i].runtime ? !c.runtime || strcmp(c.runtime, cases[i].runtime) != 0 : c.runtime != NULL) ||
+		    (cases[i].runtime ? !c.runtime || strcmp(c.runtime, cases[i].runtime) != 0
+				      : c.runtime != NULL) ||
 		    strcmp(c.pod_uid, cases[i].pod) != 0)
-			fail_msg("%s\n  expected found=%d id=%s runtime=%s pod=%s\n  got      found=%d id=%s runtime=%s pod=%s",
-				 cases[i].path, cases[i].found, cases[i].id, cases[i].runtime ? cases[i].runtime : "NULL",
-				 cases[i].pod, found, c.id, c.runtime ? c.runtime : "NULL", c.pod_uid);
+			fail_msg("%s\n  expected found=%d id=%s runtime=%s pod=%s\n  got      found=%d id=%s "
+				 "runtime=%s pod=%s",
+				 cases[i].path, cases[i].found, cases[i].id,
+				 cases[i].runtime ? cases[i].runtime : "NULL", cases[i].pod, found, c.id,
+				 c.runtime ? c.runtime : "NULL", c.pod_uid);
 	}
 }
 

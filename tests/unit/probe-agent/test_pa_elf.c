@@ -51,7 +51,8 @@ static uint64_t objdump_offset(const char *bin, const char *name)
 	char cmd[600], out[64];
 
 	snprintf(cmd, sizeof(cmd),
-		 "objdump -d -F --no-show-raw-insn %s | sed -n 's/^[0-9a-f]* <%s> (File Offset: 0x\\([0-9a-f]*\\)):$/\\1/p'",
+		 "objdump -d -F --no-show-raw-insn %s | sed -n 's/^[0-9a-f]* <%s> (File Offset: "
+		 "0x\\([0-9a-f]*\\)):$/\\1/p'",
 		 bin, name);
 	if (pa_capture(cmd, out, sizeof(out)) < 0)
 		fail_msg("objdump found no %s in %s", name, bin);
@@ -83,7 +84,8 @@ static void resolves_functions_at_objdumps_offsets(void **state)
 		if (tb_pa_elfsyms_resolve(path, want, 4, &hits, &n, &err) < 0)
 			fail_msg("%s: %s", path, err.msg);
 		if (n != 3 || hits[0].want != 0 || hits[1].want != 2 || hits[2].want != 3)
-			fail_msg("%s: expected hits for tb_watched, main, tb_never_called, got %zu hits", bins[b], n);
+			fail_msg("%s: expected hits for tb_watched, main, tb_never_called, got %zu hits",
+				 bins[b], n);
 		EXPECT_INT(objdump_offset(path, "tb_watched"), hits[0].offset);
 		EXPECT_INT(objdump_offset(path, "main"), hits[1].offset);
 		EXPECT_INT(objdump_offset(path, "tb_never_called"), hits[2].offset);
@@ -128,7 +130,8 @@ static void env_open(env_t *e, int spawn)
 	snprintf(tmp, sizeof(tmp), "%s/agent-tmp", dir);
 	mkdir(tmp, 0700);
 	e->elf = tb_pa_elfcache_new(&(tb_pa_elfcache_conf_t){.proc_root = "/proc", .tmp_dir = tmp}, &err);
-	e->procs = tb_pa_procs_new(&(tb_pa_procs_conf_t){.proc_root = "/proc", .node = "n1", .elf = e->elf}, &err);
+	e->procs =
+	    tb_pa_procs_new(&(tb_pa_procs_conf_t){.proc_root = "/proc", .node = "n1", .elf = e->elf}, &err);
 	assert_non_null(e->elf);
 	assert_non_null(e->procs);
 	if (!spawn)
@@ -158,7 +161,8 @@ static uint64_t runtime_addr(const tb_pa_proc_t *p, const char *bin, uint64_t of
 	for (size_t i = 0; i < p->maps.n; i++) {
 		const tb_pa_map_t *m = &p->maps.v[i];
 
-		if (m->path && strcmp(m->path, bin) == 0 && off >= m->pgoff && off < m->pgoff + (m->end - m->start))
+		if (m->path && strcmp(m->path, bin) == 0 && off >= m->pgoff &&
+		    off < m->pgoff + (m->end - m->start))
 			return m->start + (off - m->pgoff);
 	}
 	fail_msg("file offset 0x%llx of %s is in no executable mapping", (unsigned long long)off, bin);
@@ -219,8 +223,10 @@ static void records_loads_of_the_image_and_its_libraries(void **state)
 	tb_pa_procs_take_loads(e.procs, &loads, &n);
 	for (size_t i = 0; i < n; i++) {
 		if (loads[i].pid != (uint32_t)e.child)
-			fail_msg("load of %s with pid %u, expected %d", loads[i].path, loads[i].pid, (int)e.child);
-		image |= strcmp(loads[i].path, bin) == 0 && loads[i].build_id && strcmp(loads[i].build_id, bid) == 0;
+			fail_msg("load of %s with pid %u, expected %d", loads[i].path, loads[i].pid,
+				 (int)e.child);
+		image |= strcmp(loads[i].path, bin) == 0 && loads[i].build_id &&
+			 strcmp(loads[i].build_id, bid) == 0;
 		libc |= strstr(loads[i].path, "/libc.so") != NULL && loads[i].build_id != NULL;
 	}
 	if (!image || !libc)
@@ -283,7 +289,8 @@ static void vdso_anonymous_and_unmapped_addresses(void **state)
 
 static void parses_stat_with_odd_command_names(void **state)
 {
-	const char *stat = "4242 (a) b (c) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 6 0 0 20 0 1 0 987654 1000 100";
+	const char *stat =
+	    "4242 (a) b (c) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 6 0 0 20 0 1 0 987654 1000 100";
 	char comm[64];
 	uint64_t start = 0;
 

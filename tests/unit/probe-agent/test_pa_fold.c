@@ -95,9 +95,10 @@ static void many_stacks_survive_index_growth(void **state)
 			tb_pa_stack_t *s = tb_pa_fold_add(f, 1, 1, 0, 1, ips, 1, 1, &is_new);
 
 			if (!s || is_new != (round == 0) || s->count != round + 1)
-				fail_msg("stack %llu round %d: expected new=%d count=%d, got new=%d count=%lld",
-					 (unsigned long long)i, round, round == 0, round + 1, is_new,
-					 s ? (long long)s->count : -1LL);
+				fail_msg(
+				    "stack %llu round %d: expected new=%d count=%d, got new=%d count=%lld",
+				    (unsigned long long)i, round, round == 0, round + 1, is_new,
+				    s ? (long long)s->count : -1LL);
 		}
 	EXPECT_INT(5000, (int64_t)tb_pa_fold_count(f));
 	tb_pa_fold_free(f);

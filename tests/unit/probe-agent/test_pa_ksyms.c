@@ -88,8 +88,9 @@ static void loads_this_kernels_symbols(void **state)
 	(void)state;
 	if (!k)
 		fail_msg("load /proc/kallsyms: %s", err.msg);
-	if (geteuid() == 0 && pa_capture("grep -m1 ' T do_sys_open\\| T do_sys_openat2' /proc/kallsyms", line,
-					 sizeof(line)) == 0 &&
+	if (geteuid() == 0 &&
+	    pa_capture("grep -m1 ' T do_sys_open\\| T do_sys_openat2' /proc/kallsyms", line, sizeof(line)) ==
+		0 &&
 	    sscanf(line, "%llx", &addr) == 1 && addr) {
 		char want[64];
 

@@ -66,9 +66,11 @@ static void bad_lines_are_named_and_change_nothing(void **state)
 	assert_int_equal(tb_pa_watch_parse(w, file_text, "watch.txt", &err), 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (tb_pa_watch_parse(w, bad[i].text, "w.txt", &err) == 0)
-			fail_msg("case %zu: expected an error containing \"%s\", got success", i, bad[i].want);
+			fail_msg("case %zu: expected an error containing \"%s\", got success", i,
+				 bad[i].want);
 		if (!strstr(err.msg, bad[i].want))
-			fail_msg("case %zu: expected an error containing \"%s\", got \"%s\"", i, bad[i].want, err.msg);
+			fail_msg("case %zu: expected an error containing \"%s\", got \"%s\"", i, bad[i].want,
+				 err.msg);
 		EXPECT_INT(3, (int64_t)tb_pa_watch_count(w));
 	}
 	tb_pa_watch_free(w);
@@ -95,12 +97,19 @@ static void finding_purls_select_binaries_through_artifacts(void **state)
 			      {"/usr/bin/openssl", "bb22", "pkg:deb/debian/openssl@3.0.11"}};
 	tb_component_t comps[] = {{"pkg:generic/zlib@1.3", "zlib", "1.3"}};
 	tb_binary_t static_bins[] = {{"/app/server", "cc33", NULL}};
-	tb_artifact_t a1 = artifact("sha256:a1", bins, 2, NULL, 0), a2 = artifact("sha256:a2", static_bins, 1, comps, 1);
+	tb_artifact_t a1 = artifact("sha256:a1", bins, 2, NULL, 0),
+		      a2 = artifact("sha256:a2", static_bins, 1, comps, 1);
 	char *syms1[] = {"SSL_read"}, *syms2[] = {"inflate"};
-	tb_finding_t f1 = {.tenant = "default", .finding_id = "F1", .purl = "pkg:deb/debian/libssl3@3.0.11?arch=amd64",
-			   .symbols = syms1, .n_symbols = 1};
-	tb_finding_t f2 = {.tenant = "default", .finding_id = "F2", .purl = "pkg:generic/zlib@1.3",
-			   .symbols = syms2, .n_symbols = 1};
+	tb_finding_t f1 = {.tenant = "default",
+			   .finding_id = "F1",
+			   .purl = "pkg:deb/debian/libssl3@3.0.11?arch=amd64",
+			   .symbols = syms1,
+			   .n_symbols = 1};
+	tb_finding_t f2 = {.tenant = "default",
+			   .finding_id = "F2",
+			   .purl = "pkg:generic/zlib@1.3",
+			   .symbols = syms2,
+			   .n_symbols = 1};
 	tb_pa_watch_t *w = tb_pa_watch_new();
 	char **out;
 	size_t n;
@@ -131,10 +140,15 @@ static void finding_purls_select_binaries_through_artifacts(void **state)
 static void artifact_digest_restricts_and_tombstones_remove(void **state)
 {
 	tb_binary_t bins[] = {{"/usr/lib/libssl.so.3", "aa11", "pkg:x/ssl@1"}};
-	tb_artifact_t a1 = artifact("sha256:a1", bins, 1, NULL, 0), a2 = artifact("sha256:a2", bins, 1, NULL, 0);
+	tb_artifact_t a1 = artifact("sha256:a1", bins, 1, NULL, 0),
+		      a2 = artifact("sha256:a2", bins, 1, NULL, 0);
 	char *syms[] = {"SSL_read"};
-	tb_finding_t f = {.tenant = "default", .finding_id = "F1", .purl = "pkg:x/ssl@1",
-			  .artifact_digest = "sha256:zz", .symbols = syms, .n_symbols = 1};
+	tb_finding_t f = {.tenant = "default",
+			  .finding_id = "F1",
+			  .purl = "pkg:x/ssl@1",
+			  .artifact_digest = "sha256:zz",
+			  .symbols = syms,
+			  .n_symbols = 1};
 	tb_pa_watch_t *w = tb_pa_watch_new();
 	uint64_t v0;
 	char **out;
@@ -161,7 +175,8 @@ static void artifact_digest_restricts_and_tombstones_remove(void **state)
 static void reloading_the_file_keeps_the_findings(void **state)
 {
 	char *syms[] = {"f"};
-	tb_finding_t f = {.tenant = "default", .finding_id = "F1", .purl = "pkg:x/y@1", .symbols = syms, .n_symbols = 1};
+	tb_finding_t f = {
+	    .tenant = "default", .finding_id = "F1", .purl = "pkg:x/y@1", .symbols = syms, .n_symbols = 1};
 	tb_pa_watch_t *w = tb_pa_watch_new();
 	tb_err_t err;
 
