@@ -155,10 +155,11 @@ run: deps
 	$(MAKE) bins
 	BUILD=$(BUILD) tools/run-stack.sh
 
-lint:
-	clang-tidy --quiet $(COMMON_SRC) $(foreach s,$(BUILT_SERVICES),$($(s)_SRC)) -- $(ALL_CFLAGS)
+lint: $(BPF_SKELS)
+	clang-tidy --quiet $(COMMON_SRC) $(foreach s,$(BUILT_SERVICES),$($(s)_SRC)) -- $(ALL_CFLAGS) -I$(BPF_GEN) -Ibpf
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --suppress=missingIncludeSystem -Icommon/include common services tools
+	  --suppress=missingIncludeSystem --suppress=unknownMacro:services/probe-agent/bpf.c \
+	  --suppress=ctuuninitvar:common/tb_hash.c -Icommon/include common services tools
 
 format:
 	clang-format -i $(wildcard common/*.c common/include/tb/*.h services/*/*.c services/*/*.h tools/*/*.c tests/unit/*/*.c)
