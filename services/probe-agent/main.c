@@ -429,73 +429,90 @@ static void cleanup(app_t *app)
 	}
 }
 
+static int config_error(const tb_err_t *err)
+{
+	fprintf(stderr, "tb-probe-agent: %s\n", err->msg);
+	tb_error("%s", err->msg);
+	return TB_EXIT_CONFIG;
+}
+
+/* Options, privileges, identity, the agent core: 0 or an exit code. */
+static int prepare(app_t *app)
+{
+	tb_err_t err;
+
+	tb_err_clear(&err);
+	if (check_options(app, &err) < 0)
+		return config_error(&err);
+	if (!privileges_ok())
+		return EXIT_BPF;
+	read_identity(app);
+	snprintf(app->tmp_dir, sizeof(app->tmp_dir), "/tmp/tb-probe-agent.XXXXXX");
+	if (!mkdtemp(app->tmp_dir))
+		app->tmp_dir[0] = '\0';
+	if (setup_agent(app, &err) < 0)
+		return config_error(&err);
+	return 0;
+}
+
+/* Kafka (unless dry-run), BPF, uprobes, the initial scan: 0 or an exit code. */
+static int start(app_t *app, int dry)
+{
+	tb_err_t err;
+
+	tb_err_clear(&err);
+	app->reg = tb_avro_registry_new(&err);
+	if (!app->reg) {
+		tb_error("%s", err.msg);
+		return TB_EXIT_FAILURE;
+	}
+	if (!dry && open_kafka(app, &err) < 0) {
+		tb_error("%s", err.msg);
+		return TB_EXIT_UNREACHABLE;
+	}
+	app->dropped =
+	    tb_metrics_counter(app->svc.metrics, "windows_failed_total", "windows whose output failed", NULL);
+	app->bpf = load_bpf(app, &err);
+	if (!app->bpf) {
+		fprintf(stderr, "tb-probe-agent: the kernel refused BPF: %s\n", err.msg);
+		tb_error("the kernel refused BPF: %s", err.msg);
+		return EXIT_BPF;
+	}
+	app->agent.bpf = app->bpf;
+	app->agent.uprobes = tb_pa_uprobes_new(app->bpf);
+	if (!app->agent.uprobes)
+		return TB_EXIT_FAILURE;
+	if (tb_config_bool(app->svc.cfg, "initial-scan"))
+		tb_pa_agent_scan(&app->agent, app->pids, app->n_pids);
+	tb_pa_agent_reconcile(&app->agent);
+	log_start(app);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static app_t app; /* large; main's only instance, not shared state */
 	tb_pa_print_t pr = {.f = stdout};
 	tb_pa_kafka_out_t ko = {0};
-	int dry, rc = TB_EXIT_FAILURE;
+	int dry, rc;
 	tb_err_t err;
 
 	if (tb_service_init(&app.svc, "probe-agent", VERSION, options, argc, argv) != 0)
 		return app.svc.exit_code;
-	tb_err_clear(&err);
 	dry = tb_config_bool(app.svc.cfg, "dry-run");
 	pr.format =
 	    strcmp(tb_config_str(app.svc.cfg, "dry-run-format"), "json") == 0 ? TB_PA_JSON : TB_PA_FOLDED;
-	if (check_options(&app, &err) < 0) {
-		fprintf(stderr, "tb-probe-agent: %s\n", err.msg);
-		tb_error("%s", err.msg);
-		rc = TB_EXIT_CONFIG;
-		goto out;
-	}
-	if (!privileges_ok()) {
-		rc = EXIT_BPF;
-		goto out;
-	}
-	read_identity(&app);
-	snprintf(app.tmp_dir, sizeof(app.tmp_dir), "/tmp/tb-probe-agent.XXXXXX");
-	if (!mkdtemp(app.tmp_dir))
-		app.tmp_dir[0] = '\0';
-	if (setup_agent(&app, &err) < 0) {
-		fprintf(stderr, "tb-probe-agent: %s\n", err.msg);
-		tb_error("%s", err.msg);
-		rc = TB_EXIT_CONFIG;
-		goto out;
-	}
-	if (tb_config_bool(app.svc.cfg, "check")) {
+	rc = prepare(&app);
+	if (rc == 0 && tb_config_bool(app.svc.cfg, "check")) {
 		rc = run_check(&app);
 		goto out;
 	}
-	app.reg = tb_avro_registry_new(&err);
-	if (!app.reg) {
-		tb_error("%s", err.msg);
+	if (rc == 0)
+		rc = start(&app, dry);
+	if (rc != 0)
 		goto out;
-	}
-	if (!dry && open_kafka(&app, &err) < 0) {
-		tb_error("%s", err.msg);
-		rc = TB_EXIT_UNREACHABLE;
-		goto out;
-	}
-	ko = (tb_pa_kafka_out_t){.producer = app.producer, .reg = app.reg};
-	app.dropped =
-	    tb_metrics_counter(app.svc.metrics, "windows_failed_total", "windows whose output failed", NULL);
-	app.bpf = load_bpf(&app, &err);
-	if (!app.bpf) {
-		fprintf(stderr, "tb-probe-agent: the kernel refused BPF: %s\n", err.msg);
-		tb_error("the kernel refused BPF: %s", err.msg);
-		rc = EXIT_BPF;
-		goto out;
-	}
-	app.agent.bpf = app.bpf;
-	app.agent.uprobes = tb_pa_uprobes_new(app.bpf);
-	if (!app.agent.uprobes)
-		goto out;
-	if (tb_config_bool(app.svc.cfg, "initial-scan"))
-		tb_pa_agent_scan(&app.agent, app.pids, app.n_pids);
-	tb_pa_agent_reconcile(&app.agent);
-	log_start(&app);
 	tb_service_set_ready(&app.svc, true, NULL);
+	ko = (tb_pa_kafka_out_t){.producer = app.producer, .reg = app.reg};
 	rc = run(&app, dry ? &pr : NULL, &ko);
 	if (app.producer && tb_kafka_producer_flush(app.producer, 30000, &err) < 0) {
 		tb_error("Kafka: %s", err.msg);

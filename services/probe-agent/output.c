@@ -45,6 +45,40 @@ static void put_uframe(FILE *f, const tb_probe_uframe_t *u)
 	fprintf(f, "+0x%" PRIx64, u->file_offset);
 }
 
+static void print_sample(FILE *f, const tb_probe_batch_t *b, const tb_probe_sample_t *s)
+{
+	const char *comm = comm_of(b, s->pid);
+
+	if (comm)
+		put_label(f, comm);
+	else
+		fprintf(f, "pid-%u", s->pid);
+	for (size_t j = s->n_user_frames; j-- > 0;) {
+		fputc(';', f);
+		put_uframe(f, &s->user_frames[j]);
+	}
+	for (size_t j = s->n_kernel_frames; j-- > 0;) {
+		const char *k = s->kernel_frames[j].symbol;
+
+		fputc(';', f);
+		put_label(f, k && k[0] ? k : "[unknown]");
+		fputs("_[k]", f);
+	}
+	fprintf(f, " %" PRId64 "\n", s->count);
+}
+
+static void print_uprobe(FILE *f, const tb_probe_uprobe_count_t *u)
+{
+	fprintf(f, "# uprobe %s %s offset=0x%" PRIx64 " build_id=%s hits=%" PRId64 " attached=%d stack=",
+		u->binary, u->symbol, u->file_offset, u->build_id ? u->build_id : "-", u->hits, u->attached);
+	for (size_t j = u->n_stack; j-- > 0;) {
+		put_uframe(f, &u->stack[j]);
+		if (j)
+			fputc(';', f);
+	}
+	fputc('\n', f);
+}
+
 int tb_pa_print_folded(FILE *f, const tb_probe_batch_t *b)
 {
 	int64_t total = 0;
@@ -56,41 +90,10 @@ int tb_pa_print_folded(FILE *f, const tb_probe_batch_t *b)
 		" stacks=%zu lost_samples=%" PRId64 " lost_events=%" PRId64 "\n",
 		b->node, b->seq, b->start_ns, b->end_ns, total, b->n_samples, b->lost_samples,
 		b->lost_events);
-	for (size_t i = 0; i < b->n_samples; i++) {
-		const tb_probe_sample_t *s = &b->samples[i];
-		const char *comm = comm_of(b, s->pid);
-
-		if (comm)
-			put_label(f, comm);
-		else
-			fprintf(f, "pid-%u", s->pid);
-		for (size_t j = s->n_user_frames; j-- > 0;) {
-			fputc(';', f);
-			put_uframe(f, &s->user_frames[j]);
-		}
-		for (size_t j = s->n_kernel_frames; j-- > 0;) {
-			fputc(';', f);
-			put_label(f, s->kernel_frames[j].symbol && s->kernel_frames[j].symbol[0]
-					 ? s->kernel_frames[j].symbol
-					 : "[unknown]");
-			fputs("_[k]", f);
-		}
-		fprintf(f, " %" PRId64 "\n", s->count);
-	}
-	for (size_t i = 0; i < b->n_uprobe_counts; i++) {
-		const tb_probe_uprobe_count_t *u = &b->uprobe_counts[i];
-
-		fprintf(f,
-			"# uprobe %s %s offset=0x%" PRIx64 " build_id=%s hits=%" PRId64 " attached=%d stack=",
-			u->binary, u->symbol, u->file_offset, u->build_id ? u->build_id : "-", u->hits,
-			u->attached);
-		for (size_t j = u->n_stack; j-- > 0;) {
-			put_uframe(f, &u->stack[j]);
-			if (j)
-				fputc(';', f);
-		}
-		fputc('\n', f);
-	}
+	for (size_t i = 0; i < b->n_samples; i++)
+		print_sample(f, b, &b->samples[i]);
+	for (size_t i = 0; i < b->n_uprobe_counts; i++)
+		print_uprobe(f, &b->uprobe_counts[i]);
 	for (size_t i = 0; i < b->n_loads; i++)
 		fprintf(f, "# load pid=%u %s build_id=%s\n", b->loads[i].pid, b->loads[i].path,
 			b->loads[i].build_id ? b->loads[i].build_id : "-");

@@ -311,69 +311,88 @@ static void prune_stacks(tb_pa_uprobes_t *u, const struct tb_ukey *keys, const c
 	free(drop);
 }
 
-int tb_pa_uprobes_collect(tb_pa_uprobes_t *u, int (*alive)(void *ctx, uint32_t pid), void *ctx,
-			  tb_pa_uhit_t **out, size_t *n_out, tb_err_t *err)
+/* Exact totals: hits since the previous collect, per probe. */
+static void collect_totals(tb_pa_uprobes_t *u, tb_pa_uhit_t *h)
 {
-	tb_pa_uhit_t *h = calloc(u->n ? u->n : 1, sizeof(*h));
-	int cfd = tb_pa_bpf_ucounts_fd(u->bpf);
-	struct tb_ukey *keys = NULL;
-	ssize_t *best = calloc(u->n ? u->n : 1, sizeof(*best)); /* key index per probe */
-	size_t n_keys;
-	char *dead = NULL, kt[64];
-
-	*out = NULL;
-	*n_out = 0;
-	if (!h || !best) {
-		free(h);
-		free(best);
-		return tb_err(err, "uprobe counts: out of memory");
-	}
 	for (size_t i = 0; i < u->n; i++) {
 		uint64_t total = u->v[i].total;
 
 		h[i].probe = &u->v[i];
-		best[i] = -1;
 		if (u->v[i].attached && read_total(u, u->v[i].id, &total) == 0) {
 			h[i].hits = (int64_t)(total - u->v[i].total);
 			u->v[i].total = total;
 		}
 	}
-	n_keys = read_keys(cfd, &keys);
-	dead = calloc(n_keys + 1, 1);
-	for (size_t k = 0; dead && k < n_keys; k++) {
-		uint64_t v = 0, last;
-		int64_t d;
-		tb_pa_uhit_t *x;
+}
 
-		if (keys[k].probe >= u->n || bpf_map_lookup_elem(cfd, &keys[k], &v) < 0)
-			continue;
-		key_text(&keys[k], kt, sizeof(kt));
-		last = (uint64_t)(uintptr_t)tb_map_get(u->last, kt);
-		d = (int64_t)(v - last);
-		tb_map_put(u->last, kt, (void *)(uintptr_t)v);
-		x = &h[keys[k].probe];
-		if (d > 0) {
-			x->n_stacks++;
-			if (d > x->stack_hits && keys[k].stack_id >= 0) {
-				x->stack_hits = d;
-				x->pid = keys[k].pid;
-				best[keys[k].probe] = (ssize_t)k;
-			}
-		}
-		if (alive && !alive(ctx, keys[k].pid)) {
-			dead[k] = 1;
-			bpf_map_delete_elem(cfd, &keys[k]);
-			tb_map_del(u->last, kt);
+typedef struct key_scan {
+	tb_pa_uhit_t *h;
+	ssize_t *best; /* per probe: index of its most frequent key this window, -1 */
+	char *dead;    /* per key: its process is gone (key deleted) */
+} key_scan_t;
+
+/* One (probe, pid, stack) key: its window delta, the best stack, cleanup. */
+static void scan_key(tb_pa_uprobes_t *u, key_scan_t *ks, const struct tb_ukey *keys, size_t k,
+		     int (*alive)(void *ctx, uint32_t pid), void *ctx)
+{
+	int cfd = tb_pa_bpf_ucounts_fd(u->bpf);
+	uint64_t v = 0, last;
+	tb_pa_uhit_t *x;
+	char kt[64];
+	int64_t d;
+
+	if (keys[k].probe >= u->n || bpf_map_lookup_elem(cfd, &keys[k], &v) < 0)
+		return;
+	key_text(&keys[k], kt, sizeof(kt));
+	last = (uint64_t)(uintptr_t)tb_map_get(u->last, kt);
+	d = (int64_t)(v - last);
+	tb_map_put(u->last, kt, (void *)(uintptr_t)v);
+	x = &ks->h[keys[k].probe];
+	if (d > 0) {
+		x->n_stacks++;
+		if (d > x->stack_hits && keys[k].stack_id >= 0) {
+			x->stack_hits = d;
+			x->pid = keys[k].pid;
+			ks->best[keys[k].probe] = (ssize_t)k;
 		}
 	}
+	if (alive && !alive(ctx, keys[k].pid)) {
+		ks->dead[k] = 1;
+		bpf_map_delete_elem(cfd, &keys[k]);
+		tb_map_del(u->last, kt);
+	}
+}
+
+int tb_pa_uprobes_collect(tb_pa_uprobes_t *u, int (*alive)(void *ctx, uint32_t pid), void *ctx,
+			  tb_pa_uhit_t **out, size_t *n_out, tb_err_t *err)
+{
+	key_scan_t ks = {.h = calloc(u->n ? u->n : 1, sizeof(*ks.h)),
+			 .best = calloc(u->n ? u->n : 1, sizeof(*ks.best))};
+	struct tb_ukey *keys = NULL;
+	size_t n_keys;
+
+	*out = NULL;
+	*n_out = 0;
+	if (!ks.h || !ks.best) {
+		free(ks.h);
+		free(ks.best);
+		return tb_err(err, "uprobe counts: out of memory");
+	}
 	for (size_t i = 0; i < u->n; i++)
-		load_stack(u, &h[i], best[i] >= 0 ? &keys[best[i]] : NULL);
-	if (dead)
-		prune_stacks(u, keys, dead, n_keys);
-	free(dead);
+		ks.best[i] = -1;
+	collect_totals(u, ks.h);
+	n_keys = read_keys(tb_pa_bpf_ucounts_fd(u->bpf), &keys);
+	ks.dead = calloc(n_keys + 1, 1);
+	for (size_t k = 0; ks.dead && k < n_keys; k++)
+		scan_key(u, &ks, keys, k, alive, ctx);
+	for (size_t i = 0; i < u->n; i++)
+		load_stack(u, &ks.h[i], ks.best[i] >= 0 ? &keys[ks.best[i]] : NULL);
+	if (ks.dead)
+		prune_stacks(u, keys, ks.dead, n_keys);
+	free(ks.dead);
 	free(keys);
-	free(best);
-	*out = h;
+	free(ks.best);
+	*out = ks.h;
 	*n_out = u->n;
 	return 0;
 }

@@ -211,36 +211,65 @@ static int parse_line(entry_t *x, char *line, const char *origin, size_t lineno,
 }
 
 /* Parse into a separate array first, so a bad file changes nothing. */
-int tb_pa_watch_parse(tb_pa_watch_t *w, const char *text, const char *origin, tb_err_t *err)
+/* Every line of text into fresh (all or nothing). */
+static int parse_all(tb_pa_watch_t *fresh, char *text, const char *origin, tb_err_t *err)
 {
-	tb_pa_watch_t fresh = {0};
-	char *copy = strdup(text), *line;
-	size_t lineno = 0, keep = 0;
-	int rc = 0;
+	size_t lineno = 0;
 
-	if (!copy)
-		return tb_err(err, "%s: out of memory", origin);
-	for (char *p = copy; p && *p;) {
-		char *nl = strchr(p, '\n'), *tmp;
+	for (char *p = text; p && *p;) {
+		char *nl = strchr(p, '\n'), *line = p, *tmp;
 		entry_t *x;
 
 		if (nl)
 			*nl = '\0';
-		line = p;
 		p = nl ? nl + 1 : NULL;
 		lineno++;
 		line[strcspn(line, "\r")] = '\0';
 		tmp = line + strspn(line, " \t");
 		if (!*tmp || *tmp == '#')
 			continue;
-		x = push_entry(&fresh);
-		if (!x || parse_line(x, tmp, origin, lineno, err) < 0) {
-			if (!x)
-				tb_err(err, "%s: out of memory", origin);
-			rc = -1;
-			break;
-		}
+		x = push_entry(fresh);
+		if (!x)
+			return tb_err(err, "%s: out of memory", origin);
+		if (parse_line(x, tmp, origin, lineno, err) < 0)
+			return -1;
 	}
+	return 0;
+}
+
+/* Drop w's file entries (keeping the findings') and move fresh's in. */
+static void replace_file_entries(tb_pa_watch_t *w, tb_pa_watch_t *fresh)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < w->n; i++) {
+		if (w->v[i].finding_id)
+			w->v[keep++] = w->v[i];
+		else
+			entry_clear(&w->v[i]);
+	}
+	w->n = keep;
+	for (size_t i = 0; i < fresh->n; i++) {
+		entry_t *x = push_entry(w);
+
+		if (x)
+			*x = fresh->v[i];
+		else
+			entry_clear(&fresh->v[i]);
+	}
+	free(fresh->v);
+	w->version++;
+}
+
+int tb_pa_watch_parse(tb_pa_watch_t *w, const char *text, const char *origin, tb_err_t *err)
+{
+	tb_pa_watch_t fresh = {0};
+	char *copy = strdup(text);
+	int rc;
+
+	if (!copy)
+		return tb_err(err, "%s: out of memory", origin);
+	rc = parse_all(&fresh, copy, origin, err);
 	free(copy);
 	if (rc < 0) {
 		for (size_t i = 0; i < fresh.n; i++)
@@ -248,24 +277,7 @@ int tb_pa_watch_parse(tb_pa_watch_t *w, const char *text, const char *origin, tb
 		free(fresh.v);
 		return -1;
 	}
-	for (size_t i = 0; i < w->n; i++) { /* drop the old file entries, keep findings */
-		if (w->v[i].finding_id)
-			w->v[keep++] = w->v[i];
-		else
-			entry_clear(&w->v[i]);
-	}
-	w->n = keep;
-	for (size_t i = 0; i < fresh.n; i++) {
-		entry_t *x = push_entry(w);
-
-		if (!x) {
-			entry_clear(&fresh.v[i]);
-			continue;
-		}
-		*x = fresh.v[i];
-	}
-	free(fresh.v);
-	w->version++;
+	replace_file_entries(w, &fresh);
 	return 0;
 }
 
