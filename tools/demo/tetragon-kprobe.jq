@@ -21,7 +21,8 @@
 #            innermost first; "fn" frames get file offset = the function's
 #            file offset in $elfs[module] + delta and, unless "symbol": false,
 #            symbol = NAME; "module" defaults to "binary",
-#    "user_base"?: N (frames without "address" get user_base + offset)}
+#    "user_base"?: N (frames without "address" get user_base + offset),
+#    "count"?: N (aggregation_info.count: events folded into this line)}
 # 64-bit values are decimal strings (Tetragon's protojson); addresses are
 # only written when given (Tetragon hides them unless --expose-stack-addresses).
 def b64: @base64;
@@ -59,4 +60,6 @@ def process($s):
                      kernel_stack_trace: (if $s.kernel then [$s.kernel[] | kernel_frame] else null end),
                      user_stack_trace: (if $s.user then [$s.user[] | user_frame($s)] else null end)}
                     | strip_nulls),
-   node_name: $s.node, time: $s.time}
+   node_name: $s.node, time: $s.time,
+   aggregation_info: (if $s.count then {count: ($s.count | tostring)} else null end)}
+| strip_nulls
