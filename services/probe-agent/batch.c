@@ -11,7 +11,7 @@
 
 #include "batch.h"
 
-#define DEFAULT_BUDGET (256u * 1024u)
+#define DEFAULT_BUDGET ((size_t)256 * 1024)
 
 static size_t slen(const char *s)
 {

@@ -169,7 +169,7 @@ static int open_perf_events(tb_pa_bpf_t *b, int freq, tb_err_t *err)
 	if (b->ncpus <= 0)
 		return tb_err(err, "number of CPUs: %s", strerror(-b->ncpus));
 	b->perf_fds = calloc((size_t)b->ncpus, sizeof(int));
-	b->perf_links = calloc((size_t)b->ncpus, sizeof(*b->perf_links));
+	b->perf_links = calloc((size_t)b->ncpus, sizeof(struct bpf_link *));
 	if (!b->perf_fds || !b->perf_links)
 		return tb_err(err, "perf events: out of memory");
 	for (int cpu = 0; cpu < b->ncpus; cpu++) {
@@ -386,15 +386,18 @@ tb_pa_ulink_t *tb_pa_bpf_attach_uprobes(tb_pa_bpf_t *b, const char *path, const 
 		free(l);
 		return NULL;
 	}
-	l->links = calloc(n, sizeof(*l->links));
+	l->links = calloc(n, sizeof(struct bpf_link *));
 	if (!l->links) {
 		free(l);
 		tb_err(err, "uprobes: out of memory");
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = ids[i]);
+		struct bpf_uprobe_opts o;
 
+		memset(&o, 0, sizeof(o));
+		o.sz = sizeof(o);
+		o.bpf_cookie = ids[i];
 		l->links[i] = bpf_program__attach_uprobe_opts(b->skel->progs.on_uprobe, -1, path,
 							      (size_t)offsets[i], &o);
 		if (!l->links[i]) {

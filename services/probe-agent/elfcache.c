@@ -212,7 +212,7 @@ tb_pa_module_t *tb_pa_elfcache_module(tb_pa_elfcache_t *c, uint32_t pid, const t
 	if (!m)
 		return NULL;
 	m->key = strdup(key);
-	m->path = strdup(map->path);
+	m->path = map->path ? strdup(map->path) : NULL;
 	if (!m->key || !m->path || tb_map_put(c->modules, key, m) != NULL) {
 		module_free(m);
 		return NULL;

@@ -31,7 +31,7 @@ static ssize_t arena_add(tb_pa_ksyms_t *k, const char *s)
 	size_t len = strlen(s) + 1;
 	char *na;
 
-	if (k->used + len > k->size) {
+	if (!k->arena || k->used + len > k->size) {
 		size_t ns = k->size ? k->size * 2 : 1 << 20;
 
 		while (ns < k->used + len)

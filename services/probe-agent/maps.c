@@ -144,8 +144,8 @@ int tb_pa_maps_parse(const char *text, size_t len, tb_pa_maps_t *out, tb_err_t *
 
 int tb_pa_maps_read(const char *proc_root, uint32_t pid, tb_pa_maps_t *out, tb_err_t *err)
 {
-	char path[256], *buf;
-	size_t len;
+	char path[256], *buf = NULL;
+	size_t len = 0;
 	int r;
 
 	snprintf(path, sizeof(path), "%s/%u/maps", proc_root, pid);

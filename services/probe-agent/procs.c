@@ -277,7 +277,7 @@ static void retire(tb_pa_procs_t *P, tb_pa_proc_t *p)
 	}
 	if (P->n_retired == P->cap_retired) {
 		P->cap_retired = P->cap_retired ? P->cap_retired * 2 : 16;
-		nv = realloc(P->retired, P->cap_retired * sizeof(*nv));
+		nv = realloc(P->retired, P->cap_retired * sizeof(tb_pa_proc_t *));
 		if (!nv) {
 			proc_free(p);
 			return;
@@ -502,7 +502,7 @@ size_t tb_pa_procs_window(tb_pa_procs_t *P, tb_pa_proc_t ***out)
 	size_t n = 0, cur = 0;
 	const char *k;
 	void *v;
-	tb_pa_proc_t **arr = calloc(tb_map_size(P->live) + P->n_retired + 1, sizeof(*arr));
+	tb_pa_proc_t **arr = calloc(tb_map_size(P->live) + P->n_retired + 1, sizeof(tb_pa_proc_t *));
 
 	*out = arr;
 	if (!arr)
@@ -545,7 +545,7 @@ size_t tb_pa_procs_all(tb_pa_procs_t *P, tb_pa_proc_t ***out)
 	size_t n = 0, cur = 0;
 	const char *k;
 	void *v;
-	tb_pa_proc_t **arr = calloc(tb_map_size(P->live) + 1, sizeof(*arr));
+	tb_pa_proc_t **arr = calloc(tb_map_size(P->live) + 1, sizeof(tb_pa_proc_t *));
 
 	*out = arr;
 	while (arr && tb_map_next(P->live, &cur, &k, &v))

@@ -143,7 +143,7 @@ static int keep_link(tb_pa_uprobes_t *u, tb_pa_ulink_t *l)
 	if (u->n_links == u->cap_links) {
 		size_t ncap = u->cap_links ? u->cap_links * 2 : 16;
 
-		nv = realloc(u->links, ncap * sizeof(*nv));
+		nv = realloc(u->links, ncap * sizeof(tb_pa_ulink_t *));
 		if (!nv)
 			return -1;
 		u->links = nv;

@@ -44,7 +44,7 @@ struct tb_pa_watch {
 static void entry_clear(entry_t *x)
 {
 	free(x->e.target);
-	for (size_t i = 0; i < x->e.n_symbols; i++)
+	for (size_t i = 0; x->e.symbols && i < x->e.n_symbols; i++)
 		free(x->e.symbols[i]);
 	free(x->e.symbols);
 	free(x->e.origin);
@@ -56,13 +56,13 @@ static void entry_clear(entry_t *x)
 static void artifact_clear(artifact_t *a)
 {
 	free(a->digest);
-	for (size_t i = 0; i < a->n_bins; i++) {
+	for (size_t i = 0; a->bins && i < a->n_bins; i++) {
 		free(a->bins[i].path);
 		free(a->bins[i].build_id);
 		free(a->bins[i].purl);
 	}
 	free(a->bins);
-	for (size_t i = 0; i < a->n_purls; i++)
+	for (size_t i = 0; a->purls && i < a->n_purls; i++)
 		free(a->purls[i]);
 	free(a->purls);
 	memset(a, 0, sizeof(*a));
@@ -487,11 +487,11 @@ static int add_unique(char ***arr, size_t *n, size_t *cap, char *s)
 {
 	char **nv;
 
-	for (size_t i = 0; i < *n; i++)
+	for (size_t i = 0; *arr && i < *n; i++)
 		if (strcmp((*arr)[i], s) == 0)
 			return 0;
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 8;
+	if (!*arr || *n == *cap) {
+		*cap = *cap > *n ? *cap : (*cap ? *cap * 2 : 8);
 		nv = realloc(*arr, *cap * sizeof(*nv));
 		if (!nv)
 			return -1;

@@ -23,6 +23,19 @@ static int has(char **arr, size_t n, const char *s)
 	return 0;
 }
 
+/* How many symbols w wants in (path, build_id), and whether `name` is one. */
+static size_t wanted(const tb_pa_watch_t *w, const char *path, const char *bid, const char *name,
+		     int *has_name)
+{
+	char **out = NULL;
+	size_t n = tb_pa_watch_symbols_for(w, path, bid, &out);
+
+	if (has_name)
+		*has_name = name && has(out, n, name);
+	free(out);
+	return n;
+}
+
 static void parses_paths_build_ids_and_purls(void **state)
 {
 	tb_pa_watch_t *w = tb_pa_watch_new();
@@ -113,23 +126,21 @@ static void finding_purls_select_binaries_through_artifacts(void **state)
 	tb_pa_watch_t *w = tb_pa_watch_new();
 	char **out;
 	size_t n;
+	int hit;
 
 	(void)state;
 	tb_pa_watch_put_artifact(w, &a1);
 	tb_pa_watch_put_artifact(w, &a2);
 	tb_pa_watch_put_finding(w, &f1);
 	tb_pa_watch_put_finding(w, &f2);
-	n = tb_pa_watch_symbols_for(w, "/somewhere/else/libssl.so.3", "AA11", &out);
-	if (n != 1 || !has(out, n, "SSL_read"))
+	n = wanted(w, "/somewhere/else/libssl.so.3", "AA11", "SSL_read", &hit);
+	if (n != 1 || !hit)
 		fail_msg("libssl by build-id: expected [SSL_read], got %zu names", n);
-	free(out);
-	n = tb_pa_watch_symbols_for(w, "/usr/bin/openssl", "bb22", &out);
-	EXPECT_INT(0, (int64_t)n); /* another package's binary */
-	free(out);
-	n = tb_pa_watch_symbols_for(w, "/app/server", "cc33", &out); /* zlib only as a component: static */
-	if (n != 1 || !has(out, n, "inflate"))
+	EXPECT_INT(0,
+		   (int64_t)wanted(w, "/usr/bin/openssl", "bb22", NULL, NULL)); /* another package's binary */
+	n = wanted(w, "/app/server", "cc33", "inflate", &hit); /* zlib only as a component: static */
+	if (n != 1 || !hit)
 		fail_msg("static zlib: expected [inflate], got %zu names", n);
-	free(out);
 	n = tb_pa_watch_paths(w, &out);
 	if (n != 2 || !has(out, n, "/usr/lib/libssl.so.3") || !has(out, n, "/app/server"))
 		fail_msg("paths: expected the two artifact paths, got %zu", n);
@@ -151,24 +162,20 @@ static void artifact_digest_restricts_and_tombstones_remove(void **state)
 			  .n_symbols = 1};
 	tb_pa_watch_t *w = tb_pa_watch_new();
 	uint64_t v0;
-	char **out;
 
 	(void)state;
 	tb_pa_watch_put_artifact(w, &a1);
 	tb_pa_watch_put_finding(w, &f);
-	EXPECT_INT(0, (int64_t)tb_pa_watch_symbols_for(w, NULL, "aa11", &out)); /* finding is for sha256:zz */
-	free(out);
+	EXPECT_INT(0, (int64_t)wanted(w, NULL, "aa11", NULL, NULL)); /* finding is for sha256:zz */
 	tb_pa_watch_put_artifact(w, &a2);
 	f.artifact_digest = "sha256:a2";
 	tb_pa_watch_put_finding(w, &f); /* same id: replaces */
 	EXPECT_INT(1, (int64_t)tb_pa_watch_count(w));
-	EXPECT_INT(1, (int64_t)tb_pa_watch_symbols_for(w, NULL, "aa11", &out));
-	free(out);
+	EXPECT_INT(1, (int64_t)wanted(w, NULL, "aa11", NULL, NULL));
 	v0 = tb_pa_watch_version(w);
 	tb_pa_watch_del_finding(w, "F1");
 	assert_true(tb_pa_watch_version(w) > v0);
-	EXPECT_INT(0, (int64_t)tb_pa_watch_symbols_for(w, NULL, "aa11", &out));
-	free(out);
+	EXPECT_INT(0, (int64_t)wanted(w, NULL, "aa11", NULL, NULL));
 	tb_pa_watch_free(w);
 }
 
