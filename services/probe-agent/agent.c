@@ -71,8 +71,7 @@ static void module_hook(void *ctx, uint32_t pid, const tb_pa_map_t *map, tb_pa_m
 
 int tb_pa_agent_init(tb_pa_agent_t *a, const tb_pa_conf_t *conf, tb_metrics_t *metrics, tb_err_t *err)
 {
-	tb_pa_elfcache_conf_t ec = {
-	    .proc_root = conf->proc_root, .tmp_dir = conf->tmp_dir, .max_symtabs = conf->max_symtabs};
+	tb_pa_elfcache_conf_t ec = {.proc_root = conf->proc_root, .max_symtabs = conf->max_symtabs};
 	tb_err_t kerr;
 
 	memset(a, 0, sizeof(*a));

@@ -34,7 +34,6 @@ typedef struct tb_pa_conf {
 	const char *boot_id;
 	const char *agent_version;
 	const char *proc_root;	       /* "/proc" */
-	const char *tmp_dir;	       /* private temp dir (vDSO image) */
 	char *const *container_filter; /* container id prefixes; NULL/0 = all */
 	size_t n_container_filter;
 	const uint64_t *cgroup_filter; /* cgroup v2 ids (the kernel filters; the /proc scan too) */

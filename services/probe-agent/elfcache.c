@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,7 +34,8 @@ typedef struct symentry {
 
 struct tb_pa_elfcache {
 	char proc_root[128];
-	char vdso_path[512]; /* "" until written; "-" when it cannot be */
+	char vdso_path[64]; /* "/proc/self/fd/N" once written; "" before; "-" when it cannot be */
+	int vdso_fd;
 	size_t max_symtabs;
 	tb_map_t *modules; /* key -> tb_pa_module_t * */
 	tb_map_t *symtabs; /* symbol key -> symentry_t * */
@@ -71,10 +73,7 @@ tb_pa_elfcache_t *tb_pa_elfcache_new(const tb_pa_elfcache_conf_t *conf, tb_err_t
 		return NULL;
 	}
 	snprintf(c->proc_root, sizeof(c->proc_root), "%s", conf->proc_root ? conf->proc_root : "/proc");
-	if (conf->tmp_dir)
-		snprintf(c->vdso_path, sizeof(c->vdso_path), "%s/vdso.so", conf->tmp_dir);
-	else
-		snprintf(c->vdso_path, sizeof(c->vdso_path), "-");
+	c->vdso_fd = -1;
 	c->max_symtabs = conf->max_symtabs ? conf->max_symtabs : 256;
 	c->modules = tb_map_new(256);
 	c->symtabs = tb_map_new(64);
@@ -92,45 +91,48 @@ void tb_pa_elfcache_free(tb_pa_elfcache_t *c)
 		return;
 	tb_map_free(c->modules, module_free);
 	tb_map_free(c->symtabs, symentry_free);
+	if (c->vdso_fd >= 0)
+		close(c->vdso_fd);
 	free(c);
 }
 
-/* Our own vDSO image, written once to a file libelf can read. */
+/* Our own vDSO image, copied once into a memfd that libelf reads through
+ * /proc/self/fd (nothing on disk to clean up, even after a SIGKILL). */
 static const char *vdso_file(tb_pa_elfcache_t *c)
 {
 	unsigned long base = getauxval(AT_SYSINFO_EHDR);
-	char *maps = NULL, self[160], path[600];
+	char *maps = NULL, self[160];
 	tb_pa_maps_t m = {0};
 	const tb_pa_map_t *vm;
 	tb_err_t err;
 	size_t len;
-	FILE *f;
-	int ok = 0;
+	int fd = -1, ok = 0;
 
-	if (c->vdso_path[0] == '-')
-		return NULL;
-	if (access(c->vdso_path, R_OK) == 0)
-		return c->vdso_path;
+	if (c->vdso_path[0])
+		return c->vdso_path[0] == '-' ? NULL : c->vdso_path;
 	snprintf(self, sizeof(self), "%s/self/maps", c->proc_root);
 	if (base && tb_pa_read_file(self, &maps, &len, &err) == 0 &&
-	    tb_pa_maps_parse(maps, len, &m, &err) == 0 && (vm = tb_pa_maps_find(&m, base)) != NULL) {
-		snprintf(path, sizeof(path), "%s.tmp", c->vdso_path);
-		f = fopen(path, "we");
-		if (f) {
-			ok =
-			    fwrite((const void *)vm->start, 1, vm->end - vm->start, f) == vm->end - vm->start;
-			ok = fclose(f) == 0 && ok && rename(path, c->vdso_path) == 0;
-		}
-	}
+	    tb_pa_maps_parse(maps, len, &m, &err) == 0 && (vm = tb_pa_maps_find(&m, base)) != NULL &&
+	    (fd = memfd_create("tb-vdso", MFD_CLOEXEC)) >= 0)
+		ok =
+		    write(fd, (const void *)vm->start, vm->end - vm->start) == (ssize_t)(vm->end - vm->start);
 	free(maps);
 	tb_pa_maps_clear(&m);
 	if (!ok) {
-		tb_warn("vDSO image could not be saved to %s: vDSO frames stay without build-id",
-			c->vdso_path);
-		c->vdso_path[0] = '-';
+		tb_warn("vDSO image could not be copied: vDSO frames stay without build-id");
+		if (fd >= 0)
+			close(fd);
+		snprintf(c->vdso_path, sizeof(c->vdso_path), "-");
 		return NULL;
 	}
+	c->vdso_fd = fd;
+	snprintf(c->vdso_path, sizeof(c->vdso_path), "/proc/self/fd/%d", fd);
 	return c->vdso_path;
+}
+
+const char *tb_pa_elfcache_vdso_path(tb_pa_elfcache_t *c)
+{
+	return vdso_file(c);
 }
 
 static int same_inode(const char *path, uint64_t ino)

@@ -7,8 +7,8 @@
  * through /proc/PID/map_files/START-END (the very file that is mapped, even
  * when deleted or inside another mount namespace), else
  * /proc/PID/root/PATH, else PATH. The vDSO has no file: the agent's own
- * vDSO image (the same for every 64-bit process of this kernel) is written
- * once to the agent's temp dir and read from there.
+ * vDSO image (the same for every 64-bit process of this kernel) is copied
+ * once into a memfd and read from there.
  *
  * Symbol tables (.symtab + .dynsym through tb/elf.h) are loaded on first
  * use, shared by every file with the same build-id, and bounded: beyond
@@ -34,7 +34,6 @@ typedef struct tb_pa_module {
 
 typedef struct tb_pa_elfcache_conf {
 	const char *proc_root; /* "/proc" */
-	const char *tmp_dir;   /* private dir for the vDSO image; NULL: no vDSO support */
 	size_t max_symtabs;    /* 0 = 256 */
 } tb_pa_elfcache_conf_t;
 
@@ -68,6 +67,9 @@ const char *tb_pa_elfcache_symbol(tb_pa_elfcache_t *c, tb_pa_module_t *m, uint32
  * writes the path that works into out. 0, or -1 when none does. */
 int tb_pa_elfcache_open_path(tb_pa_elfcache_t *c, uint32_t pid, const tb_pa_map_t *map, char *out,
 			     size_t cap);
+
+/* The readable copy of the vDSO image ("/proc/self/fd/N"), NULL if none. */
+const char *tb_pa_elfcache_vdso_path(tb_pa_elfcache_t *c);
 
 void tb_pa_elfcache_stats(const tb_pa_elfcache_t *c, tb_pa_elfcache_stats_t *out);
 

@@ -88,7 +88,6 @@ typedef struct app {
 	char *list_buf;
 	char node[256];
 	char boot_id[64];
-	char tmp_dir[64];
 } app_t;
 
 /* ---- options ------------------------------------------------------------------ */
@@ -383,7 +382,6 @@ static int setup_agent(app_t *app, tb_err_t *err)
 	    .boot_id = app->boot_id,
 	    .agent_version = VERSION,
 	    .proc_root = "/proc",
-	    .tmp_dir = app->tmp_dir,
 	    .container_filter = app->containers,
 	    .n_container_filter = app->n_containers,
 	    .cgroup_filter = app->cgroups,
@@ -411,8 +409,6 @@ static void log_start(app_t *app)
 
 static void cleanup(app_t *app)
 {
-	char vdso[128];
-
 	tb_kafka_batch_clear(&app->kbatch, 1);
 	if (app->consumer)
 		tb_kafka_consumer_close(app->consumer, NULL, NULL);
@@ -422,11 +418,6 @@ static void cleanup(app_t *app)
 	tb_pa_agent_destroy(&app->agent);
 	tb_avro_registry_free(app->reg);
 	free(app->list_buf);
-	if (app->tmp_dir[0]) {
-		snprintf(vdso, sizeof(vdso), "%s/vdso.so", app->tmp_dir);
-		unlink(vdso);
-		rmdir(app->tmp_dir);
-	}
 }
 
 static int config_error(const tb_err_t *err)
@@ -447,9 +438,6 @@ static int prepare(app_t *app)
 	if (!privileges_ok())
 		return EXIT_BPF;
 	read_identity(app);
-	snprintf(app->tmp_dir, sizeof(app->tmp_dir), "/tmp/tb-probe-agent.XXXXXX");
-	if (!mkdtemp(app->tmp_dir))
-		app->tmp_dir[0] = '\0';
 	if (setup_agent(app, &err) < 0)
 		return config_error(&err);
 	return 0;

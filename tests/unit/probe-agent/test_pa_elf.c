@@ -123,13 +123,11 @@ typedef struct env {
 
 static void env_open(env_t *e, int spawn)
 {
-	char tmp[80], path[128];
+	char path[128];
 	tb_err_t err;
 
 	memset(e, 0, sizeof(*e));
-	snprintf(tmp, sizeof(tmp), "%s/agent-tmp", dir);
-	mkdir(tmp, 0700);
-	e->elf = tb_pa_elfcache_new(&(tb_pa_elfcache_conf_t){.proc_root = "/proc", .tmp_dir = tmp}, &err);
+	e->elf = tb_pa_elfcache_new(&(tb_pa_elfcache_conf_t){.proc_root = "/proc"}, &err);
 	e->procs =
 	    tb_pa_procs_new(&(tb_pa_procs_conf_t){.proc_root = "/proc", .node = "n1", .elf = e->elf}, &err);
 	assert_non_null(e->elf);
@@ -242,7 +240,8 @@ static void records_loads_of_the_image_and_its_libraries(void **state)
 static void vdso_anonymous_and_unmapped_addresses(void **state)
 {
 	env_t e;
-	char vdso[160], *want[] = {"__vdso_clock_gettime"};
+	const char *vdso;
+	char *want[] = {"__vdso_clock_gettime"};
 	tb_pa_proc_t *p;
 	tb_probe_uframe_t *f;
 	tb_pa_norm_stats_t st = {0};
@@ -268,7 +267,8 @@ static void vdso_anonymous_and_unmapped_addresses(void **state)
 	EXPECT_INT(0, f[1].file_offset);
 	EXPECT_STR("[vdso]", f[2].module);
 	EXPECT_INT(0x100, f[2].file_offset);
-	snprintf(vdso, sizeof(vdso), "%s/agent-tmp/vdso.so", dir);
+	vdso = tb_pa_elfcache_vdso_path(e.elf);
+	assert_non_null(vdso);
 	img = tb_elf_open(vdso, &err);
 	if (!img)
 		fail_msg("the vDSO image was not saved: %s", err.msg);
