@@ -101,6 +101,7 @@ static const tb_avro_fdesc_t runtime_event_fields[] = {
     F(tb_runtime_event_t, build_id, "build_id", TB_AVF_OPT_STR),
     F(tb_runtime_event_t, origin, "origin", TB_AVF_OPT_STR),
     F(tb_runtime_event_t, attached, "attached", TB_AVF_BOOL),
+    F(tb_runtime_event_t, component_purl, "component_purl", TB_AVF_OPT_STR),
 };
 static const tb_avro_desc_t runtime_event_desc =
     DESC("RuntimeEvent", tb_runtime_event_t, runtime_event_fields);
@@ -140,7 +141,9 @@ static const tb_avro_desc_t corr_frame_desc = DESC("CorrelatedFrame", tb_canon_f
 	    F(tb_event_t, leaf_frame_id, "leaf_frame_id", TB_AVF_LONG),                                      \
 	    F(tb_event_t, count, "count", TB_AVF_LONG), F(tb_event_t, hook, "hook", TB_AVF_OPT_STR),         \
 	    F(tb_event_t, policy, "policy", TB_AVF_OPT_STR), F(tb_event_t, path, "path", TB_AVF_OPT_STR),    \
-	    F(tb_event_t, build_id, "build_id", TB_AVF_OPT_STR)
+	    F(tb_event_t, build_id, "build_id", TB_AVF_OPT_STR),                                             \
+	    F(tb_event_t, attached, "attached", TB_AVF_BOOL),                                                \
+	    F(tb_event_t, component_purl, "component_purl", TB_AVF_OPT_STR)
 
 static const tb_avro_fdesc_t canonical_event_fields[] = {
     EVENT_HEAD_FIELDS,

@@ -112,7 +112,7 @@ int tb_agg_event_check(const tb_event_t *ev, tb_err_t *err)
 
 	if (!ev->tenant || !ev->tenant[0])
 		return tb_err(err, "invalid: event without tenant");
-	if (ev->count < 1)
+	if (ev->count < 1 && !(ev->attached && ev->count == 0)) /* 0: an attached uprobe not hit */
 		return tb_err(err, "invalid: count %lld (must be >= 1)", (long long)ev->count);
 	if (ev->ts_ns < 0)
 		return tb_err(err, "invalid: ts_ns %lld is before 1970", (long long)ev->ts_ns);

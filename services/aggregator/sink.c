@@ -546,17 +546,17 @@ static int insert_observations(tb_agg_sink_t *s, tb_agg_item_t *items, size_t n,
 {
 	static const char sql[] =
 	    "INSERT INTO observations (ts, stack_id, leaf_symbol_id, count, event_id, tenant, kind, source, "
-	    "node, namespace, workload, image_digest, artifact_digest, purl, correlation) "
+	    "node, namespace, workload, image_digest, artifact_digest, purl, correlation, attached) "
 	    "SELECT * FROM unnest($1::timestamptz[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], "
 	    "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], "
 	    "$13::text[], "
-	    "$14::text[], $15::text[]) "
+	    "$14::text[], $15::text[], $16::boolean[]) "
 	    "ON CONFLICT DO NOTHING "
 	    "RETURNING tenant, encode(event_id, 'hex'), (extract(epoch FROM ts) * 1000000)::bigint";
-	const char *params[15];
+	const char *params[16];
 	PGresult *res;
 
-	reset_cols(s, 15);
+	reset_cols(s, 16);
 	for (size_t i = 0; i < n; i++) {
 		const tb_event_t *ev = s->obs[i].ev;
 		long leaf = tb_agg_leaf_index(ev);
@@ -580,10 +580,12 @@ static int insert_observations(tb_agg_sink_t *s, tb_agg_item_t *items, size_t n,
 		tb_agg_arr_text(col(s, 12), ev->artifact_digest ? ev->artifact_digest : "");
 		tb_agg_arr_text(col(s, 13), event_purl(ev));
 		tb_agg_arr_text(col(s, 14), nz(ev->correlation));
+		/* 007: count 0 is allowed when attached */
+		tb_agg_arr_text(col(s, 15), ev->attached ? "t" : "f");
 	}
-	if (finish_cols(s, 15, params, err) < 0)
+	if (finish_cols(s, 16, params, err) < 0)
 		return -1;
-	res = tb_pg_query(s->c.pg, "insert observations", sql, 15, params, err);
+	res = tb_pg_query(s->c.pg, "insert observations", sql, 16, params, err);
 	if (!res)
 		return -1;
 	for (int r = 0; r < PQntuples(res); r++) {

@@ -338,8 +338,12 @@ static int copy_identity(const tb_runtime_event_t *in, tb_event_t *out)
 	out->ts_ns = in->ts_ns;
 	out->pid = in->process.pid;
 	out->tid = in->process.tid;
-	out->count = in->count < 1 ? 1 : in->count;
-	if (!out->tenant || !out->source || !out->kind || (in->policy && !out->policy))
+	/* an attached uprobe keeps an exact 0 (evidence of absence, see 007) */
+	out->count = in->attached && in->count == 0 ? 0 : in->count < 1 ? 1 : in->count;
+	out->attached = in->attached;
+	out->component_purl = in->component_purl ? strdup(in->component_purl) : NULL;
+	if (!out->tenant || !out->source || !out->kind || (in->policy && !out->policy) ||
+	    (in->component_purl && !out->component_purl))
 		return -1;
 	return event_build_id(in, out);
 }

@@ -417,6 +417,41 @@ static void correlate_frame(tb_corr_index_t *idx, const tb_event_t *ev, tb_canon
 	fr->n_finding_ids = w;
 }
 
+/* An explicit claim (finding-scoped ingest: RuntimeEvent.component_purl
+ * with the image digest as artifactDigest) is honoured when the index found
+ * no component for the event: purl := component_purl and, when no artifact
+ * was found either, artifact_digest := the image digest; the innermost user
+ * frame (the traced function), when the index gave it no component, gets
+ * the same artifact and purl. An index answer with a purl always wins.
+ * 1 when the claim was applied. */
+static int claimed_component(tb_event_t *ev)
+{
+	const char *img = ev->container.image_digest;
+
+	if (ev->purl || !ev->component_purl || !ev->component_purl[0])
+		return 0;
+	if (ev->artifact_digest && img && strcmp(ev->artifact_digest, img) != 0)
+		return 0;
+	if (!ev->artifact_digest && (!img || !img[0]))
+		return 0;
+	if (!ev->artifact_digest)
+		ev->artifact_digest = dupz(img);
+	ev->purl = dupz(ev->component_purl);
+	for (size_t i = 0; i < ev->n_frames; i++) {
+		tb_canon_frame_t *fr = &ev->frames[i];
+
+		if (fr->kernel)
+			continue;
+		if (!fr->purl) { /* the innermost user frame: the traced function */
+			free(fr->artifact_digest);
+			fr->artifact_digest = dupz(ev->artifact_digest);
+			fr->purl = dupz(ev->component_purl);
+		}
+		break;
+	}
+	return 1;
+}
+
 /* The event's own artifact: its image if registered, else the artifact of
  * the frame that is the main binary (or the loaded file for load events),
  * else the first correlated user frame's. */
@@ -464,7 +499,9 @@ static void correlate_event(tb_corr_index_t *idx, tb_event_t *ev, size_t user, s
 		ev->artifact_digest = dupz(first->artifact_digest);
 		ev->purl = first->purl ? dupz(first->purl) : NULL;
 	}
-	if (user > 0)
+	if (claimed_component(ev) && user > 0 && matched == 0)
+		ev->correlation = dupz("partial"); /* the caller's word, not the index's */
+	else if (user > 0)
 		ev->correlation = dupz(matched == user ? "correlated" : matched ? "partial" : "uncorrelated");
 	else
 		ev->correlation = dupz(ev->artifact_digest ? "correlated" : "uncorrelated");

@@ -81,6 +81,7 @@ typedef struct tb_runtime_event {
 	char *origin;         /* where the record came from, e.g. "tb.tetragon.raw.v1/3@1200" */
 	int attached;         /* uprobe from a probe-agent: the probe is attached, so count 0 means
 	                       * "attached and not executed" (evidence of absence); 0 otherwise */
+	char *component_purl; /* finding-scoped ingest: the component the caller names; NULL otherwise */
 } tb_runtime_event_t;
 
 /* ---- CanonicalEvent (tb.events.canonical.v1) and CorrelatedEvent
@@ -123,6 +124,8 @@ typedef struct tb_event {
 	char *policy;
 	char *path;           /* privacy-rewritten */
 	char *build_id;
+	int attached;         /* RuntimeEvent.attached */
+	char *component_purl; /* RuntimeEvent.component_purl: used when the correlator finds no purl */
 	/* correlation (CorrelatedEvent only) */
 	char *artifact_digest;
 	char *purl;
