@@ -19,7 +19,9 @@
 
 #include "auth.h"
 #include "server.h"
+#include "snapshot.h"
 #include "tb/avro.h"
+#include "tb/hash.h"
 #include "tb/log.h"
 #include "tb/service.h"
 
@@ -48,6 +50,11 @@ static const tb_option_t options[] = {
     {"default-limit", TB_OPT_INT, "100", "page size when limit= is absent", NULL},
     {"max-limit", TB_OPT_INT, "1000", "largest limit= accepted (larger: 400)", NULL},
     {"max-stacks", TB_OPT_INT, "10000", "largest (and default) limit= of stacks.folded", NULL},
+    {"witness-key-file", TB_OPT_PATH, NULL,
+     "ed25519 seed (32 bytes, raw or 64 hex) signing finding witnesses (without: witness routes are 503)",
+     NULL},
+    {"print-public-key", TB_OPT_BOOL, "false",
+     "print the hex ed25519 public key of --witness-key-file and exit", NULL},
     {"max-events", TB_OPT_INT, "10000", "events in one POST /runtime/traces (more: 413)", NULL},
     {NULL, 0, NULL, NULL, NULL},
 };
@@ -130,6 +137,28 @@ static tb_auth_t *load_auth(tb_service_t *svc, tb_err_t *err)
 	return tb_auth_open(tb_config_str(svc->cfg, "tenant"), err);
 }
 
+/* --witness-key-file into *k (k->present 0 without the option). */
+static int load_witness_key(tb_service_t *svc, tb_witness_key_t *k, tb_err_t *err)
+{
+	const char *path = tb_config_str(svc->cfg, "witness-key-file");
+
+	memset(k, 0, sizeof(*k));
+	if (!path || !*path) {
+		if (tb_config_bool(svc->cfg, "print-public-key"))
+			return tb_err(err, "--print-public-key needs --witness-key-file");
+		return 0;
+	}
+	return tb_witness_key_load(path, k, err);
+}
+
+static void print_public_key(const tb_witness_key_t *k)
+{
+	char hex[2 * sizeof(k->pk) + 1];
+
+	tb_hex(k->pk, sizeof(k->pk), hex);
+	printf("%s\n", hex);
+}
+
 static int config_error(const char *msg)
 {
 	fprintf(stderr, "tb-timeline-api: %s\n", msg);
@@ -144,6 +173,7 @@ int main(int argc, char **argv)
 	tb_auth_t *auth = NULL;
 	tb_avro_registry_t *reg = NULL;
 	tb_api_server_t *srv = NULL;
+	tb_witness_key_t wkey;
 	const char *port_file;
 	tb_err_t err;
 	int unreachable = 0, wrote_port = 0, rc = TB_EXIT_FAILURE;
@@ -151,10 +181,20 @@ int main(int argc, char **argv)
 	if (tb_service_init(&svc, "timeline-api", VERSION, options, argc, argv) != 0)
 		return svc.exit_code;
 	tb_err_clear(&err);
+	if (load_witness_key(&svc, &wkey, &err) < 0) {
+		rc = config_error(err.msg);
+		goto out;
+	}
+	if (tb_config_bool(svc.cfg, "print-public-key")) {
+		print_public_key(&wkey);
+		rc = TB_EXIT_OK;
+		goto out;
+	}
 	if (load_config(&svc, &cfg, &err) < 0 || !(auth = load_auth(&svc, &err))) {
 		rc = config_error(err.msg);
 		goto out;
 	}
+	cfg.witness_key = wkey.present ? &wkey : NULL;
 	if (!(reg = tb_avro_registry_new(&err)))
 		goto fail;
 	if (!(srv = tb_api_server_new(&cfg, auth, reg, svc.metrics, &unreachable, &err))) {
@@ -193,6 +233,7 @@ out:
 		unlink(tb_config_str(svc.cfg, "port-file"));
 	tb_avro_registry_free(reg);
 	tb_auth_free(auth);
+	sodium_memzero(&wkey, sizeof(wkey));
 	tb_service_shutdown(&svc);
 	return rc;
 }

@@ -31,6 +31,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 
+#include "findings.h"
 #include "guard.h"
 #include "ingest.h"
 #include "jsonw.h"
@@ -38,6 +39,7 @@
 #include "queries.h"
 #include "routes.h"
 #include "server.h"
+#include "snapshot.h"
 #include "tb/admin.h"
 #include "tb/hash.h"
 #include "tb/log.h"
@@ -523,6 +525,144 @@ out:
 	tb_api_qs_free(&qs);
 }
 
+/* ---- finding-scoped routes (findings.h): /api/v1/findings/{id}/runtime/... ---- */
+
+static int authorize_scope(call_t *c, unsigned scope);
+
+static void handle_finding_trace_post(call_t *c, const char *id)
+{
+	struct tb_api_server *s = c->wk->srv;
+	tb_finding_trace_t t;
+	tb_event_list_t list;
+	char hex[2 * TB_EVENT_ID_LEN + 1];
+	tb_jw_t *w = &c->wk->w;
+	tb_err_t err;
+	size_t len;
+	const char *body = request_body(c, &len);
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	tb_err_clear(&err);
+	if (tb_req_parse_finding_trace(id, body, len, c->who.tenant, wall_us() * 1000, &t, &err) < 0) {
+		reply_error(c, 400, "invalid_body", err.msg);
+		return;
+	}
+	if (!(t.event.component_purl = strdup(t.component_purl))) {
+		reply_error(c, 500, "internal", "out of memory");
+		goto out;
+	}
+	list.events = &t.event;
+	list.n = 1;
+	if (s->cfg.runtime_enabled && (rc = tb_api_produce_events(c->wk->producer, s->reg, &list,
+								  s->cfg.ingest_timeout_ms, &err)) < 0) {
+		reply_produce_failure(c, rc, err.msg);
+		goto out;
+	}
+	tb_metric_inc(s->events_accepted);
+	tb_hex(t.event.event_id, TB_EVENT_ID_LEN, hex);
+	tb_jw_obj(w);
+	tb_jw_kint(w, "accepted", 1);
+	tb_jw_kstr(w, "finding_id", t.finding_id);
+	tb_jw_kstr(w, "event_id", hex);
+	tb_jw_kstr(w, "artifact_digest", t.artifact_digest);
+	tb_jw_kstr(w, "component_purl", t.component_purl);
+	tb_jw_kbool(w, "materialized", s->cfg.runtime_enabled);
+	tb_jw_end(w);
+	reply_json(c, 202);
+out:
+	tb_finding_trace_clear(&t);
+}
+
+/* Snapshot and witness: canonical bytes answered as they are (snapshot.h). */
+static void finding_document(call_t *c, tb_fnd_ctx_t *fc, const tb_api_qs_t *qs, tb_fnd_sub_t sub)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
+	char *body = NULL, id[72];
+	size_t len = 0;
+	tb_err_t err;
+	int st;
+
+	tb_err_clear(&err);
+	st = sub == TB_FND_SNAPSHOT
+		 ? tb_fnd_get_snapshot(fc, qs, &body, &len, id, &err)
+		 : tb_fnd_get_witness(fc, qs, c->wk->srv->cfg.witness_key, &body, &len, &err);
+	if (st >= 500)
+		tb_warn("%s %s: %s", tb_fnd_name(sub), c->who.tenant, err.msg);
+	if (st != 200) {
+		reply_error(c, st, fc->code ? fc->code : "internal",
+			    st >= 500 && strcmp(fc->code ? fc->code : "", "witness_unavailable") != 0 &&
+				    strcmp(fc->code ? fc->code : "", "runtime_disabled") != 0
+				? "query failed"
+				: err.msg);
+		return;
+	}
+	if (sub == TB_FND_SNAPSHOT)
+		evhttp_add_header(h, "X-TB-Snapshot-Id", id);
+	reply(c, 200, sub == TB_FND_WITNESS ? "application/vnd.dsse.envelope.v1+json" : "application/json",
+	      body, len);
+	free(body);
+}
+
+static void handle_finding_get(call_t *c, const char *id, tb_fnd_sub_t sub)
+{
+	worker_t *wk = c->wk;
+	tb_fnd_ctx_t fc = {.pg = wk->srv->cfg.runtime_enabled ? wk->pg : NULL,
+			   .w = &wk->w,
+			   .tenant = c->who.tenant,
+			   .finding_id = id,
+			   .now_us = wall_us()};
+	tb_api_qs_t qs;
+	tb_err_t err;
+	int st;
+
+	tb_err_clear(&err);
+	if (tb_api_qs_parse(query_string(c), &qs, &err) < 0) {
+		reply_error(c, 400, "invalid_parameter", err.msg);
+		goto out;
+	}
+	if (sub == TB_FND_SNAPSHOT || sub == TB_FND_WITNESS) {
+		finding_document(c, &fc, &qs, sub);
+		goto out;
+	}
+	st = sub == TB_FND_TRACES     ? tb_fnd_get_traces(&fc, &qs, &err)
+	     : sub == TB_FND_TIMELINE ? tb_fnd_get_timeline(&fc, &qs, &err)
+				      : tb_fnd_get_score(&fc, &qs, &err);
+	if (st >= 500)
+		tb_warn("%s %s: %s", tb_fnd_name(sub), c->who.tenant, err.msg);
+	if (st != 200) {
+		tb_jw_reset(&wk->w);
+		reply_error(c, st, fc.code ? fc.code : "internal", st >= 500 ? "query failed" : err.msg);
+		goto out;
+	}
+	rendered(c, 0, tb_fnd_name(sub));
+out:
+	tb_api_qs_free(&qs);
+}
+
+static void handle_finding(call_t *c, const char *id, tb_fnd_sub_t sub, enum evhttp_cmd_type cmd)
+{
+	unsigned m = tb_fnd_methods(sub);
+	int post = cmd == EVHTTP_REQ_POST;
+	const char *allow = (m & TB_M_POST) ? "GET, HEAD, POST" : "GET, HEAD";
+	char why[160];
+
+	if (!(post ? (m & TB_M_POST) : (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD))) {
+		evhttp_add_header(evhttp_request_get_output_headers(c->req), "Allow", allow);
+		reply_errorf(c, 405, "method_not_allowed", "%s allows %s", tb_fnd_name(sub), allow);
+		return;
+	}
+	if (authorize_scope(c, tb_fnd_scope(sub, post)) < 0)
+		return;
+	if (tb_req_check_finding_id(id, why, sizeof(why)) < 0) {
+		reply_errorf(c, 400, "invalid_parameter", "finding id: %s", why);
+		return;
+	}
+	if (post)
+		handle_finding_trace_post(c, id);
+	else
+		handle_finding_get(c, id, sub);
+}
+
 /* ---- dispatch ---- */
 
 static void handle_guarded(call_t *c)
@@ -547,10 +687,15 @@ static int method_allowed(const tb_api_route_t *r, enum evhttp_cmd_type cmd)
 
 static int authorize(call_t *c)
 {
+	return authorize_scope(c, c->route->scope);
+}
+
+static int authorize_scope(call_t *c, unsigned scope)
+{
 	const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(c->req), "Authorization");
 	struct evkeyvalq *out = evhttp_request_get_output_headers(c->req);
 
-	switch (tb_auth_check(c->wk->srv->auth, hdr, c->route->scope, &c->who)) {
+	switch (tb_auth_check(c->wk->srv->auth, hdr, scope, &c->who)) {
 	case TB_AUTH_OK:
 		return 0;
 	case TB_AUTH_MISSING:
@@ -564,7 +709,7 @@ static int authorize(call_t *c)
 		return -1;
 	default:
 		reply_errorf(c, 403, "forbidden", "the token of tenant %s lacks scope %s", c->who.tenant,
-			     tb_scope_name(c->route->scope));
+			     tb_scope_name(scope));
 		return -1;
 	}
 }
@@ -626,6 +771,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	int64_t t0 = mono_us();
+	char fid[TB_FND_ID_MAX + 1];
+	tb_fnd_sub_t fsub;
 
 	tb_jw_reset(&wk->w);
 	c.head = cmd == EVHTTP_REQ_HEAD;
@@ -634,6 +781,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (tb_api_guard_is_synthetic(&wk->srv->guard, path)) {
 		c.head = 0;
 		handle_guarded(&c);
+	} else if (tb_fnd_route(path, fid, sizeof(fid), &fsub) == 0) {
+		handle_finding(&c, fid, fsub, cmd);
 	} else if (!(c.route = tb_api_route_find(path))) {
 		reply_errorf(&c, 404, "not_found", "no route %.200s (see /openapi.json)", path);
 	} else if (!method_allowed(c.route, cmd)) {

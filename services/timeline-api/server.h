@@ -51,6 +51,7 @@ typedef struct tb_api_config {
 	tb_kafka_conf_t kafka;	/* producers (runtime enabled) */
 	tb_api_limits_t limits;
 	tb_req_limits_t req;
+	const struct tb_witness_key *witness_key; /* signs finding witnesses; NULL: witness routes 503 */
 } tb_api_config_t;
 
 typedef struct tb_api_server tb_api_server_t;
