@@ -161,6 +161,12 @@ tb_check "tenant other sees only its own traces of its F-UP" "foo_parse:50" "$(r
 for sub in traces timeline score; do
   tb_check "tenant other gets 404 for default's F-SAMPLE $sub" 404 "$(as "$OTHER" GET "$F/F-SAMPLE/runtime/$sub")"
 done
+as "$OTHER" GET "/api/v1/runtime/hot-symbols?from=${DAY}T00:00:00Z&to=${DAY}T23:59:00Z&limit=1000" >/dev/null
+tb_check "tenant other's hot symbols hold none of default's symbols" "no" \
+  "$(resp | jq -r '[.items[].symbol] | any(. == "foo_free" or . == "qux_eval" or . == "none_fn" or . == "work")' | sed 's/false/no/;s/true/yes/')"
+as "$OTHER" GET "/api/v1/runtime/timeline?artifact=$A&from=${DAY}T00:00:00Z&to=${DAY}T23:59:00Z&limit=1000" >/dev/null
+tb_check "tenant other's timeline of artifact A holds only its own trace" "1 50" \
+  "$(resp | jq -r '"\(.items | length) \([.items[].count] | add)"')"
 tb_check "tenant other's F-UP score counts only its hits" 50 "$(as "$OTHER" GET "$F/F-UP/runtime/score" >/dev/null; resp | jq -r .hits)"
 
 tb_finish
