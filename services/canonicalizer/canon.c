@@ -29,8 +29,8 @@
 struct tb_canon {
 	tb_privacy_t *privacy;
 	tb_symstore_t *store;
-	const char *sysroot; /* the symbol dir, for frames without build-id */
-	pthread_mutex_t lock; /* guards sysroot_ids */
+	const char *sysroot;   /* the symbol dir, for frames without build-id */
+	pthread_mutex_t lock;  /* guards sysroot_ids */
 	tb_map_t *sysroot_ids; /* module path -> malloc'd build-id ("" = none) */
 	tb_metric_t *sym_found;
 	tb_metric_t *sym_missing;

@@ -85,6 +85,20 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* librdkafka's own log lines, as our JSON logs (syslog levels). */
+static void kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	tb_log_level_t l = TB_LOG_DEBUG;
+
+	if (level <= 3)
+		l = TB_LOG_ERROR;
+	else if (level <= 4)
+		l = TB_LOG_WARN;
+	else if (level <= 6)
+		l = TB_LOG_INFO;
+	tb_log(l, "kafka %s %s: %s", rd_kafka_name(rk), fac, buf);
+}
+
 static rd_kafka_t *consumer_new(const tb_config_t *cfg, const char *group, tb_err_t *err)
 {
 	char errstr[512];
@@ -96,7 +110,8 @@ static rd_kafka_t *consumer_new(const tb_config_t *cfg, const char *group, tb_er
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", tb_config_str(cfg, "brokers"), errstr,
 			      sizeof(errstr)) != RD_KAFKA_CONF_OK ||
 	    rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
-	    rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+	    rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr)) !=
+		RD_KAFKA_CONF_OK ||
 	    rd_kafka_conf_set(conf, "client.id", "tb-replay", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
 		rd_kafka_conf_destroy(conf);
 		tb_err(err, "kafka configuration: %s", errstr);
@@ -106,6 +121,7 @@ static rd_kafka_t *consumer_new(const tb_config_t *cfg, const char *group, tb_er
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}
+	rd_kafka_conf_set_log_cb(conf, kafka_log);
 	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
 	if (!rk) {
 		tb_err(err, "kafka consumer: %s", errstr);
@@ -206,7 +222,8 @@ static int join_all(group_t *gs, size_t n, int64_t wait_ms, tb_err_t *err)
 
 			if (m)
 				rd_kafka_message_destroy(m); /* fetched, never committed */
-			gs[i].complete = assigned_count(&gs[i], missing, sizeof(missing)) == group_total(&gs[i]);
+			gs[i].complete =
+			    assigned_count(&gs[i], missing, sizeof(missing)) == group_total(&gs[i]);
 			done += gs[i].complete != 0;
 		}
 		if (done < n && now_ms() > deadline)
@@ -217,25 +234,39 @@ static int join_all(group_t *gs, size_t n, int64_t wait_ms, tb_err_t *err)
 			continue;
 		assigned_count(&gs[i], missing, sizeof(missing));
 		return tb_err(err,
-			      "group %s: after %" PRId64 " s other members still hold %s: stop every instance "
+			      "group %s: after %" PRId64
+			      " s other members still hold %s: stop every instance "
 			      "using this group (and wait for killed ones to time out) before a replay",
 			      gs[i].name, wait_ms / 1000, missing[0] ? missing : "partitions");
 	}
 	return 0;
 }
 
-/* Fill `l` with (topic, p, low or high watermark) for every partition. */
+/* Append (topic, p, low or high watermark) for every partition to `l`.
+ * One ListOffsets request for all of them (rd_kafka_offsets_for_times with
+ * the protocol's special times -2 = earliest, -1 = latest): asking partition
+ * by partition costs a round trip each. */
 static int add_watermarks(rd_kafka_t *rk, const char *topic, int parts, int high,
 			  rd_kafka_topic_partition_list_t *l, tb_err_t *err)
 {
-	for (int p = 0; p < parts; p++) {
-		int64_t lo = 0, hi = 0;
-		rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
+	rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_new(parts);
+	rd_kafka_resp_err_t e;
 
-		if (e)
-			return tb_err(err, "watermarks of %s/%d: %s", topic, p, rd_kafka_err2str(e));
-		rd_kafka_topic_partition_list_add(l, topic, p)->offset = high ? hi : lo;
+	for (int p = 0; p < parts; p++)
+		rd_kafka_topic_partition_list_add(q, topic, p)->offset = high ? -1 : -2;
+	e = rd_kafka_offsets_for_times(rk, q, 10000);
+	for (int i = 0; !e && i < q->cnt; i++) {
+		e = q->elems[i].err;
+		if (!e && q->elems[i].offset < 0)
+			e = RD_KAFKA_RESP_ERR__BAD_MSG;
+		if (!e)
+			rd_kafka_topic_partition_list_add(l, topic, q->elems[i].partition)->offset =
+			    q->elems[i].offset;
 	}
+	rd_kafka_topic_partition_list_destroy(q);
+	if (e)
+		return tb_err(err, "%s watermarks of %s: %s", high ? "high" : "low", topic,
+			      rd_kafka_err2str(e));
 	return 0;
 }
 
@@ -266,8 +297,8 @@ static int pg_reset_txn(tb_pg_t *pg, void *opaque, tb_err_t *err)
 	    "SELECT string_agg(format('%I', c.relname), ', ' ORDER BY c.relname) FROM pg_class c "
 	    "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') "
 	    "AND NOT c.relispartition AND c.relname <> 'schema_migrations'";
-	static const char ins_sql[] =
-	    "INSERT INTO sink_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, $4)";
+	static const char ins_sql[] = "INSERT INTO sink_offsets (consumer_group, topic, partition, "
+				      "next_offset) VALUES ($1, $2, $3, $4)";
 	PGresult *res = tb_pg_query(pg, "list the derived tables", list_sql, 0, NULL, err);
 	char sql[sizeof(r->tables) + 64];
 
@@ -276,7 +307,8 @@ static int pg_reset_txn(tb_pg_t *pg, void *opaque, tb_err_t *err)
 	snprintf(r->tables, sizeof(r->tables), "%s", PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0));
 	PQclear(res);
 	if (!strstr(r->tables, "sink_offsets"))
-		return tb_err(err, "no sink_offsets table: is this the aggregator's database (run tb-migrate)?");
+		return tb_err(err,
+			      "no sink_offsets table: is this the aggregator's database (run tb-migrate)?");
 	snprintf(sql, sizeof(sql), "TRUNCATE %s", r->tables);
 	if (tb_pg_exec(pg, "truncate the derived tables", sql, 0, NULL, err) < 0)
 		return -1;
@@ -299,11 +331,12 @@ static void report(const pg_reset_t *r, const rd_kafka_topic_partition_list_t *c
 	printf("truncated: %s\n", r->tables);
 	printf("%s starts at:", cgroup);
 	for (int i = 0; i < canon->cnt; i++)
-		printf(" %s/%d@%" PRId64, canon->elems[i].topic, (int)canon->elems[i].partition, canon->elems[i].offset);
+		printf(" %s/%d@%" PRId64, canon->elems[i].topic, (int)canon->elems[i].partition,
+		       canon->elems[i].offset);
 	printf("\n%s starts at:", r->group);
 	for (int i = 0; i < r->correlated->cnt; i++)
-		printf(" %s/%d@%" PRId64, r->correlated->elems[i].topic, (int)r->correlated->elems[i].partition,
-		       r->correlated->elems[i].offset);
+		printf(" %s/%d@%" PRId64, r->correlated->elems[i].topic,
+		       (int)r->correlated->elems[i].partition, r->correlated->elems[i].offset);
 	printf(" (artifacts and findings from the beginning)\n");
 	printf("replay prepared: start the correlators and aggregators again\n");
 }
@@ -367,7 +400,8 @@ int main(int argc, char **argv)
 	}
 	gs[0].name = tb_config_str(cfg, "correlator-group");
 	gs[1].name = tb_config_str(cfg, "aggregator-group");
-	pg = tb_pg_connect(tb_config_str(cfg, "pg"), (int)tb_config_duration_ms(cfg, "pg-connect-wait"), &err);
+	pg =
+	    tb_pg_connect(tb_config_str(cfg, "pg"), (int)tb_config_duration_ms(cfg, "pg-connect-wait"), &err);
 	if (!pg || group_open(cfg, &gs[0], &err) < 0 || group_open(cfg, &gs[1], &err) < 0) {
 		tb_error("%s", err.msg);
 		code = 3;

@@ -389,9 +389,10 @@ static void frames_without_build_id_take_it_from_the_sysroot(void **state)
 	assert_int_equal(fx_readelf_build_id(fx.pie, bid, sizeof(bid)), 0);
 	assert_int_equal(fx_objdump_offset(fx.pie, "tb_known_function", &off), 0);
 	snprintf(root, sizeof(root), "%s/root", fx.dir);
-	snprintf(cmd, sizeof(cmd),
-		 "mkdir -p '%s/root/opt/app/bin' && cp '%s' '%s/root/opt/app/bin/app' && cp '%s' '%s/outside'",
-		 fx.dir, fx.pie, fx.dir, fx.pie, fx.dir);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "mkdir -p '%s/root/opt/app/bin' && cp '%s' '%s/root/opt/app/bin/app' && cp '%s' '%s/outside'",
+	    fx.dir, fx.pie, fx.dir, fx.pie, fx.dir);
 	assert_int_equal(fx_sh(cmd), 0);
 	snprintf(escape, sizeof(escape), "/opt/../../outside");
 	scfg.dir = root;
