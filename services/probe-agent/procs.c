@@ -404,6 +404,26 @@ static void record_loads(tb_pa_procs_t *P, tb_pa_proc_t *p, int64_t now_ns)
 		p->n_notes = 0;
 }
 
+/* mmap events are taken at syscall entry, so a maps read can come before the
+ * new mapping exists. A note that matched no mapping keeps the maps stale (the
+ * next drain reads them again) until it matches or is older than
+ * TB_PA_NOTE_TTL_NS (the mmap failed or the file was unmapped at once: then
+ * it is reported as a load by name, like the notes of a process that is gone). */
+static void keep_stale_for_pending_notes(tb_pa_procs_t *P, tb_pa_proc_t *p, int64_t now_ns)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < p->n_notes; i++) {
+		if (now_ns - p->notes[i].ts_ns < TB_PA_NOTE_TTL_NS)
+			p->notes[w++] = p->notes[i];
+		else if (p->notes[i].name[0]) /* still evidence of a load */
+			add_load(P, p->pid, p->notes[i].name, NULL, p->notes[i].ts_ns);
+	}
+	p->n_notes = w;
+	if (w > 0)
+		p->maps_stale = 1;
+}
+
 int tb_pa_procs_refresh(tb_pa_procs_t *P, tb_pa_proc_t *p, int force, int64_t now_ns)
 {
 	tb_pa_maps_t fresh = {0};
@@ -428,6 +448,7 @@ int tb_pa_procs_refresh(tb_pa_procs_t *P, tb_pa_proc_t *p, int force, int64_t no
 	record_loads(P, p, now_ns);
 	p->maps_gen = P->gen;
 	p->maps_read_ns = now_ns;
+	keep_stale_for_pending_notes(P, p, now_ns);
 	return 0;
 }
 

@@ -98,6 +98,9 @@ void tb_pa_procs_mmap(tb_pa_procs_t *P, uint32_t pid, uint32_t kdev, uint64_t in
  * changes of files come with mmap events anyway (maps_stale). Returns 0, or
  * -1 when the maps could not be read (process gone). */
 #define TB_PA_MISS_REREAD_NS 2000000000LL
+
+/* How long an mmap note that matches no mapping keeps re-reading maps. */
+#define TB_PA_NOTE_TTL_NS 2000000000LL
 int tb_pa_procs_refresh(tb_pa_procs_t *P, tb_pa_proc_t *p, int force, int64_t now_ns);
 
 /* Refresh every process whose maps are stale (call once per drain). */
