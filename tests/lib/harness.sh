@@ -82,11 +82,15 @@ tb_wait_for() {
   return 1
 }
 
-# tb_free_port: a TCP port on 127.0.0.1 that is free right now.
+# tb_free_port: a TCP port on 127.0.0.1 that is free right now, chosen below
+# the kernel's ephemeral range (ip_local_port_range) so that no outgoing
+# connection or port-0 listener can take it before the test binds it.
 tb_free_port() {
-  local p
+  local p lo=32768 hi
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+  [ "$lo" -gt 12000 ] || lo=32768
   for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((10000 + RANDOM % (lo - 10000)))
     ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && { echo "$p"; return 0; }
   done
   return 1
