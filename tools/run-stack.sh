@@ -100,10 +100,14 @@ wait_for() {
   done
 }
 
+# A port below the kernel's ephemeral range, so that no outgoing connection
+# or port-0 listener can take it between this check and the bind.
 free_port() {
-  local p
+  local p lo=32768 hi
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+  [ "$lo" -gt 12000 ] || lo=32768
   for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((10000 + RANDOM % (lo - 10000)))
     ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && { echo "$p"; return 0; }
   done
   return 1
@@ -353,8 +357,8 @@ show "the demo artifact's timeline, latest 15 minutes (3 items)" \
   "curl -s '$API/api/v1/runtime/timeline?artifact=$ENC_DIGEST&from=now-15m&limit=3' | jq -c '.items[]'"
 show "events per minute" \
   "curl -s '$API/api/v1/runtime/timeline?artifact=$ENC_DIGEST&bucket=1m' | jq -c '.items[]'" 5
-show "hot symbols of the artifact" \
-  "curl -s '$API/api/v1/runtime/hot-symbols?artifact=$ENC_DIGEST&limit=5' | jq -c '.items[] | {symbol, self_count, total_count, purl, last_seen}'"
+show "hot symbols of the artifact (by self count, then total count)" \
+  "curl -s '$API/api/v1/runtime/hot-symbols?artifact=$ENC_DIGEST&limit=10' | jq -c '.items[] | {symbol, self_count, total_count, purl, last_seen}'"
 show "folded stacks (flame-graph input)" \
   "curl -s '$API/api/v1/runtime/stacks.folded?artifact=$ENC_DIGEST' | head -n 5"
 show "the replayed Tetragon samples (all artifacts, oldest first)" \

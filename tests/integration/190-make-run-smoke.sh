@@ -47,8 +47,14 @@ tb_check "timeline example: 3 Tetragon kprobe items linked to the demo artifact 
 tb_check "events-per-minute example: buckets with counts" "yes" \
   "$(section "events per minute" | jq -e -s 'length >= 3 and all(.[]; .count > 0 and .events > 0)' >/dev/null && echo yes)"
 hot=$(section "hot symbols")
-tb_check "hot-symbols example: the demo binary's functions with its purl" "yes" \
-  "$(jq -e -s 'any(.[]; .symbol == "main" and .purl == "pkg:generic/tracebridge/demo-shop@1.0.0" and .total_count >= 240)' <<<"$hot" >/dev/null && echo yes)"
+# Without the probe-agent the generated events alone decide the order: three
+# kernel leaves with self counts, then main (in all 240 stacks) ties with
+# do_syscall_64 and entry_SYSCALL_64_after_hwframe on total count; the probe's
+# samples of the workload put its leaf functions (hash_order, apply_discount)
+# first. Either way a demo-shop function with the purl is in the first 10.
+hot_ok=$(jq -e -s 'any(.[]; .purl == "pkg:generic/tracebridge/demo-shop@1.0.0" and (.symbol | IN("main", "serve_requests", "handle_checkout", "compute_total", "apply_discount", "hash_order", "write_receipt")) and .total_count > 0)' <<<"$hot" >/dev/null && echo yes)
+tb_check "hot-symbols example: the demo binary's functions with its purl" "yes" "$hot_ok"
+[ "$hot_ok" = yes ] || sed -n '/^# hot symbols/,/^$/p' "$out" | sed 's/^/#   /'
 tb_check "stacks.folded example: the demo call chain, root first, kernel frames marked" "yes" \
   "$(section "folded stacks" | grep -q '^main;serve_requests;handle_checkout;write_receipt;write;.*__x64_sys_write_\[k\] [0-9]*$' && echo yes)"
 tb_check "the samples example shows the replayed Tetragon events" "3" \
