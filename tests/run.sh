@@ -2,7 +2,8 @@
 # Test runner: unit tests (plain and under ASan+UBSan) then integration tests.
 #
 # Every test binary/script prints TAP-style lines: "ok - NAME", "not ok - NAME",
-# "ok - NAME # SKIP reason". cmocka binaries are run with TAP output. A binary
+# "ok - NAME # SKIP reason".
+# Usage: tests/run.sh [--unit-only|--integration-only] [NAME-PATTERN...] cmocka binaries are run with TAP output. A binary
 # or script that exits non-zero without reporting a failure counts as one
 # failure, so a crash is never silent. Closing line: "N passed, N failed".
 set -u
@@ -10,9 +11,21 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 mode=all
 case "${1:-}" in
-  --unit-only) mode=unit ;;
-  --integration-only) mode=integration ;;
+  --unit-only) mode=unit; shift ;;
+  --integration-only) mode=integration; shift ;;
 esac
+# Further arguments are name patterns (shell globs, e.g. '190*' or 'test_avro'):
+# only the tests whose name matches one of them run. None = all.
+patterns=("$@")
+selected() {
+  local p
+  [ ${#patterns[@]} -eq 0 ] && return 0
+  for p in "${patterns[@]}"; do
+    # shellcheck disable=SC2053
+    [[ $1 == $p || $1 == $p* ]] && return 0
+  done
+  return 1
+}
 
 passed=0; failed=0; skipped=0
 failures=()
@@ -47,6 +60,7 @@ run_unit() {
   local dir=$1 tag=$2 bin name log rc
   for bin in "$dir"/test_*; do
     [ -x "$bin" ] || continue
+    selected "$(basename "$bin")" || continue
     name="$tag/$(basename "$bin")"
     log="$logdir/$(echo "$name" | tr '/' '_').log"
     CMOCKA_MESSAGE_OUTPUT=TAP ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
@@ -65,6 +79,7 @@ fi
 if [ "$mode" != unit ]; then
   for t in tests/integration/*.sh; do
     [ -f "$t" ] || continue
+    selected "$(basename "$t" .sh)" || continue
     name="integration/$(basename "$t" .sh)"
     log="$logdir/$(basename "$t" .sh).log"
     BUILD="$BUILD" timeout 900 bash "$t" >"$log" 2>&1
