@@ -271,6 +271,7 @@ static void finding_head(tb_fnd_ctx_t *c, const PGresult *f)
 {
 	tb_jw_kstr(c->w, "finding_id", c->finding_id);
 	tb_jw_kstr(c->w, "tenant", c->tenant);
+	tb_jw_kbool(c->w, "runtime_enabled", c->pg != NULL);
 	if (!f)
 		return;
 	tb_jw_kstr(c->w, "vuln_id", PQgetvalue(f, 0, 0));
@@ -391,7 +392,9 @@ int tb_fnd_get_timeline(tb_fnd_ctx_t *c, const tb_api_qs_t *qs, tb_err_t *err)
 	tb_jw_kint(c->w, "bucket_seconds", bucket);
 	tb_jw_key(c->w, "buckets");
 	tb_jw_arr(c->w);
-	for (int64_t i = 0; i < nb; i++) {
+	/* Null mode: nothing is stored, so there are no buckets (empty results,
+	 * like every other query), not a range of zeros. */
+	for (int64_t i = 0; c->pg && i < nb; i++) {
 		int row = (int)i, have = r && row < PQntuples(r);
 
 		tb_jw_obj(c->w);

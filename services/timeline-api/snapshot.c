@@ -422,6 +422,10 @@ int tb_fnd_get_witness(tb_fnd_ctx_t *c, const tb_api_qs_t *qs, const tb_witness_
 	int st;
 
 	*body = NULL;
+	if (!c->pg) { /* null mode first: without data a key would not help */
+		tb_err(err, "runtime data is disabled (--runtime-enabled=false)");
+		return fail(c, 503, "runtime_disabled");
+	}
 	if (!key || !key->present) {
 		tb_err(err, "no signing key configured (--witness-key-file)");
 		return fail(c, 503, "witness_unavailable");

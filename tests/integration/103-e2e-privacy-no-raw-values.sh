@@ -25,6 +25,10 @@ source "$TB_ROOT/tests/data/e2e/e2e-lib.sh"
 HOMEUSER=zoeplanted
 MOD=/home/$HOMEUSER/bin/shop
 e2e_build_shop shop 0 "$MOD" || { tb_fail "the demo binary builds"; tb_finish; }
+# A witness key, so that every GET route of /openapi.json answers (the
+# witness route is 503 without one).
+head -c 32 /dev/urandom >"$TB_TMP/witness.key"
+TB_STACK_ARGS_timeline_api="--witness-key-file $TB_TMP/witness.key"
 if ! tb_stack_start; then tb_fail "the pipeline starts"; tb_finish; fi
 tb_ok "the pipeline starts"
 
@@ -98,6 +102,9 @@ tb_check "PostgreSQL (pg_dump --data-only, every table): no planted value" "" "$
 # ---- every GET route of the API -----------------------------------------------------------------
 tb_api_post /api/v1/findings <(jq -n -c '{id: "F-E2E-103", vuln_id: "CVE-2099-0103", purl: "pkg:generic/tb-e2e/shop@1.0.0", symbols: ["write_receipt"]}') >/dev/null
 [ "$TB_HTTP_STATUS" = 202 ] || tb_diag "POST /api/v1/findings: $TB_HTTP_STATUS $(cat "$TB_TMP/http.body")"
+# the finding routes answer 404 until the aggregator stored the finding
+tb_wait_rows "SELECT count(*) FROM findings WHERE finding_id = 'F-E2E-103'" 1 60 ||
+  tb_diag "finding F-E2E-103 not stored after 60 s"
 tb_api_get /openapi.json >"$TB_TMP/openapi.json"
 jq -r '.paths | to_entries[] | select(.value.get) | .key' "$TB_TMP/openapi.json" >"$TB_TMP/routes.txt"
 : >"$TB_TMP/api.txt"
@@ -106,7 +113,8 @@ while read -r route; do
   path=$(sed 's/{[^}]*}/F-E2E-103/g' <<<"$route")
   for q in "" "?bucket=1m" "?sort=recency" "?limit=1000"; do
     case "$q:$path" in
-      "?bucket=1m:"*timeline* | "?sort=recency:"*hot-symbols* | "?limit=1000:"*timeline* | ":"*) ;;
+      "?bucket=1m:"*timeline* | "?sort=recency:"*hot-symbols* | "?sort=recency:"*/runtime/traces | \
+        "?limit=1000:/api/v1/runtime/timeline" | ":"*) ;;
       *) continue ;;
     esac
     tb_api_get "$path$q" >>"$TB_TMP/api.txt"

@@ -62,11 +62,19 @@ tb_http GET /openapi.json >/dev/null
 tb_resp | jq -r '.paths | to_entries[] | select(.value.get) | .key | select(startswith("/api/"))' >"$TB_TMP/routes.txt"
 tb_check "/openapi.json lists the query routes" "yes" "$(grep -q timeline "$TB_TMP/routes.txt" && grep -q hot-symbols "$TB_TMP/routes.txt" && echo yes)"
 bad=""
+evidence=""
 while read -r route; do
   path=$(sed 's/{[^}]*}/F-E2E-105/g' <<<"$route")
   for q in "" "?from=2026-03-14T00:00:00Z&to=2026-03-15T00:00:00Z"; do
+    # snapshot/witness take asOf, finding traces no range: the bare route only
+    case "$path" in */snapshot | */witness | /api/v1/findings/*/traces) [ -n "$q" ] && continue ;; esac
     code=$(curl -s -o "$TB_TMP/resp" -D "$TB_TMP/hdr" -w '%{http_code}' "$TB_API$path$q")
     body=$(cat "$TB_TMP/resp")
+    case "$path" in
+      */snapshot | */witness) # evidence of nothing is not evidence: 503, documented
+        evidence="$evidence $code:$(jq -r .error.code <<<"$body")"
+        continue ;;
+    esac
     if [ "$code" != 200 ]; then
       bad="$bad $path$q:$code"
     elif [ -z "$body" ]; then
@@ -77,7 +85,9 @@ while read -r route; do
     fi
   done
 done <"$TB_TMP/routes.txt"
-tb_check "every GET route of the API: 200, empty, runtime_enabled false ($(grep -c . "$TB_TMP/routes.txt") routes)" "" "${bad# }"
+tb_check "every GET query route of the API: 200, empty, runtime_enabled false ($(grep -c . "$TB_TMP/routes.txt") routes)" "" "${bad# }"
+tb_check "the finding's snapshot and witness routes: 503 runtime_disabled (no evidence to sign)" \
+  "503:runtime_disabled 503:runtime_disabled" "${evidence# }"
 
 # ---- nothing connected anywhere ------------------------------------------------------------------
 tb_check "the API process has no outgoing TCP connection" "" \

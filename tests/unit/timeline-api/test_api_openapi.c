@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "../../../services/timeline-api/auth.h"
+#include "../../../services/timeline-api/findings.h"
 #include "../../../services/timeline-api/openapi.h"
 #include "../../../services/timeline-api/routes.h"
 
@@ -69,9 +70,58 @@ static void every_route_is_documented_with_its_methods(void **state)
 			fail_msg("route %s: expected only its methods, got %zu operations", r->path,
 				 json_object_size(p));
 	}
-	if (json_object_size(paths) != TB_ROUTE_COUNT)
-		fail_msg("expected %d documented paths (the route table), got %zu", TB_ROUTE_COUNT,
-			 json_object_size(paths));
+	if (json_object_size(paths) != TB_ROUTE_COUNT + TB_FND_COUNT)
+		fail_msg("expected %d documented paths (the route table and the finding sub-routes), got %zu",
+			 TB_ROUTE_COUNT + TB_FND_COUNT, json_object_size(paths));
+	json_decref(doc);
+}
+
+/* The finding-scoped routes are dispatched by tb_fnd_route, not the table:
+ * each documented template must route to its sub-route, with its methods,
+ * the 404 of an unknown finding and the scopes in its description. */
+static void finding_routes_are_documented(void **state)
+{
+	json_t *doc = doc_load(), *paths = json_object_get(doc, "paths");
+	int seen[TB_FND_COUNT] = {0};
+	const char *key;
+	json_t *p;
+
+	(void)state;
+	json_object_foreach(paths, key, p)
+	{
+		char path[256], id[TB_FND_ID_MAX];
+		const char *tmpl = strstr(key, "{id}");
+		tb_fnd_sub_t sub;
+
+		if (strncmp(key, "/api/v1/findings/", 17) != 0)
+			continue;
+		if (!tmpl)
+			fail_msg("finding route %s: expected an {id} template", key);
+		snprintf(path, sizeof(path), "%.*sF-1%s", (int)(tmpl - key), key, tmpl + 4);
+		if (tb_fnd_route(path, id, sizeof(id), &sub) < 0)
+			fail_msg("documented %s: expected the server to route it, got no route", key);
+		assert_string_equal(id, "F-1");
+		seen[sub]++;
+		if (!!(tb_fnd_methods(sub) & TB_M_GET) != !!json_object_get(p, "get") ||
+		    !!(tb_fnd_methods(sub) & TB_M_POST) != !!json_object_get(p, "post"))
+			fail_msg("finding route %s: expected its methods documented exactly", key);
+		for (int post = 0; post < 2; post++) {
+			json_t *op = json_object_get(p, post ? "post" : "get");
+			const char *d = json_string_value(json_object_get(op, "description"));
+
+			if (!op)
+				continue;
+			if (!d || !strstr(d, tb_scope_name(tb_fnd_scope(sub, post))))
+				fail_msg("finding route %s %s: expected its description to name scope %s",
+					 key, post ? "post" : "get", tb_scope_name(tb_fnd_scope(sub, post)));
+			if (!post && !json_object_get(json_object_get(op, "responses"), "404"))
+				fail_msg("finding route %s: expected 404 documented", key);
+		}
+	}
+	for (int i = 0; i < TB_FND_COUNT; i++)
+		if (seen[i] != 1)
+			fail_msg("finding sub-route %s: expected documented once, got %d", tb_fnd_name(i),
+				 seen[i]);
 	json_decref(doc);
 }
 
@@ -185,6 +235,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(document_is_openapi_3),
 	    cmocka_unit_test(every_route_is_documented_with_its_methods),
+	    cmocka_unit_test(finding_routes_are_documented),
 	    cmocka_unit_test(routes_document_auth_and_errors),
 	    cmocka_unit_test(every_ref_resolves),
 	    cmocka_unit_test(route_lookup_is_exact),
