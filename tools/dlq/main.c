@@ -39,19 +39,17 @@
 #define VERSION "0.1.0"
 #define MAX_ARGS 256
 
+/* The options both commands share: where to read and which letters. */
+/* clang-format off */
 #define COMMON_OPTIONS                                                                                       \
 	{"topic", TB_OPT_STRING, TB_TOPIC_DLQ, "the dead-letter topic", NULL},                               \
-	    {"source-topic", TB_OPT_STRING, NULL, "only letters from this input topic", NULL},               \
-	    {"service", TB_OPT_STRING, NULL, "only letters from this service (adapter, canonicalizer, ...)", \
-	     NULL},                                                                                          \
-	    {"reason", TB_OPT_STRING, NULL, "only letters whose reason contains this text", NULL},           \
-	    {"since", TB_OPT_STRING, NULL,                                                                   \
-	     "only letters written at or after TIME (RFC 3339 UTC or epoch s)", NULL},                       \
-	    {"until", TB_OPT_STRING, NULL, "only letters written before TIME", NULL},                        \
-	{                                                                                                    \
-		"timeout", TB_OPT_DURATION_MS, "10s", "longest wait for the broker or the next message",     \
-		    NULL                                                                                     \
-	}
+	{"source-topic", TB_OPT_STRING, NULL, "only letters from this input topic", NULL},                   \
+	{"service", TB_OPT_STRING, NULL, "only letters from this service (adapter, ...)", NULL},             \
+	{"reason", TB_OPT_STRING, NULL, "only letters whose reason contains this text", NULL},               \
+	{"since", TB_OPT_STRING, NULL, "only letters written at or after TIME (UTC Z or epoch s)", NULL},     \
+	{"until", TB_OPT_STRING, NULL, "only letters written before TIME", NULL},                            \
+	{"timeout", TB_OPT_DURATION_MS, "10s", "longest wait for the broker or the next message", NULL}
+/* clang-format on */
 
 static const tb_option_t list_options[] = {
     COMMON_OPTIONS,

@@ -107,18 +107,17 @@ static rd_kafka_t *consumer_new(const dlq_reader_conf_t *c, tb_err_t *err)
 {
 	size_t n = 0;
 	const char *const *props = tb_config_kafka_props(c->cfg, &n);
-	const char *base[] = {"bootstrap.servers",
-			      tb_config_str(c->cfg, "brokers"),
-			      "group.id",
-			      c->group ? c->group : "tb-dlq-list",
-			      "client.id",
-			      "tb-dlq",
-			      "enable.auto.commit",
-			      "false",
-			      "enable.auto.offset.store",
-			      "false",
-			      "auto.offset.reset",
-			      "earliest"};
+	/* clang-format off */
+	const char *base[] = {
+	    "bootstrap.servers", tb_config_str(c->cfg, "brokers"),
+	    "group.id", c->group ? c->group : "tb-dlq-list",
+	    "client.id", "tb-dlq",
+	    "enable.auto.commit", "false",
+	    "enable.auto.offset.store", "false",
+	    "auto.offset.reset", "earliest",
+	    "enable.partition.eof", "true", /* the end of a partition is an event */
+	};
+	/* clang-format on */
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_t *rk;
 	char errstr[512];
@@ -239,14 +238,26 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The partition reached `offset` with nothing before it left to read (end of
+ * the log, or a message past the start-time end: offsets may have gaps). */
+static void at_end(dlq_reader_t *r, int32_t partition, int64_t offset)
+{
+	if (partition >= 0 && partition < r->n_parts && offset >= r->hi[partition])
+		r->pos[partition] = r->hi[partition];
+}
+
 static int handle(dlq_reader_t *r, const rd_kafka_message_t *m, dlq_letter_fn fn, void *ctx, tb_err_t *err)
 {
 	dlq_letter_t l = {.partition = m->partition, .offset = m->offset};
 	tb_err_t why = {{0}};
 	int rc;
 
-	if (m->partition < 0 || m->partition >= r->n_parts || m->offset >= r->hi[m->partition])
-		return 0; /* written after we started */
+	if (m->partition < 0 || m->partition >= r->n_parts)
+		return 0;
+	if (m->offset >= r->hi[m->partition]) {
+		at_end(r, m->partition, m->offset); /* written after we started */
+		return 0;
+	}
 	l.decoded = tb_avro_decode_dead_letter(r->reg, m->payload, m->len, &l.d, &why) == 0;
 	l.why = why.msg;
 	rc = fn(ctx, &l, err);
@@ -279,9 +290,11 @@ int dlq_reader_run(dlq_reader_t *r, dlq_letter_fn fn, void *ctx, tb_err_t *err)
 					    r->c.timeout_ms);
 			continue;
 		}
-		if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+			at_end(r, m->partition, m->offset);
+		else if (m->err)
 			tb_warn("reading %s: %s", r->c.topic, rd_kafka_message_errstr(m));
-		else if (!m->err)
+		else
 			rc = handle(r, m, fn, ctx, err);
 		rd_kafka_message_destroy(m);
 		deadline = now_ms() + r->c.timeout_ms;
