@@ -2,7 +2,7 @@
  * tb-dlq — list and re-drive dead letters (tb.dlq.v1; docs/DLQ.md).
  *
  *   tb-dlq list    [filters] [--format json|table] [--summary]
- *   tb-dlq redrive [filters] [--to TOPIC] [--dry-run] [--group G]
+ *   tb-dlq redrive [filters] [--to TOPIC] [--dry-run] [--redrive-group G]
  *
  * Filters: --source-topic T, --service S, --reason SUBSTRING, --since TIME,
  * --until TIME (TIME: 2026-11-24T21:00:00Z or seconds since the epoch).
@@ -62,7 +62,7 @@ static const tb_option_t redrive_options[] = {
     COMMON_OPTIONS,
     {"to", TB_OPT_STRING, NULL, "produce to this topic instead of each letter's source topic", NULL},
     {"dry-run", TB_OPT_BOOL, "false", "print what would be re-driven; produce and commit nothing", NULL},
-    {"group", TB_OPT_STRING, NULL,
+    {"redrive-group", TB_OPT_STRING, NULL,
      "consumer group recording what was re-driven (default: tb-dlq-redrive-<hash of the selection>)", NULL},
     {NULL, 0, NULL, NULL, NULL},
 };
@@ -71,7 +71,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: tb-dlq list    [filters] [--format json|table] [--summary]\n"
-		"       tb-dlq redrive [filters] [--to TOPIC] [--dry-run] [--group G]\n"
+		"       tb-dlq redrive [filters] [--to TOPIC] [--dry-run] [--redrive-group G]\n"
 		"filters: --source-topic T --service S --reason TEXT --since TIME --until TIME\n"
 		"Kafka: -b/--brokers BOOTSTRAP, -X key=value, TB_KAFKA_<PROP>; `tb-dlq COMMAND --help`.\n");
 }
@@ -350,7 +350,7 @@ static int cmd_redrive(const tb_config_t *cfg, tb_err_t *err)
 	redrive_ctx_t c = {.dlq_topic = tb_config_str(cfg, "topic"),
 			   .dry_run = tb_config_bool(cfg, "dry-run")};
 	char group[64];
-	const char *g = tb_config_str(cfg, "group");
+	const char *g = tb_config_str(cfg, "redrive-group");
 	dlq_reader_conf_t rc = {
 	    .cfg = cfg, .topic = c.dlq_topic, .timeout_ms = (int)tb_config_duration_ms(cfg, "timeout")};
 	dlq_reader_t *r = NULL;
