@@ -42,8 +42,10 @@ SLACK=$((32 * 1024))
 BUDGET=$((CQ + CF + PQ + SLACK))
 tb_diag "budget per service above its idle RSS: consumer queue ${CQ} + fetch ${CF} + producer queue ${PQ} + slack ${SLACK} = ${BUDGET} KiB"
 
-# The correlator catches its index up before every batch (a watermark query per
-# index partition): larger batches keep that overhead out of the burst's way.
+# The correlator catches its index up before every batch with one watermark
+# query per index partition, each waiting behind the index consumer's fetch
+# long-poll (fetch.wait.max.ms, 500 ms): ~3 s per batch. Larger batches keep
+# that overhead out of the burst's way.
 TB_STACK_ARGS_correlator="--batch-max 10000"
 if ! tb_stack_start --no-api; then tb_fail "the pipeline starts"; tb_finish; fi
 tb_ok "the pipeline starts"
@@ -76,8 +78,8 @@ tb_ok "a session holds LOCK TABLE observations IN ACCESS EXCLUSIVE MODE"
 # ---- the bursts -----------------------------------------------------------------------------------
 # A: N synthetic CorrelatedEvents straight to the aggregator, which faces the
 # blocked database. B: M Tetragon exec events through adapter, canonicalizer
-# and correlator (the correlator's per-batch index catch-up limits how many
-# events the whole chain passes in the test's time, hence two bursts).
+# and correlator (the correlator's per-batch index catch-up, above, limits how
+# many events the whole chain passes in the test's time, hence two bursts).
 "$GEN" synth -n "$N" --tenants 2 --stacks 50 --symbols 100 --depth 4 --step-ns 1000000 2>"$TB_TMP/synth.err" &
 SYNTH=$!
 TB_PIDS+=("$SYNTH")
