@@ -264,8 +264,12 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 tb_kafka_producer_t *tb_kafka_producer_new(const tb_kafka_conf_t *conf, const char *const *topics,
 					   size_t n_topics, tb_err_t *err)
 {
-	static const char *const defaults[] = {"compression.type", "lz4",	    "linger.ms", "5",
-					       "partitioner",	   "murmur2_random"};
+	static const char *const defaults[] = {
+	    "compression.type", "lz4", "linger.ms", "5", "partitioner", "murmur2_random",
+	    /* Bounded memory (issue #6): librdkafka's own limit is 1 GiB. A full
+	     * queue makes tb_kafka_produce wait for acknowledgements. */
+	    "queue.buffering.max.kbytes", TB_KAFKA_PRODUCER_QUEUE_KB, "queue.buffering.max.messages",
+	    TB_KAFKA_PRODUCER_QUEUE_MSGS};
 	static const char *const forced[] = {"enable.idempotence", "true", "acks", "all"};
 	tb_kafka_producer_t *p = calloc(1, sizeof(*p));
 	rd_kafka_conf_t *rc;
@@ -276,7 +280,7 @@ tb_kafka_producer_t *tb_kafka_producer_new(const tb_kafka_conf_t *conf, const ch
 		return NULL;
 	}
 	pthread_mutex_init(&p->k.lock, NULL);
-	rc = make_conf(conf, &p->k, defaults, 3, forced, 2, err);
+	rc = make_conf(conf, &p->k, defaults, sizeof(defaults) / sizeof(defaults[0]) / 2, forced, 2, err);
 	if (!rc)
 		goto fail;
 	rd_kafka_conf_set_opaque(rc, p);
@@ -494,8 +498,14 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
 tb_kafka_consumer_t *tb_kafka_consumer_new(const tb_kafka_conf_t *conf, const char *group_id,
 					   const char *const *topics, size_t n_topics, tb_err_t *err)
 {
-	static const char *const defaults[] = {"auto.offset.reset", "earliest", "session.timeout.ms",
-					       "10000"};
+	static const char *const defaults[] = {
+	    "auto.offset.reset", "earliest", "session.timeout.ms", "10000",
+	    /* Bounded prefetch (issue #6): librdkafka's default queue is 64 MiB
+	     * and 100000 messages; a stage that stops polling (flush waiting, the
+	     * aggregator retrying PostgreSQL) stops fetching at these limits. */
+	    "queued.max.messages.kbytes", TB_KAFKA_CONSUMER_QUEUE_KB, "queued.min.messages",
+	    TB_KAFKA_CONSUMER_QUEUE_MSGS, "fetch.max.bytes", TB_KAFKA_CONSUMER_FETCH_BYTES,
+	    "max.partition.fetch.bytes", TB_KAFKA_CONSUMER_PARTITION_FETCH_BYTES};
 	static const char *const forced[] = {"enable.auto.commit", "false", "enable.auto.offset.store",
 					     "false"};
 	tb_kafka_consumer_t *c = calloc(1, sizeof(*c));
@@ -515,7 +525,7 @@ tb_kafka_consumer_t *tb_kafka_consumer_new(const tb_kafka_conf_t *conf, const ch
 		goto fail;
 	}
 	snprintf(c->group, sizeof(c->group), "%s", group_id);
-	rc = make_conf(conf, &c->k, defaults, 2, forced, 2, err);
+	rc = make_conf(conf, &c->k, defaults, sizeof(defaults) / sizeof(defaults[0]) / 2, forced, 2, err);
 	if (!rc)
 		goto fail;
 	if (tb_kafka_conf_apply(rc, gid, 1, err) < 0) {

@@ -233,6 +233,22 @@ int tb_adapter_json_item(tb_adapter_t *a, const tb_adapter_origin_t *o, const tb
 	return tetragon_object(a, &w, it->data, it->len, err);
 }
 
+/* An object over --max-event-bytes inside a Kafka message: the splitter hands
+ * out only its first max_size bytes, which could never be re-driven. The
+ * message is in memory whole, so its dead letter carries the whole message:
+ * after the limit is raised, `tb-dlq redrive` re-produces exactly what the
+ * producer sent (the message's other objects are emitted again then, with
+ * the same deterministic event ids, so the sink stores them once). */
+static int too_large_in_message(tb_adapter_t *a, const where_t *w, const tb_jsonstream_item_t *it,
+				const tb_kafka_msg_t *m, tb_err_t *err)
+{
+	char reason[512];
+
+	snprintf(reason, sizeof(reason), "json: %s: %s (the dead letter holds the whole message)",
+		 tb_jsonstream_kind_name(it->kind), it->reason ? it->reason : "object too large");
+	return dead_letter(a, w, reason, m->value, m->value_len, err);
+}
+
 static int tetragon_message(tb_adapter_t *a, const tb_kafka_msg_t *m, const where_t *msg, tb_err_t *err)
 {
 	tb_jsonstream_item_t it;
@@ -252,6 +268,10 @@ static int tetragon_message(tb_adapter_t *a, const tb_kafka_msg_t *m, const wher
 		items++;
 		snprintf(pos, sizeof(pos), "%s/%d@%" PRId64 ":%" PRIu64 ":%" PRIu64, m->topic,
 			 (int)m->partition, m->offset, it.line, it.column);
+		if (it.kind == TB_JSONSTREAM_TOO_LARGE) {
+			r = too_large_in_message(a, &w, &it, m, err);
+			continue;
+		}
 		if (it.kind != TB_JSONSTREAM_OBJECT) {
 			r = bad_item(a, &w, &it, err);
 			continue;

@@ -52,11 +52,11 @@ static tb_stage_verdict_t canonicalize(void *ctx, tb_stage_t *st, const tb_kafka
 		return TB_STAGE_REJECT;
 	}
 	if (tb_avro_decode_runtime_event(app->reg, m->value, m->value_len, &in, err) < 0) {
-		tb_err_wrap(err, "decode RuntimeEvent");
+		tb_err_wrap(err, "decode: RuntimeEvent"); /* "decode": the dead-letter reason class */
 		return TB_STAGE_REJECT;
 	}
 	if (tb_canon_event(app->canon, &in, &out, err) < 0) {
-		tb_err_wrap(err, "canonicalize");
+		tb_err_wrap(err, "invalid: canonicalize"); /* a RuntimeEvent we cannot canonicalize */
 		v = TB_STAGE_REJECT;
 		goto out;
 	}

@@ -193,7 +193,7 @@ static tb_stage_verdict_t correlate(void *ctx, tb_stage_t *st, const tb_kafka_ms
 		return TB_STAGE_REJECT;
 	}
 	if (tb_avro_decode_canonical_event(app->reg, m->value, m->value_len, &ev, err) < 0) {
-		tb_err_wrap(err, "decode CanonicalEvent");
+		tb_err_wrap(err, "decode: CanonicalEvent"); /* "decode": the dead-letter reason class */
 		return TB_STAGE_REJECT;
 	}
 	if (tb_corr_correlate(app->idx, &ev, err) < 0) {

@@ -12,7 +12,8 @@
  * JSON object per message instead: {"partition","offset","service","reason",
  * "source_topic","source_partition","source_offset","position","ts_ns",
  * "key_hex","payload_hex"}; a value that does not decode is printed as
- * {"partition","offset","error"} and does not stop the consumer.
+ * {"partition","offset","error"} and does not stop the consumer. --hex
+ * prints the value as lowercase hex instead of raw bytes (binary Avro).
  *
  * --assignment-file PATH keeps PATH equal to the current assignment ("topic
  * partition" lines, sorted, rewritten atomically at each rebalance) so tests
@@ -49,6 +50,7 @@ struct consume_opts {
 	long batch;
 	const char *assignment_file;
 	int dlq;
+	int hex; /* value as lowercase hex (binary-safe) */
 };
 
 struct consume_state {
@@ -74,7 +76,8 @@ static void usage(FILE *f)
 		   "                        [--exit-after N | --idle-exit MS] [--no-commit] [--batch N]\n"
 		   "                        [--assignment-file PATH] [--dlq] [-X k=v]\n"
 		   "Prints \"partition offset key value\" per message (key \"-\" if none), then commits.\n"
-		   "--dlq prints each value decoded as a DeadLetter, one JSON object per line.\n");
+		   "--dlq prints each value decoded as a DeadLetter, one JSON object per line.\n"
+		   "--hex prints the value as lowercase hex (binary Avro), \"-\" for a tombstone.\n");
 }
 
 static int parse(tool_globals_t *g, struct consume_opts *o, int argc, char **argv)
@@ -87,6 +90,7 @@ static int parse(tool_globals_t *g, struct consume_opts *o, int argc, char **arg
 	    {"batch", required_argument, NULL, 'N'},
 	    {"assignment-file", required_argument, NULL, 'A'},
 	    {"dlq", no_argument, NULL, 'D'},
+	    {"hex", no_argument, NULL, 'x'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -124,6 +128,9 @@ static int parse(tool_globals_t *g, struct consume_opts *o, int argc, char **arg
 			break;
 		case 'D':
 			o->dlq = 1;
+			break;
+		case 'x':
+			o->hex = 1;
 			break;
 		case 'X':
 			if (tool_add_prop(g, optarg) < 0)
@@ -245,13 +252,26 @@ static void print_dead_letter(const tb_avro_registry_t *reg, const tb_kafka_msg_
 	tb_dead_letter_clear(&d);
 }
 
-static void print_batch(const tb_kafka_batch_t *b, const tb_avro_registry_t *reg)
+static void print_hex(const tb_kafka_msg_t *m)
+{
+	char *v = m->value ? hex(m->value, m->value_len) : NULL;
+
+	printf("%d %lld %.*s %s\n", (int)m->partition, (long long)m->offset, m->key ? (int)m->key_len : 1,
+	       m->key ? (const char *)m->key : "-", v ? v : "-");
+	free(v);
+}
+
+static void print_batch(const tb_kafka_batch_t *b, const tb_avro_registry_t *reg, int as_hex)
 {
 	for (size_t i = 0; i < b->n; i++) {
 		const tb_kafka_msg_t *m = &b->msgs[i];
 
 		if (reg) {
 			print_dead_letter(reg, m);
+			continue;
+		}
+		if (as_hex) {
+			print_hex(m);
 			continue;
 		}
 		printf("%d %lld %.*s %.*s\n", (int)m->partition, (long long)m->offset,
@@ -283,7 +303,7 @@ static int run(const tool_globals_t *g, const struct consume_opts *o, tb_kafka_c
 			break;
 		}
 		if (n > 0) {
-			print_batch(&b, s->reg);
+			print_batch(&b, s->reg, s->o->hex);
 			*count += n;
 			s->last_activity_ms = now_ms();
 			if (o->commit && tb_kafka_commit(c, &b, &err) < 0) {

@@ -65,6 +65,22 @@ typedef struct tb_kafka_tp {
  * rejects, naming the property. Exposed for tools and tests. */
 int tb_kafka_conf_apply(void *rd_conf, const char *const *props, size_t n_pairs, tb_err_t *err);
 
+/* Memory bounds of every client (defaults; -X / TB_KAFKA_* override them).
+ * A producer queues at most PRODUCER_QUEUE_KB KiB or PRODUCER_QUEUE_MSGS
+ * messages before tb_kafka_produce waits; a consumer prefetches until its
+ * queue holds CONSUMER_QUEUE_KB KiB or CONSUMER_QUEUE_MSGS messages, one
+ * fetch bringing at most CONSUMER_FETCH_BYTES (PARTITION_FETCH_BYTES per
+ * partition). A process with one consumer and one producer therefore holds
+ * at most about 16 + 8 + 8 MiB of Kafka data (+ librdkafka's buffers for one
+ * fetch response per broker): tests/integration/033-backpressure-rss.sh
+ * derives its RSS bound from these numbers (docs/DLQ.md, Backpressure). */
+#define TB_KAFKA_PRODUCER_QUEUE_KB "16384"
+#define TB_KAFKA_PRODUCER_QUEUE_MSGS "50000"
+#define TB_KAFKA_CONSUMER_QUEUE_KB "8192"
+#define TB_KAFKA_CONSUMER_QUEUE_MSGS "20000"
+#define TB_KAFKA_CONSUMER_FETCH_BYTES "8388608"
+#define TB_KAFKA_CONSUMER_PARTITION_FETCH_BYTES "1048576"
+
 /* ---- producer ------------------------------------------------------------ */
 
 typedef struct tb_kafka_producer tb_kafka_producer_t;
@@ -75,7 +91,7 @@ typedef struct tb_kafka_producer tb_kafka_producer_t;
  * fails at start with "cannot reach Kafka at <bootstrap>: <reason>" or
  * "topic <t> at <bootstrap>: <reason>".
  * Defaults: compression.type=lz4, linger.ms=5, partitioner=murmur2_random (the
- * Java client's, so keys land on the same partitions); forced:
+ * Java client's, so keys land on the same partitions), the queue bounds above; forced:
  * enable.idempotence=true, acks=all. Metrics: kafka_produced_total,
  * kafka_delivered_total, kafka_delivery_failed_total. NULL on error. */
 tb_kafka_producer_t *tb_kafka_producer_new(const tb_kafka_conf_t *conf, const char *const *topics,
@@ -153,7 +169,7 @@ typedef int (*tb_kafka_rebalance_fn)(void *opaque, int assigned, tb_kafka_tp_t *
 
 /* Create a consumer in group `group_id` subscribed to `topics` (the broker is
  * checked within conf->timeout_ms as for producers). Defaults:
- * auto.offset.reset=earliest, session.timeout.ms=10000; forced:
+ * auto.offset.reset=earliest, session.timeout.ms=10000, the prefetch bounds above; forced:
  * enable.auto.commit=false, enable.auto.offset.store=false. Works with the
  * eager and the cooperative assignors. Metrics: kafka_consumed_total,
  * kafka_commits_total, kafka_commit_rejected_total, kafka_consumer_lag (sum over

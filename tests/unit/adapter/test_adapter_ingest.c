@@ -543,6 +543,35 @@ static void tetragon_message_objects_succeed_or_fail_alone(void **state)
 	EXPECT_INT(1, metric(f, "tb_adapter_dead_lettered_total{input=\"kafka\"} "));
 }
 
+/* The splitter keeps only max_size bytes of an oversized object: from Kafka
+ * the dead letter must hold the whole message, so a re-drive after the limit
+ * was raised re-produces exactly what was sent. */
+static void oversized_object_in_a_message_dead_letters_the_whole_message(void **state)
+{
+	fx_t *f = *state;
+	tb_adapter_conf_t c = {.tenant = "t1", .reg = f->reg, .metrics = f->metrics, .max_object = 256};
+	char v[400], big[300];
+	tb_kafka_msg_t m;
+	tb_adapter_t *small;
+	tb_err_t err = {{0}};
+
+	c.sink = (tb_adapter_sink_t){on_event, on_dead, f};
+	small = tb_adapter_new(&c, &err);
+	assert_non_null(small);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(v, sizeof(v), "{\"process_exec\":{\"process\":{\"binary\":\"%s\"}}}", big);
+	m = kmsg(TB_TOPIC_TETRAGON_RAW, 1, 4, "k", v, strlen(v));
+	assert_int_equal(tb_adapter_kafka_message(small, &m, &err), 0);
+	EXPECT_INT(1, f->n_dead);
+	EXPECT_HAS("json: too_large: ", f->dead[0].reason);
+	EXPECT_HAS("(the dead letter holds the whole message)", f->dead[0].reason);
+	EXPECT_STR(v, f->dead[0].payload);
+	EXPECT_INT(4, f->dead[0].offset);
+	EXPECT_INT(0, f->n_ev);
+	tb_adapter_free(small);
+}
+
 static void empty_and_whitespace_messages_are_dead_lettered(void **state)
 {
 	fx_t *f = *state;
@@ -712,6 +741,7 @@ int main(void)
 	    T(stdin_eof_dead_letters_the_unfinished_object_and_ends),
 	    T(sink_failure_is_fatal_and_does_not_move_the_position),
 	    T(tetragon_message_objects_succeed_or_fail_alone),
+	    T(oversized_object_in_a_message_dead_letters_the_whole_message),
 	    T(empty_and_whitespace_messages_are_dead_lettered),
 	    T(same_tetragon_event_gets_the_same_id_from_every_input),
 	    T(probe_batch_message_becomes_events),
