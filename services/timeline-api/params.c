@@ -108,7 +108,7 @@ int tb_api_parse_time(const char *s, int64_t now_us, int64_t *us, tb_err_t *err)
 	    (atoi(s) < 1970 || atoi(s) > 2262))
 		return tb_err(
 		    err,
-		    "'%.64s' is outside the supported range 1970-01-01T00:00:00Z .. 2262-04-11T23:47:16Z", s);
+		    "'%.64s' is outside the supported range 1970-01-01T00:00:00Z .. 2262-04-11T23:47:15Z", s);
 	if (tb_req_parse_rfc3339(s, &ns) < 0)
 		return tb_err(
 		    err,
