@@ -153,9 +153,11 @@ tb_check "observations still exists" t "$(tb_psql -Atc "SELECT to_regclass('publ
 # ---- slow client (slowloris) -------------------------------------------------------------
 closed0=$(metric http_connections_deadline_total)
 exec {slow}<>"/dev/tcp/127.0.0.1/${TB_API##*:}"
-(
-  printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ' >&"$slow" || exit 0
-  for _ in $(seq 1 200); do printf 'a' >&"$slow" 2>/dev/null || exit 0; sleep 0.3; done
+( # exits 3 when a write fails (the server closed), 0 after sending everything (60 s)
+  trap '' PIPE
+  printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ' >&"$slow" 2>/dev/null || exit 3
+  for _ in $(seq 1 200); do printf 'a' >&"$slow" 2>/dev/null || exit 3; sleep 0.3; done
+  exit 0
 ) &
 writer=$!
 TB_PIDS+=("$writer")
@@ -167,9 +169,12 @@ if timeout 30 cat <&"$slow" >"$TB_TMP/slow.out"; then
 else
   tb_fail "the slow connection is closed by the server (--request-deadline)"
 fi
-tb_check "the writer was still sending when it was closed" 1 "$(kill -0 "$writer" 2>/dev/null && echo 1 || echo 0)"
+wait "$writer"
+tb_check "the server closed it while the client was still sending (its write failed)" 3 "$?"
+keep=() # the writer is reaped: cleanup must not signal its PID, which may be reused
+for p in "${TB_PIDS[@]}"; do [ "$p" = "$writer" ] || keep+=("$p"); done
+TB_PIDS=("${keep[@]}")
 exec {slow}>&-
-tb_stop "$writer"
 tb_diag "slow client got: $(head -c 200 "$TB_TMP/slow.out" | tr '\r\n' '  ')"
 tb_wait_for 10 test "$(metric http_connections_deadline_total)" -gt "$closed0" &&
   tb_ok "counted in http_connections_deadline_total" || tb_fail "counted in http_connections_deadline_total"
