@@ -194,4 +194,14 @@ tb_check "healthy at the end" 200 "$(tb_http GET /healthz)"
 code=$(tb_http GET "$TL?limit=3")
 tb_check "still answers queries at the end" "200 3" "$code $(tb_resp | jq '.items | length')"
 tb_check "still alive (not crashed)" 1 "$(kill -0 "$TB_API_PID" 2>/dev/null && echo 1 || echo 0)"
+# Every connection of this test, whatever answered it (our handlers, the
+# guard, libevent's own 400/413, the deadline), ends in the close callback
+# that releases its slot: once the clients are gone none is left open.
+all_closed() { [ "$(metric http_connections_opened_total)" = "$(metric http_connections_closed_total)" ]; }
+if tb_wait_for 30 all_closed; then
+  tb_ok "every connection's slot is released ($(metric http_connections_opened_total) opened and closed)"
+else
+  tb_fail "every connection's slot is released"
+  tb_diag "opened $(metric http_connections_opened_total), closed $(metric http_connections_closed_total)"
+fi
 tb_finish
