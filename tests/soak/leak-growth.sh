@@ -14,11 +14,17 @@
 #
 # The check: for every service, RSS after the last round may exceed RSS
 # after round 2 by at most TOL_PCT percent (default 10) plus TOL_KB
-# (default 8192). Round 1 is excluded: it is where caches, connection
+# (default 4096). Round 1 is excluded: it is where caches, connection
 # buffers, librdkafka's queues and glibc's arenas reach their working size.
 # After that a service that frees what it allocates stays flat; a leak of
-# 100 bytes per event would add 2 MB per round, 8 MB over rounds 3..6.
+# 100 bytes per event would add 2 MB per round, 8 MB over rounds 3..6,
+# more than the tolerance of any service (10 % of at most ~32 MB + 4 MiB).
 # This is a bound on memory, not on time: no assertion depends on speed.
+#
+# Measured on the 2-vCPU dev VM (2026-11-24, defaults, ~8 minutes), VmRSS KiB
+# after rounds 1 / 2 / 6: adapter 12288 / 12540 / 15484 (flat from round 5),
+# canonicalizer 14140 / 19220 / 19624, correlator 24064 / 30812 / 31872,
+# aggregator 19244 / 19256 / 19684, timeline-api 27072 / 30340 / 31272.
 #
 # Environment: ROUNDS, EVENTS, BATCH, TOL_PCT, TOL_KB; TB_BIN_DIR as for
 # the integration tests (the ASan builds inflate RSS, use the plain ones).
@@ -31,7 +37,7 @@ ROUNDS=${ROUNDS:-6}
 EVENTS=${EVENTS:-20000}
 BATCH=${BATCH:-2000}
 TOL_PCT=${TOL_PCT:-10}
-TOL_KB=${TOL_KB:-8192}
+TOL_KB=${TOL_KB:-4096}
 [ "$ROUNDS" -ge 3 ] || { tb_fail "ROUNDS must be at least 3"; tb_finish; }
 
 e2e_build_shop shop || { tb_fail "the demo binary builds"; tb_finish; }
