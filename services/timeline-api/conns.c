@@ -138,6 +138,7 @@ static void attach(tb_api_conn_t *c)
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	tb_api_conn_t *c = arg;
+	struct evhttp_connection *evcon;
 
 	(void)fd;
 	(void)what;
@@ -145,9 +146,14 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		attach(c);
 		return;
 	}
+	evcon = c->evcon;
 	tb_metric_inc(c->owner->deadline_closed);
-	send_timeout_answer(evhttp_connection_get_bufferevent(c->evcon));
-	evhttp_connection_free(c->evcon); /* calls on_close, which frees c */
+	send_timeout_answer(evhttp_connection_get_bufferevent(evcon));
+	/* Release the slot here rather than through on_close, which evhttp
+	 * skips for a connection it no longer counts as connected. */
+	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	forget(c);
+	evhttp_connection_free(evcon);
 }
 
 int tb_api_conns_open(tb_api_conns_t *cs, struct bufferevent *bev)
@@ -189,7 +195,11 @@ void tb_api_conns_stop(tb_api_conns_t *cs)
 
 void tb_api_conns_free(tb_api_conns_t *cs)
 {
+	tb_api_conn_t *next;
+
 	cs->listener = NULL;
-	while (cs->list)
-		forget(cs->list);
+	for (tb_api_conn_t *c = cs->list; c; c = next) {
+		next = c->next;
+		forget(c);
+	}
 }

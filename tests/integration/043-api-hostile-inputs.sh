@@ -49,6 +49,7 @@ tables() { # row counts of every table the API reads, one line
 metric() { # NAME -> value on the admin port (0 when absent)
   curl -s "$ADMIN/metrics" | awk -v n="tb_timeline_api_$1" '$1 == n {print $2; f = 1} END {if (!f) print 0}'
 }
+metric_above() { [ "$(metric "$1")" -gt "$2" ]; } # NAME VALUE: for tb_wait_for (re-read each poll)
 # expect NAME STATUS ERROR_CODE METHOD PATH [CURL ARGS...]: status and
 # .error.code of the answer ("-" = not JSON, e.g. libevent's own page).
 expect() {
@@ -176,14 +177,14 @@ for p in "${TB_PIDS[@]}"; do [ "$p" = "$writer" ] || keep+=("$p"); done
 TB_PIDS=("${keep[@]}")
 exec {slow}>&-
 tb_diag "slow client got: $(head -c 200 "$TB_TMP/slow.out" | tr '\r\n' '  ')"
-tb_wait_for 10 test "$(metric http_connections_deadline_total)" -gt "$closed0" &&
+tb_wait_for 10 metric_above http_connections_deadline_total "$closed0" &&
   tb_ok "counted in http_connections_deadline_total" || tb_fail "counted in http_connections_deadline_total"
 
 # ---- connection bound ------------------------------------------------------------------
 paused0=$(metric http_accept_paused_total)
 idle=()
 for _ in 1 2 3 4; do exec {fd}<>"/dev/tcp/127.0.0.1/${TB_API##*:}"; idle+=("$fd"); done
-tb_wait_for 20 test "$(metric http_accept_paused_total)" -gt "$paused0" &&
+tb_wait_for 20 metric_above http_accept_paused_total "$paused0" &&
   tb_ok "at --max-connections the server stops accepting" || tb_fail "at --max-connections the server stops accepting"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 40 "$TB_API/healthz")
 tb_check "a client beyond the bound waits and is answered once the idle ones are closed" 200 "$code"
