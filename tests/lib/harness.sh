@@ -22,7 +22,7 @@ chmod 755 "$TB_TMP"
 # allocations LeakSanitizer must not report.
 TB_SAN_DIR="$TB_TMP/sanitizer"
 mkdir -p "$TB_SAN_DIR"
-export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:log_path=$TB_SAN_DIR/asan${ASAN_OPTIONS_EXTRA:+:$ASAN_OPTIONS_EXTRA}"
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:log_path=$TB_SAN_DIR/asan"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$TB_SAN_DIR/ubsan"
 export LSAN_OPTIONS="suppressions=$TB_ROOT/tests/lsan.supp:print_suppressions=0"
 TB_PIDS=()
@@ -32,7 +32,7 @@ TB_FAILED=0
 tb_on_exit() { TB_EXIT_HOOKS+=("$*"); }
 
 tb_cleanup() {
-  local i pid
+  local i pid san=0
   for ((i = ${#TB_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
     eval "${TB_EXIT_HOOKS[$i]}" >/dev/null 2>&1 || true
   done
@@ -44,26 +44,28 @@ tb_cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
-  tb_sanitizer_check
+  tb_sanitizer_check || san=1
   if [ "${TB_KEEP_TMP:-0}" = 1 ]; then
     echo "# kept $TB_TMP"
   else
     rm -rf "$TB_TMP"
   fi
+  [ $san = 0 ] || exit 1
 }
-# Any sanitizer report fails the test: named, its head printed, the file
-# kept in a directory that survives $TB_TMP.
+# Any sanitizer report fails the test (tb_cleanup exits 1): named, its head
+# printed, the file kept in a directory that survives $TB_TMP. Returns 1
+# when there was one.
 tb_sanitizer_check() {
-  local f keep
+  local f keep=""
   for f in "$TB_SAN_DIR"/*; do
     [ -f "$f" ] || continue
-    [ -n "${keep:-}" ] || keep=$(mktemp -d /tmp/tb-sanitizer.XXXXXX)
+    [ -n "$keep" ] || keep=$(mktemp -d /tmp/tb-sanitizer.XXXXXX)
     cp "$f" "$keep/"
     echo "not ok - sanitizer report $(basename "$f") (kept as $keep/$(basename "$f"))"
     head -40 "$f" | sed 's/^/#   /'
     TB_FAILED=1
   done
-  [ -z "${keep:-}" ] || exit 1
+  [ -z "$keep" ]
 }
 trap tb_cleanup EXIT
 trap 'exit 130' INT TERM
