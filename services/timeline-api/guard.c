@@ -27,11 +27,45 @@ void tb_api_guard_init(tb_api_guard_t *g, uint64_t max_body, size_t max_headers)
 	randombytes_buf(nonce, sizeof(nonce));
 	sodium_bin2hex(hex, sizeof(hex), nonce, sizeof(nonce));
 	snprintf(g->path, sizeof(g->path), "%s%s/payload-too-large", TB_API_GUARD_PREFIX, hex);
+	snprintf(g->uri_path, sizeof(g->uri_path), "%s%s/uri-too-long", TB_API_GUARD_PREFIX, hex);
+}
+
+void tb_api_guard_set_max_uri(tb_api_guard_t *g, size_t max_uri)
+{
+	g->max_uri = max_uri;
 }
 
 int tb_api_guard_is_synthetic(const tb_api_guard_t *g, const char *path)
 {
-	return strcmp(path, g->path) == 0;
+	if (strcmp(path, g->path) == 0)
+		return 1;
+	return strcmp(path, g->uri_path) == 0 ? 2 : 0;
+}
+
+/* Length of the request target when the buffer's request line has (or will
+ * have, the line being still incomplete) a target over max_uri, else 0. */
+static size_t long_target(const tb_api_guard_t *g, struct evbuffer *input, size_t len)
+{
+	size_t n = len < g->max_uri + 32 ? len : g->max_uri + 32, t;
+	const char *p, *sp, *eol, *end;
+
+	if (!g->max_uri || len <= g->max_uri)
+		return 0;
+	p = (const char *)evbuffer_pullup(input, (ev_ssize_t)n);
+	if (!p || !(sp = memchr(p, ' ', n)))
+		return 0;
+	end = p + n;
+	eol = memchr(sp + 1, '\n', (size_t)(end - sp - 1));
+	if (eol) {
+		const char *sp2 = memchr(sp + 1, ' ', (size_t)(eol - sp - 1));
+
+		t = (size_t)((sp2 ? sp2 : eol) - sp - 1);
+	} else {
+		const char *sp2 = memchr(sp + 1, ' ', (size_t)(end - sp - 1));
+
+		t = (size_t)((sp2 ? sp2 : end) - sp - 1); /* still arriving: at least this long */
+	}
+	return t > g->max_uri ? t : 0;
 }
 
 /* "METHOD /" at the start: an uppercase token, one space, a slash. */
@@ -107,6 +141,13 @@ int tb_api_guard_check(const tb_api_guard_t *g, struct evbuffer *input)
 	got = evbuffer_copyout(input, first, sizeof(first));
 	if (got < 4 || !looks_like_request(first, (size_t)got))
 		return 0;
+	/* Our synthetic requests are far shorter than max_uri (>= 256). */
+	if (long_target(g, input, len) > 0) {
+		evbuffer_drain(input, len);
+		evbuffer_add_printf(input, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+				    g->uri_path);
+		return 1;
+	}
 	n = len < g->max_headers ? len : g->max_headers;
 	p = (const char *)evbuffer_pullup(input, (ev_ssize_t)n);
 	if (!p || (end = head_end(p, n)) == 0)

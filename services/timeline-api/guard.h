@@ -13,7 +13,8 @@
  *     GET /.tb-guard/<nonce>/payload-too-large?declared=N HTTP/1.1
  *     Connection: close
  *
- * which the server answers with a JSON 413 before closing the connection;
+ * which the server answers with a JSON 413 before closing the connection
+ * (likewise a request target over --max-uri-bytes: JSON 414);
  * the client's body is never read. The nonce is random per process (a
  * client that guessed it would only get a 413 for itself).
  *
@@ -39,11 +40,21 @@
 typedef struct tb_api_guard {
 	uint64_t max_body;  /* --max-body-bytes */
 	size_t max_headers; /* --max-header-bytes: longer heads are left to evhttp */
+	size_t max_uri;	    /* --max-uri-bytes (0: not checked); < max_headers */
 	char path[96];	    /* TB_API_GUARD_PREFIX "<nonce>/payload-too-large" */
+	char uri_path[96];  /* TB_API_GUARD_PREFIX "<nonce>/uri-too-long" */
 } tb_api_guard_t;
 
 /* Limits and a fresh random nonce. */
 void tb_api_guard_init(tb_api_guard_t *g, uint64_t max_body, size_t max_headers);
+
+/* Also answer request lines whose target is longer than max_uri bytes
+ * with the synthetic uri_path request (the server's JSON 414). The request
+ * line is always at the start of the buffer until evhttp has read all of
+ * it (evhttp never consumes part of a line), so unlike the body check this
+ * one cannot be missed; max_uri below max_headers keeps evhttp's own
+ * "headers too large" answer from coming first. */
+void tb_api_guard_set_max_uri(tb_api_guard_t *g, size_t max_uri);
 
 /* Watch a connection's input buffer. g must outlive the buffer (one guard
  * per server, shared by all its connections; it is only read). */
@@ -53,7 +64,8 @@ int tb_api_guard_attach(const tb_api_guard_t *g, struct evbuffer *input);
  * tests: 1 when it replaced them with the synthetic request, 0 otherwise. */
 int tb_api_guard_check(const tb_api_guard_t *g, struct evbuffer *input);
 
-/* 1 when `path` (without query string) is g's synthetic path. */
+/* 1 when `path` (without query string) is g's synthetic 413 path, 2 when
+ * it is the synthetic 414 path, 0 otherwise. */
 int tb_api_guard_is_synthetic(const tb_api_guard_t *g, const char *path);
 
 #endif

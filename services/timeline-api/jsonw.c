@@ -153,6 +153,76 @@ static size_t utf8_len(const unsigned char *p, size_t avail)
 	return n;
 }
 
+size_t tb_utf8_invalid_at(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, l;
+
+	while (i < n) {
+		if ((l = utf8_len(p + i, n - i)) == 0)
+			return i;
+		i += l;
+	}
+	return n;
+}
+
+/* The member name whose string value contains offset `at` of a JSON text
+ * (scanning back to the string's opening quote, then over ':' to the
+ * name), or "" when `at` is not inside such a value (an array element, a
+ * name, outside strings). Only a hint for error messages: it does not
+ * parse the document. */
+static int is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static void member_before(const char *s, size_t at, char *name, size_t cap)
+{
+	size_t i = at, end, start;
+
+	name[0] = '\0';
+	while (i > 0 && !(s[i - 1] == '"' && (i < 2 || s[i - 2] != '\\')))
+		i--;
+	if (i == 0)
+		return;
+	for (i--; i > 0 && is_ws(s[i - 1]); i--)
+		;
+	if (i == 0 || s[i - 1] != ':')
+		return;
+	for (i--; i > 0 && is_ws(s[i - 1]); i--)
+		;
+	if (i == 0 || s[i - 1] != '"')
+		return;
+	end = --i;
+	while (i > 0 && s[i - 1] != '"')
+		i--;
+	if (i == 0)
+		return;
+	start = i;
+	snprintf(name, cap, "%.*s", (int)(end - start < 64 ? end - start : 64), s + start);
+}
+
+int tb_utf8_describe_json(const char *s, size_t n, char *msg, size_t cap)
+{
+	size_t at = tb_utf8_invalid_at(s, n), line = 1, col = 1;
+	char name[72];
+
+	if (at == n)
+		return 0;
+	for (size_t i = 0; i < at; i++) {
+		if (s[i] == '\n')
+			line++, col = 1;
+		else if (((unsigned char)s[i] & 0xc0) != 0x80)
+			col++;
+	}
+	member_before(s, at, name, sizeof(name));
+	if (tb_utf8_invalid_at(name, strlen(name)) < strlen(name))
+		name[0] = '\0';
+	snprintf(msg, cap, "invalid UTF-8 at byte %zu (line %zu, column %zu)%s%s%s", at, line, col,
+		 name[0] ? " in the value of member \"" : "", name, name[0] ? "\"" : "");
+	return -1;
+}
+
 void tb_jw_escaped(tb_jw_t *w, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;

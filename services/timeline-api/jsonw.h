@@ -62,6 +62,19 @@ void tb_jw_raw(tb_jw_t *w, const char *s, size_t n);
 /* Append `s` escaped, without quotes (for building messages). */
 void tb_jw_escaped(tb_jw_t *w, const char *s, size_t n);
 
+/* Offset of the first byte of s[0..n) that does not start a well-formed
+ * UTF-8 sequence (same strict rules as the writer), or n when all is valid.
+ * Query parameters are checked with it: they reach SQL as text, and
+ * PostgreSQL would refuse invalid UTF-8 with an error, not a 400. */
+size_t tb_utf8_invalid_at(const char *s, size_t n);
+
+/* 0 when the JSON text s[0..n) is valid UTF-8; else -1 and a message in
+ * msg: byte offset, line, column and, when the bad byte is inside a
+ * member's string value, the member's name. Request bodies are checked
+ * with it before parsing, so the 400 says where instead of jansson's
+ * "unable to decode byte". */
+int tb_utf8_describe_json(const char *s, size_t n, char *msg, size_t cap);
+
 /* 1 after an allocation failure or a nesting error. */
 int tb_jw_failed(const tb_jw_t *w);
 

@@ -43,8 +43,13 @@ static const tb_option_t options[] = {
      "worker threads (each with its own event loop, PostgreSQL connection, producer)", NULL},
     {"max-body-bytes", TB_OPT_INT, "8388608", "largest request body (larger: 413)", NULL},
     {"max-header-bytes", TB_OPT_INT, "16384", "largest request line + headers", NULL},
+    {"max-uri-bytes", TB_OPT_INT, "8192", "longest request target (path and query; longer: 414)", NULL},
     {"request-timeout", TB_OPT_DURATION_MS, "30s",
      "close connections idle this long mid-request or between requests", NULL},
+    {"request-deadline", TB_OPT_DURATION_MS, "60s",
+     "longest a client may take to send one whole request (slow clients are closed)", NULL},
+    {"max-connections", TB_OPT_INT, "1024",
+     "open HTTP connections; beyond, clients wait in the listen backlog", NULL},
     {"ingest-timeout", TB_OPT_DURATION_MS, "30s",
      "longest wait for the broker to acknowledge a request's records", NULL},
     {"default-limit", TB_OPT_INT, "100", "page size when limit= is absent", NULL},
@@ -73,29 +78,37 @@ static int int_opt(tb_service_t *svc, const char *name, int64_t lo, int64_t hi, 
 
 static int load_config(tb_service_t *svc, tb_api_config_t *c, tb_err_t *err)
 {
-	int64_t threads = 0, body = 0, headers = 0, def = 0, max = 0, stacks = 0, events = 0;
+	int64_t threads = 0, body = 0, headers = 0, def = 0, max = 0, stacks = 0, events = 0, conns = 0,
+		uri = 0;
 	size_t n_pairs = 0;
 
 	memset(c, 0, sizeof(*c));
 	if (int_opt(svc, "threads", 1, 64, &threads, err) < 0 ||
 	    int_opt(svc, "max-body-bytes", 1024, INT64_C(1) << 30, &body, err) < 0 ||
 	    int_opt(svc, "max-header-bytes", 1024, 1 << 20, &headers, err) < 0 ||
+	    int_opt(svc, "max-uri-bytes", 256, headers - 256, &uri, err) < 0 ||
 	    int_opt(svc, "max-limit", 1, 100000, &max, err) < 0 ||
 	    int_opt(svc, "default-limit", 1, max, &def, err) < 0 ||
 	    int_opt(svc, "max-stacks", 1, 1000000, &stacks, err) < 0 ||
-	    int_opt(svc, "max-events", 1, 1000000, &events, err) < 0)
+	    int_opt(svc, "max-events", 1, 1000000, &events, err) < 0 ||
+	    int_opt(svc, "max-connections", threads, 1000000, &conns, err) < 0)
 		return -1;
 	c->listen = tb_config_str(svc->cfg, "listen");
 	c->threads = (int)threads;
 	c->runtime_enabled = tb_config_bool(svc->cfg, "runtime-enabled");
 	c->max_body = (uint64_t)body;
 	c->max_headers = (size_t)headers;
+	c->max_uri = (size_t)uri;
 	c->request_timeout_s = (int)((tb_config_duration_ms(svc->cfg, "request-timeout") + 999) / 1000);
+	c->request_deadline_s = (int)((tb_config_duration_ms(svc->cfg, "request-deadline") + 999) / 1000);
+	c->max_connections = (int)conns;
 	c->ingest_timeout_ms = (int)tb_config_duration_ms(svc->cfg, "ingest-timeout");
 	c->pg = tb_config_str(svc->cfg, "pg");
 	c->pg_connect_wait_ms = (int)tb_config_duration_ms(svc->cfg, "pg-connect-wait");
-	if (c->request_timeout_s < 1 || c->ingest_timeout_ms < 1)
-		return tb_err(err, "options 'request-timeout' and 'ingest-timeout' must be positive");
+	if (c->request_timeout_s < 1 || c->request_deadline_s < 1 || c->ingest_timeout_ms < 1)
+		return tb_err(err,
+			      "options 'request-timeout', 'request-deadline' and 'ingest-timeout' must be "
+			      "positive");
 	if (c->runtime_enabled && (!c->pg || !*c->pg))
 		return tb_err(err, "option 'pg' is required unless --runtime-enabled=false (null mode)");
 	c->kafka.bootstrap = tb_config_str(svc->cfg, "brokers");

@@ -17,6 +17,7 @@
 
 #include <sodium.h>
 
+#include "jsonw.h"
 #include "params.h"
 #include "requests.h"
 #include "sbom.h"
@@ -103,6 +104,11 @@ int tb_api_parse_time(const char *s, int64_t now_us, int64_t *us, tb_err_t *err)
 		*us = now_us - d * US_PER_S;
 		return 0;
 	}
+	if (tb_req_parse_rfc3339(s, &ns) < 0 && isdigit((unsigned char)s[0]) &&
+	    (atoi(s) < 1970 || atoi(s) > 2262))
+		return tb_err(
+		    err,
+		    "'%.64s' is outside the supported range 1970-01-01T00:00:00Z .. 2262-04-11T23:47:15Z", s);
 	if (tb_req_parse_rfc3339(s, &ns) < 0)
 		return tb_err(
 		    err,
@@ -163,7 +169,7 @@ int tb_api_qs_parse(const char *query, tb_api_qs_t *out, tb_err_t *err)
 	while (pos <= qlen) {
 		size_t end = pos + strcspn(query + pos, "&");
 		const char *eq = memchr(query + pos, '=', end - pos);
-		size_t klen = eq ? (size_t)(eq - query - pos) : end - pos;
+		size_t klen = eq ? (size_t)(eq - query - pos) : end - pos, bad;
 		long n;
 
 		if (end == pos) { /* "a=1&&b=2" or a trailing '&': nothing to read */
@@ -177,6 +183,8 @@ int tb_api_qs_parse(const char *query, tb_api_qs_t *out, tb_err_t *err)
 		out->keys[out->n] = out->store + at;
 		if ((n = pct_decode(query + pos, klen, 0, out->store + at, err)) < 0)
 			return -1;
+		if (tb_utf8_invalid_at(out->keys[out->n], (size_t)n) < (size_t)n)
+			return tb_err(err, "query parameter name '%.64s': invalid UTF-8", out->keys[out->n]);
 		at += (size_t)n + 1;
 		out->vals[out->n] = out->store + at;
 		if (eq) {
@@ -191,6 +199,9 @@ int tb_api_qs_parse(const char *query, tb_api_qs_t *out, tb_err_t *err)
 		if (n > TB_API_VALUE_MAX)
 			return tb_err(err, "parameter %s: value longer than %d bytes", out->keys[out->n],
 				      TB_API_VALUE_MAX);
+		if ((bad = tb_utf8_invalid_at(out->vals[out->n], (size_t)n)) < (size_t)n)
+			return tb_err(err, "%s: invalid UTF-8 at byte %zu of the decoded value",
+				      out->keys[out->n], bad);
 		at += (size_t)n + 1;
 		out->n++;
 		pos = end + 1;

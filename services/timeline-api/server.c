@@ -31,6 +31,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 
+#include "conns.h"
 #include "findings.h"
 #include "guard.h"
 #include "ingest.h"
@@ -60,8 +61,9 @@ typedef struct worker {
 	tb_kafka_producer_t *producer;
 	pthread_t thread;
 	int started;
-	tb_jw_t w;	  /* response body under construction */
-	tb_api_sql_t sql; /* statement under construction (8 KiB: not on the stack) */
+	tb_jw_t w;	      /* response body under construction */
+	tb_api_sql_t sql;     /* statement under construction (8 KiB: not on the stack) */
+	tb_api_conns_t conns; /* deadlines and the connection bound (conns.h) */
 } worker_t;
 
 struct tb_api_server {
@@ -220,6 +222,19 @@ static const char *request_body(call_t *c, size_t *len)
 	return p ? p : "";
 }
 
+/* The body of a JSON route, or NULL after a 400 when it is not UTF-8. */
+static const char *json_body(call_t *c, size_t *len)
+{
+	const char *body = request_body(c, len);
+	char why[200];
+
+	if (tb_utf8_describe_json(body, *len, why, sizeof(why)) < 0) {
+		reply_errorf(c, 400, "invalid_body", "body: %s", why);
+		return NULL;
+	}
+	return body;
+}
+
 /* 503 for Kafka trouble, 500 for a record we could not encode. */
 static void reply_produce_failure(call_t *c, int rc, const char *msg)
 {
@@ -292,10 +307,12 @@ static void handle_traces(call_t *c)
 	tb_api_ingest_t in;
 	tb_err_t err;
 	size_t len;
-	const char *body = request_body(c, &len);
+	const char *body = json_body(c, &len);
 	int status, rc;
 
 	tb_err_clear(&err);
+	if (!body)
+		return;
 	status = tb_api_ingest_parse(body, len, &o, &in, &err);
 	if (status != 0) {
 		reply_ingest_error(c, status, &in, err.msg);
@@ -322,11 +339,13 @@ static void handle_artifacts(call_t *c)
 	tb_jw_t *w = &c->wk->w;
 	tb_err_t err;
 	size_t len;
-	const char *body = request_body(c, &len);
+	const char *body = json_body(c, &len);
 	int rc;
 
 	memset(&a, 0, sizeof(a));
 	tb_err_clear(&err);
+	if (!body)
+		return;
 	if (tb_req_parse_artifact(body, len, &s->cfg.req, &a, &err) < 0) {
 		reply_error(c, 400, "invalid_body", err.msg);
 		return;
@@ -361,11 +380,13 @@ static void handle_findings(call_t *c)
 	tb_jw_t *w = &c->wk->w;
 	tb_err_t err;
 	size_t len;
-	const char *body = request_body(c, &len);
+	const char *body = json_body(c, &len);
 	int rc;
 
 	memset(&f, 0, sizeof(f));
 	tb_err_clear(&err);
+	if (!body)
+		return;
 	if (tb_req_parse_finding(body, len, &s->cfg.req, &f, &err) < 0) {
 		reply_error(c, 400, "invalid_body", err.msg);
 		return;
@@ -538,11 +559,13 @@ static void handle_finding_trace_post(call_t *c, const char *id)
 	tb_jw_t *w = &c->wk->w;
 	tb_err_t err;
 	size_t len;
-	const char *body = request_body(c, &len);
+	const char *body = json_body(c, &len);
 	int rc;
 
 	memset(&t, 0, sizeof(t));
 	tb_err_clear(&err);
+	if (!body)
+		return;
 	if (tb_req_parse_finding_trace(id, body, len, c->who.tenant, wall_us() * 1000, &t, &err) < 0) {
 		reply_error(c, 400, "invalid_body", err.msg);
 		return;
@@ -676,6 +699,13 @@ static void handle_guarded(call_t *c)
 		     declared, c->wk->srv->cfg.max_body);
 }
 
+static void handle_uri_too_long(call_t *c)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Connection", "close");
+	reply_errorf(c, 414, "uri_too_long", "request target longer than %zu bytes (--max-uri-bytes)",
+		     c->wk->srv->cfg.max_uri);
+}
+
 static int method_allowed(const tb_api_route_t *r, enum evhttp_cmd_type cmd)
 {
 	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
@@ -773,14 +803,19 @@ static void on_request(struct evhttp_request *req, void *arg)
 	int64_t t0 = mono_us();
 	char fid[TB_FND_ID_MAX + 1];
 	tb_fnd_sub_t fsub;
+	int guarded;
 
 	tb_jw_reset(&wk->w);
+	tb_api_conns_dispatched(&wk->conns, evhttp_request_get_connection(req));
 	c.head = cmd == EVHTTP_REQ_HEAD;
 	if (!path || !*path)
 		path = "/";
-	if (tb_api_guard_is_synthetic(&wk->srv->guard, path)) {
+	if ((guarded = tb_api_guard_is_synthetic(&wk->srv->guard, path)) != 0) {
 		c.head = 0;
-		handle_guarded(&c);
+		if (guarded == 2)
+			handle_uri_too_long(&c);
+		else
+			handle_guarded(&c);
 	} else if (tb_fnd_route(path, fid, sizeof(fid), &fsub) == 0) {
 		handle_finding(&c, fid, fsub, cmd);
 	} else if (!(c.route = tb_api_route_find(path))) {
@@ -802,11 +837,15 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
-	struct tb_api_server *s = arg;
+	worker_t *wk = arg;
 	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 
-	if (bev && tb_api_guard_attach(&s->guard, bufferevent_get_input(bev)) < 0)
+	if (!bev)
+		return NULL;
+	if (tb_api_guard_attach(&wk->srv->guard, bufferevent_get_input(bev)) < 0)
 		tb_warn("cannot watch a connection for oversized bodies; evhttp's limit still applies");
+	if (tb_api_conns_open(&wk->conns, bev) < 0)
+		tb_warn("cannot record a connection; it runs without --request-deadline");
 	return bev;
 }
 
@@ -852,6 +891,7 @@ static int listen_socket(const char *addr, int *fd_out, int *port_out, tb_err_t 
 static int worker_http(struct tb_api_server *s, worker_t *wk, tb_err_t *err)
 {
 	struct timeval tv = {.tv_sec = s->cfg.request_timeout_s};
+	struct evhttp_bound_socket *bound;
 	int fd;
 
 	wk->base = event_base_new();
@@ -859,7 +899,7 @@ static int worker_http(struct tb_api_server *s, worker_t *wk, tb_err_t *err)
 	if (!wk->http)
 		return tb_err(err, "worker %d: cannot create the event loop", wk->idx);
 	evhttp_set_gencb(wk->http, on_request, wk);
-	evhttp_set_bevcb(wk->http, make_bev, s);
+	evhttp_set_bevcb(wk->http, make_bev, wk);
 	evhttp_set_max_body_size(wk->http, (ev_ssize_t)s->cfg.max_body);
 	evhttp_set_max_headers_size(wk->http, (ev_ssize_t)s->cfg.max_headers);
 	evhttp_set_timeout_tv(wk->http, &tv);
@@ -871,10 +911,13 @@ static int worker_http(struct tb_api_server *s, worker_t *wk, tb_err_t *err)
 	fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return tb_err(err, "worker %d: dup listening socket: %s", wk->idx, strerror(errno));
-	if (!evhttp_accept_socket_with_handle(wk->http, fd)) {
+	if (!(bound = evhttp_accept_socket_with_handle(wk->http, fd))) {
 		close(fd);
 		return tb_err(err, "worker %d: cannot accept on the listening socket", wk->idx);
 	}
+	tb_api_conns_init(&wk->conns, wk->base, evhttp_bound_socket_get_listener(bound),
+			  s->cfg.request_deadline_s,
+			  (s->cfg.max_connections + s->n_workers - 1) / s->n_workers, s->metrics);
 	return 0;
 }
 
@@ -947,6 +990,7 @@ tb_api_server_t *tb_api_server_new(const tb_api_config_t *cfg, const tb_auth_t *
 	s->fd = -1;
 	s->n_workers = cfg->threads;
 	tb_api_guard_init(&s->guard, cfg->max_body, cfg->max_headers);
+	tb_api_guard_set_max_uri(&s->guard, cfg->max_uri);
 	register_metrics(s);
 	if (listen_socket(cfg->listen, &s->fd, &s->port, err) < 0)
 		goto fail;
@@ -1020,8 +1064,10 @@ void tb_api_server_free(tb_api_server_t *s)
 	for (int i = 0; s->workers && i < s->n_workers; i++) {
 		worker_t *wk = &s->workers[i];
 
+		tb_api_conns_stop(&wk->conns);
 		if (wk->http)
 			evhttp_free(wk->http);
+		tb_api_conns_free(&wk->conns);
 		if (wk->base)
 			event_base_free(wk->base);
 		tb_kafka_producer_free(wk->producer);

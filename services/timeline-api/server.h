@@ -44,7 +44,10 @@ typedef struct tb_api_config {
 	int runtime_enabled;	/* 0: null mode */
 	uint64_t max_body;	/* bytes */
 	size_t max_headers;	/* bytes */
+	size_t max_uri;		/* request target bytes, < max_headers */
 	int request_timeout_s;	/* read/write inactivity, >= 1 */
+	int request_deadline_s; /* whole request from accept / previous request, >= 1 */
+	int max_connections;	/* open connections, all workers (>= threads) */
 	int ingest_timeout_ms;	/* how long a request waits for broker acknowledgements */
 	const char *pg;		/* conninfo (runtime enabled) */
 	int pg_connect_wait_ms; /* at start and on reconnects */

@@ -10,8 +10,21 @@ set -u
 TB_ROOT=${TB_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) TB_BIN="$BUILD/bin" ;; *) TB_BIN="$TB_ROOT/$BUILD/bin" ;; esac
+# TB_BIN_DIR runs the services and tools from another directory, e.g. the
+# ASan+UBSan builds in $BUILD/asan/bin (make test-asan).
+TB_BIN=${TB_BIN_DIR:-$TB_BIN}
 TB_TMP=$(mktemp -d /tmp/tb-it.XXXXXX)
 chmod 755 "$TB_TMP"
+# Sanitizer reports (from binaries built with them; ignored by the others)
+# go to files under $TB_TMP/sanitizer; tb_cleanup fails the test when any
+# exists and prints it. Leaks are checked when a process exits normally
+# (SIGTERM), not after SIGKILL. tests/lsan.supp lists the third-party
+# allocations LeakSanitizer must not report.
+TB_SAN_DIR="$TB_TMP/sanitizer"
+mkdir -p "$TB_SAN_DIR"
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:log_path=$TB_SAN_DIR/asan"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$TB_SAN_DIR/ubsan"
+export LSAN_OPTIONS="suppressions=$TB_ROOT/tests/lsan.supp:print_suppressions=0"
 TB_PIDS=()
 TB_EXIT_HOOKS=()
 TB_FAILED=0
@@ -19,7 +32,7 @@ TB_FAILED=0
 tb_on_exit() { TB_EXIT_HOOKS+=("$*"); }
 
 tb_cleanup() {
-  local i pid
+  local i pid san=0
   for ((i = ${#TB_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
     eval "${TB_EXIT_HOOKS[$i]}" >/dev/null 2>&1 || true
   done
@@ -31,11 +44,28 @@ tb_cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
+  tb_sanitizer_check || san=1
   if [ "${TB_KEEP_TMP:-0}" = 1 ]; then
     echo "# kept $TB_TMP"
   else
     rm -rf "$TB_TMP"
   fi
+  [ $san = 0 ] || exit 1
+}
+# Any sanitizer report fails the test (tb_cleanup exits 1): named, its head
+# printed, the file kept in a directory that survives $TB_TMP. Returns 1
+# when there was one.
+tb_sanitizer_check() {
+  local f keep=""
+  for f in "$TB_SAN_DIR"/*; do
+    [ -f "$f" ] || continue
+    [ -n "$keep" ] || keep=$(mktemp -d /tmp/tb-sanitizer.XXXXXX)
+    cp "$f" "$keep/"
+    echo "not ok - sanitizer report $(basename "$f") (kept as $keep/$(basename "$f"))"
+    head -40 "$f" | sed 's/^/#   /'
+    TB_FAILED=1
+  done
+  [ -z "$keep" ]
 }
 trap tb_cleanup EXIT
 trap 'exit 130' INT TERM

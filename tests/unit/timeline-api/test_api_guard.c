@@ -28,6 +28,12 @@ static int setup(void **state)
 	return 0;
 }
 
+static void check_contents(const char *what, const char *exp, const char *got)
+{
+	if (strcmp(exp, got) != 0)
+		fail_msg("%s:\nexpected %.200s\ngot      %.200s", what, exp, got);
+}
+
 static char *contents(struct evbuffer *b)
 {
 	size_t n = evbuffer_get_length(b);
@@ -140,6 +146,77 @@ static void synthetic_path_is_random_per_guard(void **state)
 	assert_int_equal(tb_api_guard_is_synthetic(&guard, "/.tb-guard/"), 0);
 }
 
+/* A request target over max_uri becomes the synthetic 414 request, whether
+ * the request line is complete or still arriving; targets at the limit
+ * and long header lines pass. */
+static void long_target_becomes_the_synthetic_414(void **state)
+{
+	tb_api_guard_t g;
+	struct evbuffer *b;
+	char line[1200], want[256], *got;
+
+	(void)state;
+	tb_api_guard_init(&g, 1000, 4096);
+	tb_api_guard_set_max_uri(&g, 1000);
+	snprintf(want, sizeof(want), "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+		 g.uri_path);
+	for (int complete = 0; complete < 2; complete++) {
+		b = evbuffer_new();
+		assert_int_equal(tb_api_guard_attach(&g, b), 0);
+		memset(line, 'a', sizeof(line));
+		memcpy(line, "GET /", 5);
+		evbuffer_add(b, line, 600);
+		got = contents(b);
+		assert_int_equal(strlen(got), 600); /* not yet over the limit */
+		free(got);
+		if (complete) { /* the rest of the line and the head in one read */
+			memcpy(line + 600, " HTTP/1.1\r\n\r\n", 13);
+			evbuffer_add(b, line + 5, 608);
+		} else {
+			evbuffer_add(b, line + 5, 500);
+		}
+		got = contents(b);
+		check_contents("long target", want, got);
+		free(got);
+		evbuffer_free(b);
+	}
+	b = evbuffer_new();
+	assert_int_equal(tb_api_guard_attach(&g, b), 0);
+	snprintf(
+	    line, sizeof(line), "GET /%.*s HTTP/1.1\r\nX-Long: %.*s\r\n\r\n", 999,
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "a"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "a"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "a"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "a"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "a"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "a"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "a"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "a"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "a"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "a",
+	    100,
+	    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	    "bbbb");
+	evbuffer_add(b, line, strlen(line));
+	got = contents(b);
+	check_contents("a target of exactly max_uri bytes", line, got);
+	free(got);
+	evbuffer_free(b);
+	assert_int_equal(tb_api_guard_is_synthetic(&g, g.uri_path), 2);
+	assert_int_equal(tb_api_guard_is_synthetic(&g, g.path), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +225,7 @@ int main(void)
 	    cmocka_unit_test(head_completed_by_a_later_read),
 	    cmocka_unit_test(overlong_head_is_left_alone),
 	    cmocka_unit_test(synthetic_path_is_random_per_guard),
+	    cmocka_unit_test(long_target_becomes_the_synthetic_414),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

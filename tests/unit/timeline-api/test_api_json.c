@@ -134,6 +134,32 @@ static void writer_escapes_and_repairs_utf8(void **state)
 	tb_jw_free(&w);
 }
 
+/* Request bodies: the first invalid byte, its line and column, and the
+ * member whose string value holds it when there is one. */
+static void body_utf8_errors_say_where(void **state)
+{
+	static const char *const cases[][2] = {
+	    {"{\"a\": \"ok\", \"purl\": \"x\xff\"}",
+	     "invalid UTF-8 at byte 22 (line 1, column 23) in the value of member \"purl\""},
+	    {"{\n  \"node\" :\t\"\xc3\xa9\xc3\"\n}",
+	     "invalid UTF-8 at byte 16 (line 2, column 14) in the value of member \"node\""},
+	    {"[\"ok\", \"\xe2\x82\"]", "invalid UTF-8 at byte 8 (line 1, column 9)"},
+	    {"{\"k\\\"\xed\xa0\x80\": 1}", "invalid UTF-8 at byte 5 (line 1, column 6)"},
+	    {"\xf8", "invalid UTF-8 at byte 0 (line 1, column 1)"},
+	};
+	char msg[200];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(tb_utf8_describe_json(cases[i][0], strlen(cases[i][0]), msg, sizeof(msg)),
+				 -1);
+		if (strcmp(msg, cases[i][1]) != 0)
+			fail_msg("case %zu: expected %s, got %s", i, cases[i][1], msg);
+	}
+	assert_int_equal(tb_utf8_describe_json("{\"a\": \"\xc3\xa9\"}", 11, msg, sizeof(msg)), 0);
+	assert_int_equal(tb_utf8_describe_json("", 0, msg, sizeof(msg)), 0);
+}
+
 static void writer_reports_unbalanced_use(void **state)
 {
 	tb_jw_t w;
@@ -444,6 +470,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(writer_places_commas_and_nesting),
 	    cmocka_unit_test(writer_escapes_and_repairs_utf8),
+	    cmocka_unit_test(body_utf8_errors_say_where),
 	    cmocka_unit_test(writer_reports_unbalanced_use),
 	    cmocka_unit_test(error_body_shape),
 	    cmocka_unit_test(timeline_page_with_cursor),

@@ -92,6 +92,9 @@ static void time_rejects_malformed_values(void **state)
 					  "now-5",
 					  "now+1h",
 					  "1773480600",
+					  "1969-12-31T23:59:59Z",
+					  "2263-01-01T00:00:00Z",
+					  "99999-01-01T00:00:00Z",
 					  ""};
 	int64_t us;
 	tb_err_t err;
@@ -100,6 +103,12 @@ static void time_rejects_malformed_values(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (tb_api_parse_time(bad[i], NOW_US, &us, &err) == 0)
 			fail_msg("time \"%s\": expected an error, got %lld", bad[i], (long long)us);
+	assert_int_equal(tb_api_parse_time("2263-01-01T00:00:00Z", NOW_US, &us, &err), -1);
+	check_str("out of range",
+		  "'2263-01-01T00:00:00Z' is outside the supported range 1970-01-01T00:00:00Z .. "
+		  "2262-04-11T23:47:15Z",
+		  err.msg);
+	assert_int_equal(tb_api_parse_time("2262-04-11T23:47:15Z", NOW_US, &us, &err), 0);
 }
 
 static void duration_units_and_bounds(void **state)
@@ -162,6 +171,34 @@ static void query_string_rejects_bad_escapes_nul_and_excess(void **state)
 		snprintf(many + strlen(many), sizeof(many) - strlen(many), "k%d=1&", i);
 	assert_int_equal(tb_api_qs_parse(many, &qs, &err), -1);
 	check_str("too many", "more than 32 query parameters", err.msg);
+	tb_api_qs_free(&qs);
+}
+
+/* Decoded names and values must be UTF-8 (they reach SQL as text); the
+ * message names the parameter and the byte. */
+static void query_string_rejects_invalid_utf8(void **state)
+{
+	static const char *const bad[][2] = {
+	    {"symbol=%C3%28", "symbol: invalid UTF-8 at byte 0 of the decoded value"},
+	    {"purl=ab%C0%AF", "purl: invalid UTF-8 at byte 2 of the decoded value"},
+	    {"a=1&symbol=%ED%A0%80", "symbol: invalid UTF-8 at byte 0 of the decoded value"},
+	    {"s=%F4%90%80%80", "s: invalid UTF-8 at byte 0 of the decoded value"},
+	    {"s=x%E2%82", "s: invalid UTF-8 at byte 1 of the decoded value"},
+	};
+	tb_api_qs_t qs;
+	tb_err_t err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(tb_api_qs_parse(bad[i][0], &qs, &err), -1);
+		check_str(bad[i][0], bad[i][1], err.msg);
+		tb_api_qs_free(&qs);
+	}
+	assert_int_equal(tb_api_qs_parse("%FF=1", &qs, &err), -1);
+	assert_non_null(strstr(err.msg, "invalid UTF-8"));
+	tb_api_qs_free(&qs);
+	assert_int_equal(tb_api_qs_parse("symbol=%E2%82%AC%F0%9F%98%80", &qs, &err), 0);
+	check_str("valid multibyte", "\xe2\x82\xac\xf0\x9f\x98\x80", tb_api_qs_get(&qs, "symbol"));
 	tb_api_qs_free(&qs);
 }
 
@@ -350,6 +387,7 @@ int main(void)
 	    cmocka_unit_test(duration_units_and_bounds),
 	    cmocka_unit_test(query_string_splits_and_decodes),
 	    cmocka_unit_test(query_string_rejects_bad_escapes_nul_and_excess),
+	    cmocka_unit_test(query_string_rejects_invalid_utf8),
 	    cmocka_unit_test(timeline_defaults),
 	    cmocka_unit_test(timeline_takes_every_filter),
 	    cmocka_unit_test(timeline_rejects_bad_parameters),
