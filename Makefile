@@ -164,8 +164,7 @@ ASAN_QUICK := 043 101 107 200
 
 test: deps
 	$(MAKE) all
-	BUILD=$(BUILD) tests/run.sh
-	BUILD=$(BUILD) TB_BIN_DIR=$(abspath $(BUILD))/asan/bin tests/run.sh --integration-only $(ASAN_QUICK)
+	BUILD=$(BUILD) TB_ASAN_TESTS="$(ASAN_QUICK)" tests/run.sh
 
 test-asan: all
 	BUILD=$(BUILD) TB_BIN_DIR=$(abspath $(BUILD))/asan/bin tests/run.sh --integration-only $(ASAN_IT)

@@ -48,10 +48,10 @@ count() { # name logfile rc
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
   if [ "$f" -gt 0 ]; then
     failures+=("$name")
-    echo "FAIL $name ($p passed, $f failed)"
+    echo "FAIL $name ($p passed, $f failed)${TB_T:+ ${TB_T}s}"
     grep -E '^not ok|^#' "$log" | head -40 | sed 's/^/    /'
   else
-    if [ "$s" -gt 0 ]; then echo "PASS $name ($p passed, $s skipped)"; else echo "PASS $name ($p passed)"; fi
+    if [ "$s" -gt 0 ]; then echo "PASS $name ($p passed, $s skipped)${TB_T:+ ${TB_T}s}"; else echo "PASS $name ($p passed)${TB_T:+ ${TB_T}s}"; fi
   fi
   grep -E '^ok .*# (SKIP|skip)' "$log" | sed 's/^/    /'
 }
@@ -76,16 +76,30 @@ if [ "$mode" != integration ]; then
   run_unit "$BUILD/asan/tests" unit-asan
 fi
 
-if [ "$mode" != unit ]; then
+run_integration() { # TAG [ENV=VALUE...]: every selected tests/integration/*.sh
+  local tag=$1 t name log rc t0; shift
   for t in tests/integration/*.sh; do
     [ -f "$t" ] || continue
     selected "$(basename "$t" .sh)" || continue
-    name="integration/$(basename "$t" .sh)"
-    log="$logdir/$(basename "$t" .sh).log"
-    BUILD="$BUILD" timeout 900 bash "$t" >"$log" 2>&1
+    name="$tag/$(basename "$t" .sh)"
+    log="$logdir/$tag-$(basename "$t" .sh).log"
+    t0=$SECONDS
+    env BUILD="$BUILD" "$@" timeout 900 bash "$t" >"$log" 2>&1
     rc=$?
-    count "$name" "$log" "$rc"
+    TB_T=$((SECONDS - t0)) count "$name" "$log" "$rc"
   done
+}
+
+if [ "$mode" != unit ]; then
+  run_integration integration
+  # TB_ASAN_TESTS (make test: $(ASAN_QUICK)): these integration tests once
+  # more with the services and tools built with ASan+UBSan (tests/lib/harness.sh
+  # fails a test on any sanitizer report).
+  if [ -n "${TB_ASAN_TESTS:-}" ]; then
+    read -r -a patterns <<<"$TB_ASAN_TESTS"
+    case "$BUILD" in /*) asan_bin=$BUILD/asan/bin ;; *) asan_bin=$PWD/$BUILD/asan/bin ;; esac
+    run_integration integration-asan TB_BIN_DIR="$asan_bin"
+  fi
 fi
 
 echo
