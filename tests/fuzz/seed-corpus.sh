@@ -15,7 +15,7 @@ SHARED=${TB_SHARED:-../shared}/testdata/tetragon
 TETRA=tests/data/tetragon
 
 rm -rf "$C"
-mkdir -p "$C"/fuzz_{tetragon,jsonstream,sbom,http_params,demangle,requests}
+mkdir -p "$C"/fuzz_{tetragon,jsonstream,sbom,http_params,demangle,requests,elf}
 
 # put DIR NAME CONTENT: one corpus file with exactly CONTENT (no newline added).
 put() { printf '%s' "$3" >"$C/$1/$2"; }
@@ -97,6 +97,24 @@ put fuzz_requests finding "{\"id\":\"F-UP\",\"vuln_id\":\"CVE-2024-1001\",\"purl
 put fuzz_requests finding-minimal '{"finding_id":"F-E2E-103","vuln_id":"CVE-2099-0103","purl":"pkg:generic/tb-e2e/shop@1.0.0","symbols":["write_receipt"]}'
 put fuzz_requests finding-trace "{\"artifactDigest\":\"$D\",\"componentPurl\":\"pkg:generic/libfoo@1.0\",\"frames\":[{\"symbol\":\"foo_parse\"},{\"symbol\":\"main\"}],\"hits\":3,\"observedAt\":\"2026-03-13T10:00:30Z\",\"node\":\"n1\"}"
 cp "$TETRA"/v17-kprobe-stacks.json "$C/fuzz_requests/"
+
+# ---- ELF files (about 1-6 KiB each): executable, shared object, lld, stripped,
+# separate debug file, and an executable without section headers (build-id from
+# PT_NOTE only).
+E=$C/fuzz_elf
+SRC=tests/fuzz/elf_seed.c
+gcc -Os -nostdlib -static -Wl,--build-id=sha1 -Wl,-z,noseparate-code -o "$E/exec" "$SRC"
+gcc -Os -nostdlib -shared -fPIC -Wl,--build-id=md5 -Wl,-z,noseparate-code -o "$E/shared.so" "$SRC"
+clang -Os -nostdlib -static -fuse-ld=lld -Wl,--build-id=fast -o "$E/exec-lld" "$SRC"
+strip -o "$E/exec-stripped" "$E/exec"
+objcopy --only-keep-debug "$E/exec" "$E/exec.debug"
+python3 - "$E/exec" "$E/exec-no-sections" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+d[0x28:0x30] = b'\0' * 8       # e_shoff
+d[0x3c:0x40] = b'\0' * 4       # e_shnum, e_shstrndx
+open(sys.argv[2], 'wb').write(d)
+PY
 
 # ---- generated: Avro records of every type, timeline queries with cursors. ----------
 "$BUILD/fuzz/seed" "$C"
