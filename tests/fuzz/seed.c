@@ -8,6 +8,9 @@
  * once as the zero record (empty strings, nulls, empty arrays). Files are
  * named after the record ("RuntimeEvent-full.avro"), so a schema change
  * rewrites the same files: `make fuzz-seed`.
+ * Plus RuntimeEvents written by avro-c with the older and newer writer
+ * schemas of tests/data/avro (v0, v2: maps, enums, fixed, floats, nested
+ * records), so schema resolution starts from valid messages too.
  * fuzz_http_params/: timeline queries with real cursors (tb_api_cursor_encode
  * with the check of the query's own tenant and filters, tenant "fuzz" as in
  * the target), which a fuzzer could not guess.
@@ -19,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <avro.h>
+#include <jansson.h>
 
 #include "../../services/timeline-api/params.h"
 #include "tb/avro.h"
@@ -320,6 +326,177 @@ static void probe_batch(const tb_avro_registry_t *reg)
 	EMIT("ProbeBatch", "zero", tb_avro_encode_probe_batch(reg, &zero, &buf, &len, &err));
 }
 
+/* ---- RuntimeEvents of other writer schemas, written by avro-c -------------- */
+
+/* The record test_avro.c writes with these schemas (fields a schema lacks
+ * are ignored). */
+static const char other_writer_json[] =
+    "{\"event_id\":\"0123456789abcdef\",\"host_ip\":\"10.0.0.1\",\"tenant\":\"acme\","
+    "\"source\":\"tetragon\",\"kind\":\"exec\",\"ts_ns\":1700000000000000001,\"node\":\"n1\","
+    "\"severity\":1,"
+    "\"process\":{\"pid\":77,\"tid\":78,\"uid\":1000,\"binary\":\"/bin/sh\",\"exec_id\":\"e1\","
+    "\"comm\":\"sh\",\"env\":[\"A=1\"],\"capabilities\":[\"CAP_NET_RAW\",\"CAP_SYS_ADMIN\"]},"
+    "\"container\":{\"id\":\"c1\",\"pod\":\"p1\",\"cgroup_id\":5,\"labels\":{\"app\":\"web\","
+    "\"tier\":\"front\"}},"
+    "\"kernel_frames\":[{\"address\":-2130706432,\"offset\":16,\"symbol\":\"do_exit\","
+    "\"inline_depth\":2}],"
+    "\"user_frames\":[{\"module\":\"/bin/sh\",\"offset\":4096,\"build_id\":\"ab\"},"
+    "{\"module\":\"/lib/libc.so.6\",\"offset\":8192}],"
+    "\"weights\":[0.5,1.5,2.5],\"ratio\":0.25,\"digest\":\"wxyz\",\"flag\":true,\"raw\":\"xyz\","
+    "\"extra\":{\"a\":1,\"b\":{\"a\":2,\"b\":{\"a\":3,\"b\":null}}},"
+    "\"count\":3,\"hook\":\"sys_execve\",\"origin\":\"tb.tetragon.raw.v1/0@5\"}";
+
+static int avroc_fill(avro_value_t *v, const json_t *j);
+
+static int avroc_fill_union(avro_value_t *v, const json_t *j)
+{
+	avro_schema_t sch = avro_value_get_schema(v);
+	avro_value_t child;
+	int null_branch = -1, other = -1;
+
+	for (size_t i = 0; i < avro_schema_union_size(sch); i++) {
+		avro_schema_t b = avro_schema_union_branch(sch, (int)i);
+
+		if (is_avro_null(b) && null_branch < 0)
+			null_branch = (int)i;
+		else if (!is_avro_null(b) && other < 0)
+			other = (int)i;
+	}
+	if (avro_value_set_branch(v, json_is_null(j) ? null_branch : other, &child))
+		return -1;
+	return avroc_fill(&child, j);
+}
+
+/* Records by field name (absent: null for unions, {} for records, else the
+ * zero value), unions: null or the first other branch. */
+static int avroc_fill_record(avro_value_t *v, const json_t *j)
+{
+	avro_value_t child;
+	const char *name;
+	size_t n = 0;
+
+	avro_value_get_size(v, &n);
+	for (size_t i = 0; i < n; i++) {
+		const json_t *fj;
+		json_t *empty = NULL;
+		int rc = 0;
+
+		if (avro_value_get_by_index(v, i, &child, &name))
+			return -1;
+		fj = json_object_get(j, name);
+		if (!fj && avro_value_get_type(&child) == AVRO_UNION)
+			fj = json_null();
+		if (!fj && avro_value_get_type(&child) == AVRO_RECORD)
+			fj = empty = json_object();
+		if (fj)
+			rc = avroc_fill(&child, fj);
+		json_decref(empty);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+static int avroc_fill(avro_value_t *v, const json_t *j)
+{
+	avro_value_t child;
+	const char *key;
+	json_t *item;
+
+	switch (avro_value_get_type(v)) {
+	case AVRO_STRING:
+		return avro_value_set_string(v, json_string_value(j));
+	case AVRO_BYTES:
+		return avro_value_set_bytes(v, (void *)json_string_value(j), json_string_length(j));
+	case AVRO_FIXED:
+		return avro_value_set_fixed(v, (void *)json_string_value(j), json_string_length(j));
+	case AVRO_INT32:
+		return avro_value_set_int(v, (int32_t)json_integer_value(j));
+	case AVRO_INT64:
+		return avro_value_set_long(v, json_integer_value(j));
+	case AVRO_BOOLEAN:
+		return avro_value_set_boolean(v, json_is_true(j));
+	case AVRO_NULL:
+		return avro_value_set_null(v);
+	case AVRO_DOUBLE:
+		return avro_value_set_double(v, json_number_value(j));
+	case AVRO_FLOAT:
+		return avro_value_set_float(v, (float)json_number_value(j));
+	case AVRO_ENUM:
+		return avro_value_set_enum(v, (int)json_integer_value(j));
+	case AVRO_MAP:
+		json_object_foreach((json_t *)j, key, item)
+		{
+			if (avro_value_add(v, key, &child, NULL, NULL) || avroc_fill(&child, item))
+				return -1;
+		}
+		return 0;
+	case AVRO_ARRAY:
+		for (size_t i = 0; i < json_array_size(j); i++)
+			if (avro_value_append(v, &child, NULL) || avroc_fill(&child, json_array_get(j, i)))
+				return -1;
+		return 0;
+	case AVRO_RECORD:
+		return avroc_fill_record(v, j);
+	case AVRO_UNION:
+		return avroc_fill_union(v, j);
+	default:
+		return -1;
+	}
+}
+
+/* A single-object message of the record in other_writer_json, written with
+ * the schema in file `avsc` (relative to the repository root). */
+static void other_writer(const char *avsc, const char *variant)
+{
+	json_t *schema_doc = json_load_file(avsc, 0, NULL), *data = json_loads(other_writer_json, 0, NULL);
+	char *schema_json = schema_doc ? json_dumps(schema_doc, JSON_COMPACT) : NULL;
+	avro_schema_t sch = NULL;
+	avro_value_iface_t *iface = NULL;
+	avro_value_t v;
+	avro_writer_t w;
+	uint8_t *out = NULL;
+	size_t size = 0;
+	uint64_t fp = 0;
+	tb_err_t err = {{0}};
+	int ok = schema_json && data && tb_avro_fingerprint(schema_json, &fp, &err) == 0 &&
+		 avro_schema_from_json_length(schema_json, strlen(schema_json), &sch) == 0 &&
+		 (iface = avro_generic_class_from_schema(sch)) && avro_generic_value_new(iface, &v) == 0;
+
+	if (ok) {
+		ok = avroc_fill(&v, data) == 0 && avro_value_sizeof(&v, &size) == 0 &&
+		     (out = malloc(TB_AVRO_HEADER_LEN + size));
+		if (ok) {
+			out[0] = 0xC3;
+			out[1] = 0x01;
+			for (int i = 0; i < 8; i++)
+				out[2 + i] = (uint8_t)(fp >> (8 * i));
+			w = avro_writer_memory((char *)out + TB_AVRO_HEADER_LEN, (int64_t)size);
+			ok = avro_value_write(w, &v) == 0;
+			avro_writer_free(w);
+		}
+		avro_value_decref(&v);
+	}
+	if (ok) {
+		char file[64];
+
+		snprintf(file, sizeof(file), "RuntimeEvent-%s.avro", variant);
+		write_file("fuzz_avro", file, out, TB_AVRO_HEADER_LEN + size);
+	} else {
+		fprintf(stderr, "seed: %s: cannot write with avro-c: %s %s\n", avsc, err.msg,
+			avro_strerror());
+		g_failed = 1;
+	}
+	free(out);
+	if (iface)
+		avro_value_iface_decref(iface);
+	if (sch)
+		avro_schema_decref(sch);
+	free(schema_json);
+	json_decref(schema_doc);
+	json_decref(data);
+}
+
 /* A timeline query (without cursor) and the same query continued with a
  * cursor that the API would have returned for it. */
 static void cursor_query(const char *file, const char *query, tb_api_cursor_mode_t mode, int64_t bucket_s,
@@ -371,6 +548,8 @@ int main(int argc, char **argv)
 	artifact_finding_dead(reg);
 	probe_batch(reg);
 	tb_avro_registry_free(reg);
+	other_writer("tests/data/avro/RuntimeEvent.v0.avsc", "v0-writer");
+	other_writer("tests/data/avro/RuntimeEvent.v2.avsc", "v2-writer");
 	cursors();
 	return g_failed;
 }
