@@ -108,13 +108,9 @@ gcc -Os -nostdlib -shared -fPIC -Wl,--build-id=md5 -Wl,-z,noseparate-code -o "$E
 clang -Os -nostdlib -static -fuse-ld=lld -Wl,--build-id=fast -o "$E/exec-lld" "$SRC"
 strip -o "$E/exec-stripped" "$E/exec"
 objcopy --only-keep-debug "$E/exec" "$E/exec.debug"
-python3 - "$E/exec" "$E/exec-no-sections" <<'PY'
-import sys
-d = bytearray(open(sys.argv[1], 'rb').read())
-d[0x28:0x30] = b'\0' * 8       # e_shoff
-d[0x3c:0x40] = b'\0' * 4       # e_shnum, e_shstrndx
-open(sys.argv[2], 'wb').write(d)
-PY
+cp "$E/exec" "$E/exec-no-sections" # e_shoff (8 bytes at 0x28), e_shnum and e_shstrndx (0x3c) zeroed
+head -c 8 /dev/zero | dd of="$E/exec-no-sections" bs=1 seek=$((0x28)) conv=notrunc status=none
+head -c 4 /dev/zero | dd of="$E/exec-no-sections" bs=1 seek=$((0x3c)) conv=notrunc status=none
 
 # ---- generated: Avro records of every type, timeline queries with cursors. ----------
 "$BUILD/fuzz/seed" "$C"
