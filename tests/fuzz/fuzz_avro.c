@@ -39,7 +39,7 @@ typedef struct rec_type {
 } rec_type_t;
 
 /* Adapters from the typed API to any_rec_t (no casts between function types). */
-#define REC_FUNCS(tag, field, type_t)                                                                        \
+#define REC_FUNCS(tag, field)                                                                                \
 	static int dec_##tag(const tb_avro_registry_t *r, const uint8_t *b, size_t n, any_rec_t *o,          \
 			     tb_err_t *e)                                                                    \
 	{                                                                                                    \
@@ -51,13 +51,13 @@ typedef struct rec_type {
 		return tb_avro_encode_##tag(r, &o->field, b, n, e);                                          \
 	}
 
-REC_FUNCS(runtime_event, rt, tb_runtime_event_t)
-REC_FUNCS(canonical_event, ev, tb_event_t)
-REC_FUNCS(correlated_event, ev, tb_event_t)
-REC_FUNCS(artifact, art, tb_artifact_t)
-REC_FUNCS(finding, fnd, tb_finding_t)
-REC_FUNCS(dead_letter, dl, tb_dead_letter_t)
-REC_FUNCS(probe_batch, pb, tb_probe_batch_t)
+REC_FUNCS(runtime_event, rt)
+REC_FUNCS(canonical_event, ev)
+REC_FUNCS(correlated_event, ev)
+REC_FUNCS(artifact, art)
+REC_FUNCS(finding, fnd)
+REC_FUNCS(dead_letter, dl)
+REC_FUNCS(probe_batch, pb)
 
 static void clr_rt(any_rec_t *o)
 {
