@@ -1,6 +1,13 @@
 # Tracebridge build. `make test` and `make run` install what they need
 # themselves (through `make deps`). Everything builds into $(BUILD) so that
 # several checkouts or developers can build side by side (make BUILD=build-x).
+#
+# Targets: all (default: services, tools, unit tests), test (all + unit and
+# integration tests, tests/run.sh), unit, integration, run (the stack),
+# lint, format, clean; fuzz (libFuzzer targets tests/fuzz/fuzz_*.c, built
+# with clang into $(BUILD)/fuzz/ and run FUZZ_SECONDS each, default 60:
+# `make fuzz FUZZ_SECONDS=300`), fuzz-seed (rewrite the seed corpus
+# tests/fuzz/corpus/ from the tests' inputs).
 
 BUILD    ?= build
 CC       ?= cc
@@ -19,7 +26,8 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer \
 DEB_PKGS := build-essential pkg-config clang llvm lld bpftool libbpf-dev libelf-dev \
             zlib1g-dev librdkafka-dev libavro-dev libpq-dev libevent-dev \
             libjansson-dev libsodium-dev libiberty-dev libcmocka-dev \
-            postgresql postgresql-contrib curl jq procps iproute2 util-linux
+            postgresql postgresql-contrib curl jq procps iproute2 util-linux \
+            libclang-rt-14-dev
 
 SERVICES := adapter canonicalizer correlator aggregator timeline-api probe-agent
 TOOLS    := $(patsubst tools/%/,%,$(sort $(dir $(wildcard tools/*/*.c))))
@@ -30,7 +38,7 @@ COMMON_ASAN_OBJ := $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(COMMON_SRC)) $(BUILD)/
 EMBED_SRC := $(sort $(wildcard schemas/avro/*.avsc schemas/sql/*.sql))
 
 .PHONY: all deps test unit integration run lint clean format bins unit-bins asan-bins test-asan \
-        soak-leak
+        soak-leak fuzz fuzz-bins fuzz-seed
 .DEFAULT_GOAL := all
 
 # ---- objects ---------------------------------------------------------------
@@ -141,11 +149,65 @@ $(foreach f,$(UNIT_SRC),$(eval $(call unit_template,$(f),$(call unit_group,$(f))
 UNIT_BINS := $(foreach f,$(UNIT_SRC),$(BUILD)/tests/$(basename $(notdir $(f))) \
                                       $(BUILD)/asan/tests/$(basename $(notdir $(f))))
 
+# ---- fuzzing: tests/fuzz/fuzz_NAME.c ----------------------------------------
+# `make fuzz` builds every target with clang and libFuzzer (+ASan+UBSan) from
+# the same sources, into $(BUILD)/fuzz/, and runs each for FUZZ_SECONDS
+# (tests/fuzz/run.sh: corpus tests/fuzz/corpus/NAME + regressions, new
+# entries and crashes only under $(BUILD)/fuzz/, one summary line per
+# target). `make test` replays the corpus and the regressions without
+# libFuzzer: each target is also linked with tests/fuzz/replay_main.c like a
+# unit test, as $(BUILD)/asan/tests/test_fuzz_NAME. A target that calls a
+# service's code links that service's objects except main.o (fuzz_NAME_SVC).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES   := $(basename $(notdir $(FUZZ_SRC)))
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   = $(ALL_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -O1 -g
+fuzz_tetragon_SVC     := adapter
+fuzz_sbom_SVC         := timeline-api
+fuzz_http_params_SVC  := timeline-api
+fuzz_requests_SVC     := timeline-api
+fuzz_svc_obj = $(patsubst $(BUILD)/obj/%,$(BUILD)/$(2)/%,$($($(1)_SVC)_LIBOBJ))
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz/obj/gen/tb_embedded.o: $(BUILD)/gen/tb_embedded.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz/libtb.a: $(patsubst $(BUILD)/obj/%,$(BUILD)/fuzz/obj/%,$(COMMON_OBJ))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+define fuzz_template
+$(BUILD)/fuzz/bin/$(1): $(BUILD)/fuzz/obj/tests/fuzz/$(1).o $(call fuzz_svc_obj,$(1),fuzz/obj) \
+    $(BUILD)/fuzz/libtb.a
+	@mkdir -p $$(dir $$@)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ $$(LDLIBS)
+$(BUILD)/asan/tests/test_$(1): $(BUILD)/asan/obj/tests/fuzz/$(1).o $(BUILD)/asan/obj/tests/fuzz/replay_main.o \
+    $(call fuzz_svc_obj,$(1),asan/obj) $(BUILD)/asan/libtb.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) $(SAN) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach t,$(FUZZ_NAMES),$(eval $(call fuzz_template,$(t))))
+FUZZ_BINS   := $(foreach t,$(FUZZ_NAMES),$(BUILD)/fuzz/bin/$(t))
+FUZZ_REPLAY := $(foreach t,$(FUZZ_NAMES),$(BUILD)/asan/tests/test_$(t))
+
+# tests/fuzz/seed-corpus.sh rewrites the committed corpus from the tests'
+# inputs and, with $(BUILD)/fuzz/seed, the generated part (Avro records,
+# cursors): `make fuzz-seed` when a record schema or a fixture changes.
+$(BUILD)/fuzz/seed: $(BUILD)/obj/tests/fuzz/seed.o $(timeline-api_LIBOBJ) $(BUILD)/libtb.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # ---- top-level targets -----------------------------------------------------
 all: bins unit-bins asan-bins
 bins: $(BINS)
 asan-bins: $(ASAN_BINS)
-unit-bins: $(UNIT_BINS)
+unit-bins: $(UNIT_BINS) $(FUZZ_REPLAY)
 
 deps:
 	@tools/deps.sh $(DEB_PKGS)
@@ -179,6 +241,15 @@ unit: all
 integration: all
 	BUILD=$(BUILD) tests/run.sh --integration-only
 
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz: deps
+	$(MAKE) fuzz-bins
+	BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_NAMES)
+
+fuzz-seed: $(BUILD)/fuzz/seed
+	BUILD=$(BUILD) tests/fuzz/seed-corpus.sh
+
 run: deps
 	$(MAKE) bins
 	BUILD=$(BUILD) tools/run-stack.sh
@@ -190,7 +261,8 @@ lint: $(BPF_SKELS)
 	  --suppress=ctuuninitvar:common/tb_hash.c -Icommon/include common services tools
 
 format:
-	clang-format -i $(wildcard common/*.c common/include/tb/*.h services/*/*.c services/*/*.h tools/*/*.c tests/unit/*/*.c)
+	clang-format -i $(wildcard common/*.c common/include/tb/*.h services/*/*.c services/*/*.h tools/*/*.c tests/unit/*/*.c \
+	  tests/fuzz/*.c tests/fuzz/*.h)
 
 clean:
 	rm -rf $(BUILD)

@@ -90,9 +90,41 @@ static void cut_demangled_tails(char *s)
 		s[n - 19] = '\0';
 }
 
+/* Steps 4 and 2 until neither changes anything: a cut tail can expose a
+ * compiler suffix ("f.constprop.0 [clone .cold]") and a stripped suffix a
+ * Rust hash ("x::h<16 hex>.cold"); stopping after one of them would leave
+ * text that a second call changes (the function must be idempotent). */
+static void cut_tails_and_suffixes(char *s)
+{
+	size_t n;
+
+	do {
+		n = strlen(s);
+		cut_demangled_tails(s);
+		tb_demangle_strip_suffixes(s);
+	} while (strlen(s) != n);
+}
+
 static int is_mangled(const char *s)
 {
 	return strncmp(s, "_Z", 2) == 0 || strncmp(s, "_R", 2) == 0 || strncmp(s, "__Z", 3) == 0;
+}
+
+/* A demangling is used only when the text it gives is final: once its tails
+ * and suffixes are cut (4, 2) it is not empty, does not look mangled again
+ * (libiberty turns "_Z06_Z3n.e4d" into "_Z3n.e") and has no '@' that step 1
+ * would cut. Otherwise a second call would change it further; no real C++
+ * or Rust name demangles to such text. Takes dem; returns it or NULL. */
+static char *final_demangling(char *dem)
+{
+	if (!dem)
+		return NULL;
+	cut_tails_and_suffixes(dem);
+	if (!dem[0] || is_mangled(dem) || strchr(dem + 1, '@')) {
+		free(dem);
+		return NULL;
+	}
+	return dem;
 }
 
 char *tb_demangle_symbol(const char *raw)
@@ -102,16 +134,13 @@ char *tb_demangle_symbol(const char *raw)
 	if (!name || !name[0])
 		return name;
 	cut_version(name);
-	tb_demangle_strip_suffixes(name);
-	if (is_mangled(name)) {
-		dem = cplus_demangle(name[1] == '_' ? name + 1 : name, DMGL_AUTO | DMGL_ANSI);
-		if (dem && dem[0]) {
-			free(name);
-			name = dem;
-		} else {
-			free(dem);
-		}
+	/* Before demangling too, so that the name demangled is the one a second
+	 * call would see ("_Z3foov [clone .cold]" demangles as "_Z3foov"). */
+	cut_tails_and_suffixes(name);
+	if (is_mangled(name) && (dem = final_demangling(cplus_demangle(name[1] == '_' ? name + 1 : name,
+								       DMGL_AUTO | DMGL_ANSI)))) {
+		free(name);
+		name = dem;
 	}
-	cut_demangled_tails(name);
 	return name;
 }

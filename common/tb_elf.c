@@ -67,6 +67,15 @@ static int libelf_ready(tb_err_t *err)
 	return 0;
 }
 
+/* A PT_LOAD whose file range or address range runs past 2^64 maps nothing
+ * (only a corrupt file has one): offsets in it would turn into wrapped
+ * addresses, and a lookup into a symbol that does not hold them. */
+static int segment_wraps(const GElf_Phdr *ph)
+{
+	return ph->p_offset + ph->p_filesz < ph->p_offset || ph->p_vaddr + ph->p_filesz < ph->p_vaddr ||
+	       ph->p_vaddr + ph->p_memsz < ph->p_vaddr;
+}
+
 static int load_segments(tb_elf_t *e, tb_err_t *err)
 {
 	size_t n = 0;
@@ -84,7 +93,7 @@ static int load_segments(tb_elf_t *e, tb_err_t *err)
 	for (size_t i = 0; i < n; i++) {
 		if (!gelf_getphdr(e->elf, (int)i, &ph))
 			return tb_err(err, "%s: program header %zu: %s", e->path, i, elf_errmsg(-1));
-		if (ph.p_type != PT_LOAD)
+		if (ph.p_type != PT_LOAD || segment_wraps(&ph))
 			continue;
 		e->segs[e->n_segs++] = (tb_elf_segment_t){.offset = ph.p_offset,
 							  .vaddr = ph.p_vaddr,

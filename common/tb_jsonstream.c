@@ -291,6 +291,12 @@ static int step_string(tb_jsonstream_t *s, tb_jsonstream_item_t *it)
 	}
 }
 
+static const char *too_large_reason(tb_jsonstream_t *s)
+{
+	snprintf(s->reason, sizeof(s->reason), "object larger than %zu bytes: skipped up to its end", s->max);
+	return s->reason;
+}
+
 /* One structural byte outside strings: returns -1 continue, 0 need more, 1 item. */
 static int step_struct(tb_jsonstream_t *s, tb_jsonstream_item_t *it)
 {
@@ -334,6 +340,10 @@ static int step_struct(tb_jsonstream_t *s, tb_jsonstream_item_t *it)
 			return -1;
 		}
 		s->state = ST_IDLE;
+		/* The scan may take max+1 bytes (to tell "exactly max" from "more"):
+		 * an object closed by byte max+1 is too large all the same. */
+		if (s->pos - s->start > s->max)
+			return emit(s, it, TB_JSONSTREAM_TOO_LARGE, s->start, s->max, too_large_reason(s));
 		return emit(s, it, TB_JSONSTREAM_OBJECT, s->start, s->pos - s->start, NULL);
 	}
 	s->pos++;
@@ -358,10 +368,8 @@ static int scan_object(tb_jsonstream_t *s, tb_jsonstream_item_t *it)
 		if (s->state == ST_IDLE)
 			return -1;
 		if (s->state == ST_OBJECT && s->pos - s->start > s->max) {
-			snprintf(s->reason, sizeof(s->reason),
-				 "object larger than %zu bytes: skipped up to its end", s->max);
 			s->state = ST_SKIP;
-			return emit(s, it, TB_JSONSTREAM_TOO_LARGE, s->start, s->max, s->reason);
+			return emit(s, it, TB_JSONSTREAM_TOO_LARGE, s->start, s->max, too_large_reason(s));
 		}
 		if (r == 0)
 			break;

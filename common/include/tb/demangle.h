@@ -14,8 +14,14 @@
  *  3. Names mangled for C++ (_Z...) or Rust (legacy _ZN...17h<hash>E and v0
  *     _R...) are demangled with libiberty cplus_demangle(DMGL_AUTO |
  *     DMGL_ANSI), without DMGL_PARAMS: "ns::f<int>", not "void ns::f<int>(int)".
+ *     Steps 4 and 2 run before this step too, and a demangling is kept only
+ *     if, after 4 and 2, it is not empty, does not look mangled again and
+ *     has no '@' (libiberty turns "_Z06_Z3n.e4d" into "_Z3n.e"): otherwise
+ *     the name stays mangled.
  *  4. Leftovers of already-demangled input are cut: a " [clone .xxx]" tail
- *     and a Rust legacy "::h<16 hex>" tail.
+ *     and a Rust legacy "::h<16 hex>" tail; then 2 and 4 again until nothing
+ *     changes, since a cut can expose a suffix ("f.part.0 [clone .cold]")
+ *     and a stripped suffix a hash tail.
  * Names that are not mangled pass through 1, 2 and 4 only, so the function
  * is idempotent: its output fed back in comes out unchanged. The result is a
  * pure function of the input (no locale, no state).

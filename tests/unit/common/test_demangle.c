@@ -27,6 +27,12 @@ static const struct {
     {"counter.1", "counter.1"},
     {"main.main", "main.main"},
     {"plain_c_function", "plain_c_function"},
+    /* found by fuzz_demangle: a cut tail exposing a suffix, a demangling
+     * that looks mangled again (kept mangled), a suffix hiding a Rust hash */
+    {"2d.constprop.0 [clone ", "2d"},
+    {"_Z06_Z3n.e4d ", "_Z06_Z3n.e4d "},
+    {"_Z3foov [clone .cold]", "foo"},
+    {"x::h0123456789abcdef.cold", "x"},
     {"", ""},
 };
 

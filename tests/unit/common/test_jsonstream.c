@@ -232,6 +232,24 @@ static void object_over_the_limit_is_skipped_and_the_next_arrives(void **state)
 	expect_item(&r, 1, TB_JSONSTREAM_OBJECT, "{\"ok\":1}", n - 9, 2, 1);
 }
 
+/* Found by fuzz_jsonstream: an object whose closing brace was byte max+1
+ * came out as an OBJECT of max+1 bytes. Exactly max bytes is an object. */
+static void object_of_max_bytes_is_kept_one_more_is_too_large(void **state)
+{
+	run_t r;
+
+	(void)state;
+	split("{\"a\":\"12345678\"}\n", 0, 16, &r); /* 16 bytes */
+	expect_count(&r, 1);
+	expect_item(&r, 0, TB_JSONSTREAM_OBJECT, "{\"a\":\"12345678\"}", 0, 1, 1);
+	for (size_t chunk = 0; chunk <= 17; chunk++) {
+		split("{\"a\":\"123456789\"}\n{}", chunk, 16, &r); /* 17 bytes */
+		expect_count(&r, 2);
+		expect_item(&r, 0, TB_JSONSTREAM_TOO_LARGE, "{\"a\":\"123456789\"", 0, 1, 1);
+		expect_item(&r, 1, TB_JSONSTREAM_OBJECT, "{}", 18, 2, 1);
+	}
+}
+
 static void oversized_pretty_object_resyncs_at_the_next_column_one_brace(void **state)
 {
 	/* The big object never closes; the next object at column 1 still arrives. */
@@ -331,6 +349,7 @@ int main(void)
 	    cmocka_unit_test(brace_at_column_one_ends_an_unclosed_object),
 	    cmocka_unit_test(end_of_input_inside_an_object_is_truncated),
 	    cmocka_unit_test(object_over_the_limit_is_skipped_and_the_next_arrives),
+	    cmocka_unit_test(object_of_max_bytes_is_kept_one_more_is_too_large),
 	    cmocka_unit_test(oversized_pretty_object_resyncs_at_the_next_column_one_brace),
 	    cmocka_unit_test(skipping_a_huge_object_keeps_memory_bounded),
 	    cmocka_unit_test(any_chunking_gives_the_same_items),
