@@ -7,7 +7,9 @@
  * tb.artifacts.v1 and tb.findings.v1, read from the beginning by a second
  * consumer in a group of its own that never commits. Before each batch of
  * events the index is caught up to the topics' high watermarks as of that
- * moment, so an artifact or finding acknowledged by the API before a trace
+ * moment (asked in one ListOffsets request over the producer's connection,
+ * which has no Fetch long-poll to queue behind: asked partition by partition
+ * over the consumer's, it cost ~3 s per batch), so an artifact or finding acknowledged by the API before a trace
  * was posted is always applied before that trace is correlated. Events whose
  * artifact is not yet known are forwarded uncorrelated; a replay after the
  * SBOM arrives correlates them (docs/ARCHITECTURE.md, correlator).
@@ -42,6 +44,7 @@ typedef struct app {
 	tb_avro_registry_t *reg;
 	tb_corr_index_t *idx;
 	tb_kafka_consumer_t *index_consumer;
+	tb_kafka_producer_t *producer; /* the stage's; also asks the index watermarks */
 	tb_kafka_batch_t index_batch;
 	tb_metric_t *artifacts;
 	tb_metric_t *findings;
@@ -134,7 +137,8 @@ static int catch_up(app_t *app, int wait_ms, tb_err_t *err)
 		int64_t behind = 0;
 		int n;
 
-		if (tb_kafka_consumer_behind(app->index_consumer, 5000, &behind, err) < 0)
+		/* over the producer's connection: no Fetch long-poll to wait behind */
+		if (tb_kafka_consumer_behind_via(app->index_consumer, app->producer, 5000, &behind, err) < 0)
 			return -1;
 		if (behind == 0)
 			return 0;
@@ -276,6 +280,7 @@ int main(int argc, char **argv)
 		rc = TB_EXIT_UNREACHABLE;
 		goto out;
 	}
+	app.producer = producer;
 	tb_service_set_ready(&svc, false, "reading artifacts and findings");
 	if (catch_up(&app, (int)tb_config_duration_ms(svc.cfg, "index-wait"), &err) < 0)
 		goto fail;
