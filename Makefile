@@ -38,7 +38,7 @@ COMMON_ASAN_OBJ := $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(COMMON_SRC)) $(BUILD)/
 EMBED_SRC := $(sort $(wildcard schemas/avro/*.avsc schemas/sql/*.sql))
 
 .PHONY: all deps test unit integration run lint clean format bins unit-bins asan-bins test-asan \
-        soak-leak fuzz fuzz-bins fuzz-seed
+        soak-leak fuzz fuzz-bins fuzz-seed soak
 .DEFAULT_GOAL := all
 
 # ---- objects ---------------------------------------------------------------
@@ -249,6 +249,19 @@ fuzz: deps
 
 fuzz-seed: $(BUILD)/fuzz/seed
 	BUILD=$(BUILD) tests/fuzz/seed-corpus.sh
+
+# The fault suite (tests/integration/300-fault-suite.sh, docs/FAULTS.md) with
+# a bigger workload and more kills, SOAK_ITERATIONS times in a row (each with
+# a new fault seed); stops at the first failing iteration. TB_FAULT_* from the
+# environment override the sizes.
+SOAK_ITERATIONS ?= 3
+soak: all
+	@for i in $$(seq 1 $(SOAK_ITERATIONS)); do \
+	  echo "== soak iteration $$i of $(SOAK_ITERATIONS)"; \
+	  TB_FAULT_LINES=$${TB_FAULT_LINES:-40000} TB_FAULT_BATCHES=$${TB_FAULT_BATCHES:-800} \
+	  TB_FAULT_KILLS=$${TB_FAULT_KILLS:-24} TB_FAULT_CHUNKS=$${TB_FAULT_CHUNKS:-20} \
+	  TB_FAULT_WAIT=$${TB_FAULT_WAIT:-300} BUILD=$(BUILD) tests/run.sh --integration-only '300*' || exit 1; \
+	done
 
 run: deps
 	$(MAKE) bins

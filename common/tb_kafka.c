@@ -842,12 +842,42 @@ int tb_kafka_assignment(tb_kafka_consumer_t *c, tb_kafka_tp_t *out, size_t cap, 
 	return c->asg->cnt;
 }
 
+/* Set every element's offset to its partition's high (latest) or low
+ * (earliest) watermark with ONE ListOffsets request (offsets_for_times with
+ * the protocol's special times -1 / -2). rd_kafka_query_watermark_offsets
+ * sends two requests per partition, and on a consumer's handle each queues
+ * behind the connection's Fetch long-poll (fetch.wait.max.ms): asked before
+ * every correlator batch over 6 partitions, that was ~3 s per batch and
+ * capped the correlator at ~300 events/s (found by the fault suite, 300). */
+static rd_kafka_resp_err_t list_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *l, int64_t which,
+					int timeout_ms)
+{
+	rd_kafka_resp_err_t e;
+
+	for (int i = 0; i < l->cnt; i++)
+		l->elems[i].offset = which;
+	e = rd_kafka_offsets_for_times(rk, l, timeout_ms);
+	for (int i = 0; !e && i < l->cnt; i++) {
+		e = l->elems[i].err;
+		if (!e && l->elems[i].offset < 0)
+			e = RD_KAFKA_RESP_ERR__BAD_MSG;
+	}
+	return e;
+}
+
 int tb_kafka_consumer_behind(tb_kafka_consumer_t *c, int timeout_ms, int64_t *behind, tb_err_t *err)
 {
-	rd_kafka_topic_partition_list_t *asg = NULL;
+	return tb_kafka_consumer_behind_via(c, NULL, timeout_ms, behind, err);
+}
+
+int tb_kafka_consumer_behind_via(tb_kafka_consumer_t *c, tb_kafka_producer_t *via, int timeout_ms,
+				 int64_t *behind, tb_err_t *err)
+{
+	rd_kafka_t *ask = via ? via->k.rk : c->k.rk;
+	rd_kafka_topic_partition_list_t *asg = NULL, *hi = NULL, *lo = NULL;
 	rd_kafka_resp_err_t e;
 	int64_t total = 0;
-	int rc = 0;
+	int rc = 0, unset = 0;
 
 	e = rd_kafka_assignment(c->k.rk, &asg);
 	if (!e)
@@ -860,22 +890,35 @@ int tb_kafka_consumer_behind(tb_kafka_consumer_t *c, int timeout_ms, int64_t *be
 		*behind = -1;
 		goto out;
 	}
+	for (int i = 0; i < asg->cnt; i++)
+		unset |= asg->elems[i].offset < 0;
+	hi = rd_kafka_topic_partition_list_copy(asg);
+	e = list_offsets(ask, hi, -1, timeout_ms);
+	if (!e && unset) {
+		lo = rd_kafka_topic_partition_list_copy(asg);
+		e = list_offsets(ask, lo, -2, timeout_ms);
+	}
+	if (e) {
+		rc = tb_err(err, "kafka consumer %s: watermarks: %s", c->group, rd_kafka_err2str(e));
+		goto out;
+	}
 	for (int i = 0; i < asg->cnt; i++) {
-		rd_kafka_topic_partition_t *tp = &asg->elems[i];
-		int64_t lo = 0, hi = 0, pos;
+		const rd_kafka_topic_partition_t *tp = &asg->elems[i];
+		const rd_kafka_topic_partition_t *h =
+		    rd_kafka_topic_partition_list_find(hi, tp->topic, tp->partition);
+		const rd_kafka_topic_partition_t *l =
+		    lo ? rd_kafka_topic_partition_list_find(lo, tp->topic, tp->partition) : NULL;
+		int64_t pos = tp->offset >= 0 ? tp->offset : l ? l->offset : 0;
 
-		e = rd_kafka_query_watermark_offsets(c->k.rk, tp->topic, tp->partition, &lo, &hi, timeout_ms);
-		if (e) {
-			rc = tb_err(err, "kafka consumer %s: watermarks of %s/%d: %s", c->group, tp->topic,
-				    (int)tp->partition, rd_kafka_err2str(e));
-			goto out;
-		}
-		pos = tp->offset >= 0 ? tp->offset : lo;
-		if (hi > pos)
-			total += hi - pos;
+		if (h && h->offset > pos)
+			total += h->offset - pos;
 	}
 	*behind = total;
 out:
+	if (lo)
+		rd_kafka_topic_partition_list_destroy(lo);
+	if (hi)
+		rd_kafka_topic_partition_list_destroy(hi);
 	if (asg)
 		rd_kafka_topic_partition_list_destroy(asg);
 	return rc;

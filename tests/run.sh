@@ -5,7 +5,8 @@
 # "ok - NAME # SKIP reason".
 # Usage: tests/run.sh [--unit-only|--integration-only] [NAME-PATTERN...] cmocka binaries are run with TAP output. A binary
 # or script that exits non-zero without reporting a failure counts as one
-# failure, so a crash is never silent. Closing line: "N passed, N failed".
+# failure, so a crash is never silent. Lines "# report: ..." of a test are
+# shown after its PASS/FAIL line. Closing line: "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -54,6 +55,7 @@ count() { # name logfile rc
     if [ "$s" -gt 0 ]; then echo "PASS $name ($p passed, $s skipped)${TB_T:+ ${TB_T}s}"; else echo "PASS $name ($p passed)${TB_T:+ ${TB_T}s}"; fi
   fi
   grep -E '^ok .*# (SKIP|skip)' "$log" | sed 's/^/    /'
+  grep -E '^# report: ' "$log" | sed 's/^# report: /    /' # numbers a test wants shown (300)
 }
 
 run_unit() {

@@ -13,7 +13,7 @@
 # (B symbolized by the canonicalizer from the symbol store), stacks.folded
 # gives main;tb_run;tb_outer;tb_middle;tb_hot_leaf as the heaviest stack of
 # each, the timeline of C shows the load of libloaded.so, and the timeline
-# holds exactly 777 uprobe hits of tb_watched and an attached zero count of
+# holds exactly 77 uprobe hits of tb_watched and an attached zero count of
 # tb_never_called.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$TB_ROOT/tests/lib/stack.sh"
@@ -57,7 +57,12 @@ fi
 tb_probe_in_cgroup "$TB_PROBE_DIR/work-pie" spin 4; w1=$TB_LAST_PID
 tb_probe_in_cgroup "$TB_PROBE_DIR/work-v2-stripped" spin 4; w2=$TB_LAST_PID
 wait "$w1" "$w2"
-tb_probe_in_cgroup "$TB_PROBE_DIR/work-pie" calls 777 0.5; wait "$TB_LAST_PID"
+# Uprobe hits count as self hits of tb_watched in A's hot symbols and as the
+# weight of its stack: kept well below the ~400 samples of the 4 s spin, so
+# tb_hot_leaf stays A's hottest symbol whenever the uprobe batch is stored
+# (with 777 calls the checks below passed only while the uprobe events had
+# not reached PostgreSQL yet, i.e. by the correlator's former slowness).
+tb_probe_in_cgroup "$TB_PROBE_DIR/work-pie" calls 77 0.5; wait "$TB_LAST_PID"
 tb_probe_in_cgroup "$TB_PROBE_DIR/work-pie" dlopen "$TB_PROBE_DIR/libloaded.so" 1; wait "$TB_LAST_PID"
 sleep 2 # two more flushes
 tb_stop "$agent" TERM
@@ -84,8 +89,8 @@ tb_check "load in the timeline of C" "load $C correlated" "$got"
 uprobe_sum() {
   tb_api_get "/api/v1/runtime/timeline?symbol=$1&limit=1000" | jq '[.items[] | select(.kind == "uprobe") | .count] | add // "none"'
 }
-tb_wait_for 30 bash -c "[ \"\$(curl -s '$TB_API/api/v1/runtime/timeline?symbol=tb_watched&limit=1000' | jq '[.items[] | select(.kind == \"uprobe\") | .count] | add // 0')\" -ge 777 ]" || true
-tb_check "uprobe hits of tb_watched" 777 "$(uprobe_sum tb_watched)"
+tb_wait_for 30 bash -c "[ \"\$(curl -s '$TB_API/api/v1/runtime/timeline?symbol=tb_watched&limit=1000' | jq '[.items[] | select(.kind == \"uprobe\") | .count] | add // 0')\" -ge 77 ]" || true
+tb_check "uprobe hits of tb_watched" 77 "$(uprobe_sum tb_watched)"
 got=$(tb_api_get "/api/v1/runtime/timeline?symbol=tb_never_called&limit=1000" |
   jq -r '[.items[] | select(.kind == "uprobe")] | "\(length > 0) \(map(.count) | add // 0)"')
 tb_check "uprobe zero count of tb_never_called" "true 0" "$got"

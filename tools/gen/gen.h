@@ -91,4 +91,45 @@ void gen_synth_defaults(gen_synth_t *s);
  * producing a range twice produces duplicates. */
 int gen_synth_event(const gen_synth_t *s, int64_t i, tb_event_t *ev, tb_err_t *err);
 
+/* ---- the fault suite's workload (workload.c) ----
+ * Tetragon kprobe JSON lines and probe-agent ProbeBatches that enter at the
+ * top of the pipeline, plus the artifacts and findings they hit. Line i,
+ * batch b and everything in them are pure functions of (settings, index). */
+
+typedef struct gen_work {
+	uint64_t seed;
+	int nodes;
+	int containers; /* container c runs artifact c mod artifacts */
+	int artifacts;
+	int stacks;  /* user stacks per artifact */
+	int symbols; /* functions per module (>= 3: findings name 0..2) */
+	int depth;   /* max user frames per stack */
+	int64_t start_ns;
+	int64_t step_ns;    /* between Tetragon lines; probe batches cover 1 s each per node */
+	int batch_samples;  /* samples per probe batch */
+	int dup_every;	    /* about one line/batch in K is sent twice (0: never) */
+	int bad_every;	    /* about one malformed line per K lines (0: never) */
+	const char *tenant; /* of the artifacts and findings (the adapter's tenant) */
+} gen_work_t;
+
+void gen_work_defaults(gen_work_t *w);
+int gen_work_valid(const gen_work_t *w);
+void gen_work_digest(const gen_work_t *w, int a, char out[72]);
+json_t *gen_work_artifact_json(const gen_work_t *w, int a);
+json_t *gen_work_finding_json(const gen_work_t *w, int a, int f); /* f = 0, 1 */
+
+json_t *gen_work_tetragon_json(const gen_work_t *w, int64_t i);
+int gen_work_tetragon_dup(const gen_work_t *w, int64_t i);
+int gen_work_tetragon_bad(const gen_work_t *w, int64_t i);
+/* A malformed variant of line i's text (malloc'd). */
+char *gen_work_tetragon_malformed(const gen_work_t *w, int64_t i, const char *good);
+void gen_work_tetragon_key(const gen_work_t *w, int64_t i, char *out, size_t cap);
+
+/* Fill pb (zeroed by the caller; tb_probe_batch_clear frees it) with batch b. */
+int gen_work_probe_batch(const gen_work_t *w, int64_t b, tb_probe_batch_t *pb, tb_err_t *err);
+size_t gen_work_probe_events(const tb_probe_batch_t *pb);
+int gen_work_probe_dup(const gen_work_t *w, int64_t b);
+int gen_work_probe_bad(const gen_work_t *w, int64_t b);
+void gen_work_probe_key(const gen_work_t *w, int64_t b, char *out, size_t cap);
+
 #endif

@@ -10,6 +10,11 @@
  *         N deterministic synthetic CorrelatedEvents (events I .. I+N-1)
  *   dump  -t TOPIC [-G GROUP] [--exit-after N] [--idle-exit MS]
  *         every message from the earliest offset as one JSON line
+ *   tetragon|probe [-t TOPIC] [-n N] [--first I] [--print] [shape options]
+ *         the fault suite's workload (workload.c): Tetragon JSON lines /
+ *         ProbeBatches, with duplicates and malformed messages on purpose
+ *   catalog artifacts|findings [shape options]
+ *         that workload's artifacts / findings as JSON lines for `json`
  *
  * -b defaults to $TB_BROKERS; librdkafka properties pass through -X or
  * TB_KAFKA_<PROP> like every other program here. Producing ends with a flush
@@ -29,8 +34,10 @@
 
 #include "gen.h"
 #include "tb/avro.h"
+#include "tb/hash.h"
 #include "tb/kafka.h"
 #include "tb/log.h"
+#include "tb/topics.h"
 
 #define MAX_PROPS 128
 #define MAX_HEADERS 16
@@ -60,6 +67,8 @@ static void usage(FILE *f)
 		"  json  [--type correlated|canonical|artifact|finding] [-t TOPIC] [-f FILE] [--repeat N]\n"
 		"  synth [-t TOPIC] [-n N] [--first I] [--seed S] [--print] [shape options]\n"
 		"  dump  -t TOPIC [-G GROUP] [--exit-after N] [--idle-exit MS]\n"
+		"  tetragon|probe [-t TOPIC] [-n N] [--first I] [--print] [shape options]\n"
+		"  catalog artifacts|findings [shape options]\n"
 		"-b defaults to $TB_BROKERS; `tb-gen COMMAND --help` for details.\n");
 }
 
@@ -523,6 +532,290 @@ static int cmd_synth(const globals_t *g, int argc, char **argv)
 	return 0;
 }
 
+/* ---- the fault suite's workload: tetragon, probe, catalog ------------------------------ */
+
+static const struct option work_lo[] = {{"first", required_argument, NULL, 'F'},
+					{"seed", required_argument, NULL, 'S'},
+					{"print", no_argument, NULL, 'P'},
+					{"nodes", required_argument, NULL, 1},
+					{"containers", required_argument, NULL, 2},
+					{"artifacts", required_argument, NULL, 3},
+					{"stacks", required_argument, NULL, 4},
+					{"symbols", required_argument, NULL, 5},
+					{"depth", required_argument, NULL, 6},
+					{"start-ns", required_argument, NULL, 7},
+					{"step-ns", required_argument, NULL, 8},
+					{"batch-samples", required_argument, NULL, 9},
+					{"dup-every", required_argument, NULL, 10},
+					{"bad-every", required_argument, NULL, 11},
+					{"tenant", required_argument, NULL, 12},
+					{"help", no_argument, NULL, 'h'},
+					{NULL, 0, NULL, 0}};
+
+static void work_usage(FILE *f)
+{
+	fprintf(f, "usage: tb-gen tetragon [-t TOPIC] [-n LINES] [--first I] [--print] [shape options]\n"
+		   "       tb-gen probe    [-t TOPIC] [-n BATCHES] [--first B] [--print] [shape options]\n"
+		   "       tb-gen catalog  artifacts|findings [shape options]\n"
+		   "  The fault suite's workload (tools/gen/workload.c): Tetragon kprobe JSON lines with\n"
+		   "  kernel and user stacks (tb.tetragon.raw.v1), probe-agent ProbeBatches with samples,\n"
+		   "  uprobe counts and loads (tb.probe.raw.v1), and the artifacts and findings they hit\n"
+		   "  (catalog prints JSON lines for `tb-gen json --type artifact|finding`). Line i and\n"
+		   "  batch b are pure functions of (shape, index): the same options give the same bytes.\n"
+		   "  About one line/batch in --dup-every is sent twice; about one line in --bad-every is\n"
+		   "  preceded by a malformed one (and a batch in bad-every/50 carries a bad build-id).\n"
+		   "  --print writes the messages to stdout (lines; batches as hex) instead of producing.\n"
+		   "  The last stderr line counts messages, events, duplicates and malformed messages.\n"
+		   "  shape: --seed S --nodes K --containers K --artifacts K --stacks K --symbols K\n"
+		   "         --depth D --start-ns T --step-ns S --batch-samples K --dup-every K\n"
+		   "         --bad-every K --tenant NAME\n");
+}
+
+static int work_opt(gen_work_t *w, int ch, const char *arg)
+{
+	long long v = strtoll(arg, NULL, 0);
+
+	switch (ch) {
+	case 'S':
+		w->seed = (uint64_t)v;
+		break;
+	case 1:
+		w->nodes = (int)v;
+		break;
+	case 2:
+		w->containers = (int)v;
+		break;
+	case 3:
+		w->artifacts = (int)v;
+		break;
+	case 4:
+		w->stacks = (int)v;
+		break;
+	case 5:
+		w->symbols = (int)v;
+		break;
+	case 6:
+		w->depth = (int)v;
+		break;
+	case 7:
+		w->start_ns = v;
+		break;
+	case 8:
+		w->step_ns = v;
+		break;
+	case 9:
+		w->batch_samples = (int)v;
+		break;
+	case 10:
+		w->dup_every = (int)v;
+		break;
+	case 11:
+		w->bad_every = (int)v;
+		break;
+	case 12:
+		w->tenant = arg;
+		break;
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+typedef struct work_args {
+	gen_work_t w;
+	int64_t first, n;
+	const char *topic;
+} work_args_t;
+
+/* Parse the shared options; 0 ok, else the exit code (help: 0 via *done). */
+static int work_parse(int argc, char **argv, work_args_t *a, out_t *out, int *done)
+{
+	int ch;
+
+	*done = 0;
+	while ((ch = getopt_long(argc, argv, "t:n:h", work_lo, NULL)) != -1) {
+		if (ch == 't')
+			a->topic = optarg;
+		else if (ch == 'n')
+			a->n = strtoll(optarg, NULL, 0);
+		else if (ch == 'F')
+			a->first = strtoll(optarg, NULL, 0);
+		else if (ch == 'P')
+			out->print = 1;
+		else if (ch == 'h') {
+			work_usage(stdout);
+			*done = 1;
+			return 0;
+		} else if (ch == '?' || work_opt(&a->w, ch, optarg) < 0) {
+			work_usage(stderr);
+			return 2;
+		}
+	}
+	if (a->n < 0 || a->first < 0 || !gen_work_valid(&a->w)) {
+		work_usage(stderr);
+		return 2;
+	}
+	return 0;
+}
+
+/* Send one message, or print it (text as is, binary as hex). */
+static int work_send(out_t *o, const char *key, const void *val, size_t len, int binary, tb_err_t *err)
+{
+	if (!o->print)
+		return out_send(o, key, val, len, NULL, 0, err);
+	if (binary) {
+		char *hex = malloc(2 * len + 1);
+
+		if (!hex)
+			return tb_err(err, "out of memory");
+		tb_hex(val, len, hex);
+		printf("%s\t%s\n", key, hex);
+		free(hex);
+	} else {
+		printf("%s\t%.*s\n", key, (int)len, (const char *)val);
+	}
+	o->sent++;
+	return ferror(stdout) ? tb_err(err, "write stdout") : 0;
+}
+
+typedef struct work_counts {
+	long events, duplicates, malformed;
+} work_counts_t;
+
+static int tetragon_one(out_t *o, const gen_work_t *w, int64_t i, work_counts_t *n, tb_err_t *err)
+{
+	json_t *j = gen_work_tetragon_json(w, i);
+	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL, key[64];
+	int rc = -1;
+
+	json_decref(j);
+	if (!text)
+		return tb_err(err, "line %lld: out of memory", (long long)i);
+	gen_work_tetragon_key(w, i, key, sizeof(key));
+	if (gen_work_tetragon_bad(w, i)) {
+		char *bad = gen_work_tetragon_malformed(w, i, text);
+
+		rc = bad ? work_send(o, key, bad, strlen(bad), 0, err) : tb_err(err, "out of memory");
+		free(bad);
+		if (rc < 0)
+			goto out;
+		n->malformed++;
+	}
+	if (work_send(o, key, text, strlen(text), 0, err) < 0)
+		goto out;
+	n->events++;
+	if (gen_work_tetragon_dup(w, i)) {
+		if (work_send(o, key, text, strlen(text), 0, err) < 0)
+			goto out;
+		n->duplicates++;
+	}
+	rc = 0;
+out:
+	free(text);
+	return rc;
+}
+
+static int probe_one(out_t *o, const globals_t *g, const gen_work_t *w, int64_t b, work_counts_t *n,
+		     tb_err_t *err)
+{
+	tb_probe_batch_t pb;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char key[32];
+	int rc = -1, copies = gen_work_probe_dup(w, b) ? 2 : 1;
+
+	memset(&pb, 0, sizeof(pb));
+	if (gen_work_probe_batch(w, b, &pb, err) < 0 ||
+	    tb_avro_encode_probe_batch(g->reg, &pb, &buf, &len, err) < 0)
+		goto out;
+	gen_work_probe_key(w, b, key, sizeof(key));
+	for (int c = 0; c < copies; c++)
+		if (work_send(o, key, buf, len, 1, err) < 0)
+			goto out;
+	if (gen_work_probe_bad(w, b))
+		n->malformed += copies;
+	else
+		n->events += (long)gen_work_probe_events(&pb);
+	n->duplicates += copies - 1;
+	rc = 0;
+out:
+	free(buf);
+	tb_probe_batch_clear(&pb);
+	return rc;
+}
+
+static int cmd_work(const globals_t *g, int probe, int argc, char **argv)
+{
+	const char *name = probe ? "probe" : "tetragon";
+	work_args_t a = {.n = probe ? 100 : 1000};
+	work_counts_t n = {0};
+	out_t out = {0};
+	tb_err_t err;
+	int rc, done;
+
+	gen_work_defaults(&a.w);
+	a.topic = probe ? TB_TOPIC_PROBE_RAW : TB_TOPIC_TETRAGON_RAW;
+	if ((rc = work_parse(argc, argv, &a, &out, &done)) != 0 || done)
+		return rc;
+	if (optind != argc) {
+		work_usage(stderr);
+		return 2;
+	}
+	if (out_open(&out, g, a.topic, &err) < 0) {
+		fprintf(stderr, "tb-gen %s: %s\n", name, err.msg);
+		return 1;
+	}
+	for (int64_t i = a.first; i < a.first + a.n && !g_stop; i++)
+		if ((probe ? probe_one(&out, g, &a.w, i, &n, &err) : tetragon_one(&out, &a.w, i, &n, &err)) <
+		    0) {
+			fprintf(stderr, "tb-gen %s: %s %lld: %s\n", name, probe ? "batch" : "line",
+				(long long)i, err.msg);
+			out_close(&out, &err);
+			return 1;
+		}
+	if (out_close(&out, &err) < 0) {
+		fprintf(stderr, "tb-gen %s: %s\n", name, err.msg);
+		return 1;
+	}
+	fflush(stdout);
+	fprintf(stderr, "tb-gen %s: %ld messages %s %s (events %ld, duplicates %ld, malformed %ld)\n", name,
+		out.sent, out.print ? "printed for" : "acknowledged on", a.topic, n.events, n.duplicates,
+		n.malformed);
+	return 0;
+}
+
+static int cmd_catalog(int argc, char **argv)
+{
+	work_args_t a = {0};
+	out_t out = {0};
+	int rc, done, findings;
+
+	gen_work_defaults(&a.w);
+	if ((rc = work_parse(argc, argv, &a, &out, &done)) != 0 || done)
+		return rc;
+	if (optind != argc - 1 ||
+	    (strcmp(argv[optind], "artifacts") != 0 && strcmp(argv[optind], "findings") != 0)) {
+		work_usage(stderr);
+		return 2;
+	}
+	findings = strcmp(argv[optind], "findings") == 0;
+	for (int i = 0; i < a.w.artifacts; i++)
+		for (int f = 0; f < (findings ? 2 : 1); f++) {
+			json_t *j =
+			    findings ? gen_work_finding_json(&a.w, i, f) : gen_work_artifact_json(&a.w, i);
+			char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+			json_decref(j);
+			if (!text || puts(text) < 0) {
+				free(text);
+				fprintf(stderr, "tb-gen catalog: out of memory or write error\n");
+				return 1;
+			}
+			free(text);
+		}
+	return 0;
+}
+
 /* ---- dump ------------------------------------------------------------------------- */
 
 static json_t *decode_json(const globals_t *g, const tb_kafka_msg_t *m, const char **type, tb_err_t *err)
@@ -755,6 +1048,10 @@ int main(int argc, char **argv)
 		rc = cmd_synth(&g, argc, argv);
 	else if (strcmp(cmd, "dump") == 0)
 		rc = cmd_dump(&g, argc, argv);
+	else if (strcmp(cmd, "tetragon") == 0 || strcmp(cmd, "probe") == 0)
+		rc = cmd_work(&g, strcmp(cmd, "probe") == 0, argc, argv);
+	else if (strcmp(cmd, "catalog") == 0)
+		rc = cmd_catalog(argc, argv);
 	else {
 		fprintf(stderr, "tb-gen: unknown command %s\n", cmd);
 		usage(stderr);

@@ -5,7 +5,7 @@
  *
  *   produce  -t TOPIC [-k KEY] [-n N] ...   stdin lines, or N generated messages
  *   consume  -t TOPIC -G GROUP ...          prints "partition offset key value"
- *   metadata [-t TOPIC] [--watermarks]      topics and partitions on the broker
+ *   metadata [-t TOPIC] [--watermarks [--group G]]  topics, partitions, offsets (G: committed)
  *   topics                                  the built-in topic table (no broker)
  *
  * `tb-kafka COMMAND --help` explains each command. -b defaults to $TB_BROKERS.
@@ -44,7 +44,7 @@ static void usage(FILE *f)
 	    "  produce  -t TOPIC [-k KEY] [-K DELIM] [-n N] [-v PREFIX] [-H name=value]\n"
 	    "  consume  -t TOPIC -G GROUP [--from-beginning] [--exit-after N | --idle-exit MS]\n"
 	    "           [--no-commit] [--batch N] [--assignment-file PATH]\n"
-	    "  metadata [-t TOPIC] [--watermarks]\n"
+	    "  metadata [-t TOPIC] [--watermarks [--group GROUP]]\n"
 	    "  topics\n"
 	    "-b defaults to $TB_BROKERS; `tb-kafka COMMAND --help` for details.\n");
 }

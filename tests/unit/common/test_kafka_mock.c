@@ -384,6 +384,59 @@ static void paused_consumer_fetches_nothing_until_resumed(void **state)
 	tb_kafka_producer_free(p);
 }
 
+/* behind(c, via) over the consumer's own connection and over a producer's. */
+static int64_t behind_of(tb_kafka_consumer_t *c, tb_kafka_producer_t *via)
+{
+	tb_err_t err = {{0}};
+	int64_t n = -2;
+
+	if (tb_kafka_consumer_behind_via(c, via, 10000, &n, &err) < 0)
+		fail_msg("expected the watermarks, got: %s", err.msg);
+	return n;
+}
+
+/* The correlator asks this before every batch: the count of unread messages
+ * of the assignment must be right over either connection, from the start
+ * (no position yet: counted from the low watermark) to the end (0). */
+static void behind_counts_unread_messages_over_either_connection(void **state)
+{
+	struct fixture *f = *state;
+	tb_kafka_producer_t *p;
+	tb_kafka_consumer_t *c;
+	tb_kafka_batch_t b = {0};
+	tb_err_t err = {{0}};
+	size_t assigned = 0;
+	char *got[7] = {0};
+	int64_t deadline = now_ms() + WAIT_MS;
+	int n;
+
+	create_topic(f, "behind", 3);
+	p = producer(f, "behind");
+	c = consumer(f, "g-behind", "behind");
+	assert_int_equal(behind_of(c, NULL), -1); /* not assigned yet */
+	tb_kafka_consumer_set_rebalance_hook(c, count_hook, &assigned);
+	while (assigned == 0 && now_ms() < deadline)
+		assert_int_equal(tb_kafka_poll_batch(c, &b, 10, 200, &err), 0);
+	assert_int_equal(assigned, 3);
+	assert_int_equal(tb_kafka_pause(c, &err), 0); /* nothing is consumed until resumed */
+	assert_int_equal(behind_of(c, NULL), 0);
+	assert_int_equal(behind_of(c, p), 0);
+	produce_n(p, "behind", "b", 0, 7);
+	assert_int_equal(behind_of(c, NULL), 7);
+	assert_int_equal(behind_of(c, p), 7);
+	assert_int_equal(tb_kafka_resume(c, &err), 0);
+	n = consume_n(c, 7, got);
+	assert_int_equal(n, 7);
+	free_strs(got, n);
+	assert_int_equal(behind_of(c, NULL), 0);
+	assert_int_equal(behind_of(c, p), 0);
+	produce_n(p, "behind", "b", 7, 2);
+	assert_int_equal(behind_of(c, p), 2);
+	tb_kafka_batch_clear(&b, 1);
+	assert_int_equal(tb_kafka_consumer_close(c, NULL, NULL), 0);
+	tb_kafka_producer_free(p);
+}
+
 static void cooperative_assignor_assigns_and_revokes_through_the_hook(void **state)
 {
 	static const char *const coop[] = {"session.timeout.ms", "6000", "partition.assignment.strategy",
@@ -469,6 +522,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(cooperative_assignor_assigns_and_revokes_through_the_hook, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(headers_travel_with_the_message, setup, teardown),
+	    cmocka_unit_test_setup_teardown(behind_counts_unread_messages_over_either_connection, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
