@@ -832,12 +832,39 @@ int tb_kafka_assignment(tb_kafka_consumer_t *c, tb_kafka_tp_t *out, size_t cap, 
 	return c->asg->cnt;
 }
 
+/* Ask the brokers for one watermark of every partition of `l` (high: latest,
+ * else earliest) in ONE ListOffsets request per broker
+ * (rd_kafka_offsets_for_times with the protocol's special times -1 / -2);
+ * rd_kafka_query_watermark_offsets costs two round trips per partition,
+ * which made the correlator's per-batch index check its bottleneck. */
+static rd_kafka_resp_err_t list_offsets(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *l, int high,
+					int timeout_ms, rd_kafka_topic_partition_list_t **out)
+{
+	rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_copy(l);
+	rd_kafka_resp_err_t e;
+
+	for (int i = 0; i < q->cnt; i++)
+		q->elems[i].offset = high ? -1 : -2;
+	e = rd_kafka_offsets_for_times(rk, q, timeout_ms);
+	for (int i = 0; !e && i < q->cnt; i++) {
+		e = q->elems[i].err;
+		if (!e && q->elems[i].offset < 0)
+			e = RD_KAFKA_RESP_ERR__BAD_MSG;
+	}
+	if (e) {
+		rd_kafka_topic_partition_list_destroy(q);
+		return e;
+	}
+	*out = q;
+	return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 int tb_kafka_consumer_behind(tb_kafka_consumer_t *c, int timeout_ms, int64_t *behind, tb_err_t *err)
 {
-	rd_kafka_topic_partition_list_t *asg = NULL;
+	rd_kafka_topic_partition_list_t *asg = NULL, *hi = NULL, *lo = NULL;
 	rd_kafka_resp_err_t e;
 	int64_t total = 0;
-	int rc = 0;
+	int rc = 0, unpositioned = 0;
 
 	e = rd_kafka_assignment(c->k.rk, &asg);
 	if (!e)
@@ -850,24 +877,31 @@ int tb_kafka_consumer_behind(tb_kafka_consumer_t *c, int timeout_ms, int64_t *be
 		*behind = -1;
 		goto out;
 	}
+	for (int i = 0; i < asg->cnt; i++)
+		unpositioned |= asg->elems[i].offset < 0;
+	e = list_offsets(c->k.rk, asg, 1, timeout_ms, &hi);
+	if (!e && unpositioned)
+		e = list_offsets(c->k.rk, asg, 0, timeout_ms, &lo);
+	if (e) {
+		rc = tb_err(err, "kafka consumer %s: watermarks of %d partitions: %s", c->group, asg->cnt,
+			    rd_kafka_err2str(e));
+		goto out;
+	}
+	/* offsets_for_times keeps the order of its input list */
 	for (int i = 0; i < asg->cnt; i++) {
-		rd_kafka_topic_partition_t *tp = &asg->elems[i];
-		int64_t lo = 0, hi = 0, pos;
+		int64_t pos = asg->elems[i].offset >= 0 ? asg->elems[i].offset : lo->elems[i].offset;
 
-		e = rd_kafka_query_watermark_offsets(c->k.rk, tp->topic, tp->partition, &lo, &hi, timeout_ms);
-		if (e) {
-			rc = tb_err(err, "kafka consumer %s: watermarks of %s/%d: %s", c->group, tp->topic,
-				    (int)tp->partition, rd_kafka_err2str(e));
-			goto out;
-		}
-		pos = tp->offset >= 0 ? tp->offset : lo;
-		if (hi > pos)
-			total += hi - pos;
+		if (hi->elems[i].offset > pos)
+			total += hi->elems[i].offset - pos;
 	}
 	*behind = total;
 out:
 	if (asg)
 		rd_kafka_topic_partition_list_destroy(asg);
+	if (hi)
+		rd_kafka_topic_partition_list_destroy(hi);
+	if (lo)
+		rd_kafka_topic_partition_list_destroy(lo);
 	return rc;
 }
 

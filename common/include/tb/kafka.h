@@ -195,8 +195,8 @@ int tb_kafka_resume(tb_kafka_consumer_t *c, tb_err_t *err);
 int tb_kafka_assignment(tb_kafka_consumer_t *c, tb_kafka_tp_t *out, size_t cap, tb_err_t *err);
 
 /* How many messages the consumer is behind the high watermarks of its
- * assigned partitions as of now (queried from the brokers, up to timeout_ms
- * each): the sum of high watermark - position, where a partition with no
+ * assigned partitions as of now (queried from the brokers: one ListOffsets
+ * request per broker, up to timeout_ms): the sum of high watermark - position, where a partition with no
  * position yet counts from its low watermark. *behind = -1 when nothing is
  * assigned yet (the group is still joining: keep polling). Used to read a
  * compacted topic "to the end" before acting on it. */
