@@ -89,7 +89,8 @@ bench_watermarks() {
 # bench_wrk NAME URL: wrk's latency distribution of URL -> "P50_MS P99_MS RPS".
 bench_wrk() {
   local out="$TB_TMP/wrk.$1.txt"
-  wrk -t"${BENCH_WRK_THREADS:-2}" -c"${BENCH_WRK_CONNS:-16}" -d"${BENCH_WRK_SECS:-10}s" --latency "$2" >"$out" 2>&1
+  wrk -t"${BENCH_WRK_THREADS:-2}" -c"${BENCH_WRK_CONNS:-2}" -d"${BENCH_WRK_SECS:-10}s" --timeout 30s --latency "$2" \
+    >"$out" 2>&1
   awk '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
