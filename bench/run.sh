@@ -396,7 +396,7 @@ phase_queries() {
     status=$(curl -s --max-time 60 -o "$TB_TMP/route.json" -w '%{http_code}' "$TB_API$route")
     bench_log "$name: HTTP $status, $(head -c 300 "$TB_TMP/route.json")"
     if [ "$status" != 200 ]; then
-      bench_figure "$name p50 / p99" "no answer (HTTP $status within 60 s)" "" "$target" "-" "-"
+      bench_figure "$name p50 / p99" "no answer within 60 s (HTTP status $status)" "" "$target" "-" "-"
       continue
     fi
     read -r p50 p99 rps bad < <(bench_wrk "$(echo "$name" | tr -c 'a-z0-9\n' _)" "$TB_API$route")
