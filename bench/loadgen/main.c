@@ -210,7 +210,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
 	}
 	c->format = argv[optind];
 	if (!c->topic)
-		c->topic = strcmp(c->format, "tetragon") ? TB_TOPIC_PROBE_RAW : TB_TOPIC_TETRAGON_RAW;
+		c->topic = strcmp(c->format, "tetragon") != 0 ? TB_TOPIC_PROBE_RAW : TB_TOPIC_TETRAGON_RAW;
 	if (!c->brokers && !c->to_stdout) {
 		fprintf(stderr, "tb-loadgen: -b BOOTSTRAP is required (or --stdout)\n");
 		return -1;
@@ -249,9 +249,9 @@ static int done(const cli_t *c, const progress_t *pg)
 static int send_msg(const cli_t *c, tb_kafka_producer_t *p, const char *key, const void *val, size_t len,
 		    tb_err_t *err)
 {
-	if (c->to_stdout) {
+	if (!p) { /* --stdout */
 		fwrite(val, 1, len, stdout);
-		if (!strcmp(c->format, "tetragon"))
+		if (strcmp(c->format, "tetragon") == 0)
 			fputc('\n', stdout);
 		return 0;
 	}
@@ -262,7 +262,7 @@ static int run_tetragon(const cli_t *c, const lg_world_t *w, tb_kafka_producer_t
 			tb_err_t *err)
 {
 	lg_json_msg_t *pool = NULL;
-	size_t cap = 0;
+	size_t cap = LG_TIME_SUFFIX_LEN;
 	char *buf = NULL;
 	int64_t last_ns = 0;
 	int rc = -1;
@@ -372,8 +372,8 @@ int main(int argc, char **argv)
 		lg_world_free(&w);
 		return 1;
 	}
-	rc = !strcmp(c.format, "tetragon") ? run_tetragon(&c, &w, p, &pg, &err)
-					   : run_probe(&c, &w, p, &pg, &err);
+	rc = strcmp(c.format, "tetragon") == 0 ? run_tetragon(&c, &w, p, &pg, &err)
+					       : run_probe(&c, &w, p, &pg, &err);
 	if (rc == 0 && p && tb_kafka_producer_flush(p, 120000, &err) < 0)
 		rc = -1;
 	secs = now_s() - pg.t0;

@@ -41,9 +41,9 @@ static int build_frames(lg_probe_t *p, tb_err_t *err)
 
 	for (int i = 0; i < 4; i++) {
 		p->kframes[i].symbol = (char *)lg_kernel_syms[i];
-		p->kframes[i].offset = (uint64_t)(5 + 16 * i);
+		p->kframes[i].offset = 5 + 16 * (uint64_t)i;
 	}
-	p->uframes = calloc((size_t)w->o.pool, sizeof(*p->uframes));
+	p->uframes = calloc((size_t)w->o.pool, sizeof(tb_probe_uframe_t *));
 	if (!p->uframes)
 		return tb_err(err, "loadgen: out of memory");
 	for (int k = 0; k < w->o.pool; k++) {
@@ -70,9 +70,9 @@ static int build_nodes(lg_probe_t *p, tb_err_t *err)
 	const lg_world_t *w = p->w;
 	int nodes = w->o.nodes;
 
-	p->node_stacks = calloc((size_t)nodes, sizeof(*p->node_stacks));
+	p->node_stacks = calloc((size_t)nodes, sizeof(int *));
 	p->n_node_stacks = calloc((size_t)nodes, sizeof(int));
-	p->node_procs = calloc((size_t)nodes, sizeof(*p->node_procs));
+	p->node_procs = calloc((size_t)nodes, sizeof(tb_probe_process_t *));
 	p->n_node_procs = calloc((size_t)nodes, sizeof(int));
 	p->node_names = calloc((size_t)nodes, sizeof(char *));
 	p->seq = calloc((size_t)nodes, sizeof(int64_t));

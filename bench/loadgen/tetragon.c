@@ -108,7 +108,7 @@ static void put_stacks(sbuf_t *b, const lg_world_t *w, const lg_stack_t *s, int 
 		const lg_symbol_t *sym = &w->syms[s->frames[f].symbol];
 
 		put(b, "%s{\"offset\":\"%llu\",\"symbol\":\"%s\",\"module\":\"%s\"}", f ? "," : "",
-		    (unsigned long long)(sym->offset + s->frames[f].delta), sym->name,
+		    (unsigned long long)sym->offset + s->frames[f].delta, sym->name,
 		    lg_modules[sym->module].path);
 	}
 	put(b, "]");
