@@ -27,7 +27,7 @@ DEB_PKGS := build-essential pkg-config clang llvm lld bpftool libbpf-dev libelf-
             zlib1g-dev librdkafka-dev libavro-dev libpq-dev libevent-dev \
             libjansson-dev libsodium-dev libiberty-dev libcmocka-dev \
             postgresql postgresql-contrib curl jq procps iproute2 util-linux \
-            libclang-rt-14-dev
+            libclang-rt-14-dev wrk
 
 SERVICES := adapter canonicalizer correlator aggregator timeline-api probe-agent
 TOOLS    := $(patsubst tools/%/,%,$(sort $(dir $(wildcard tools/*/*.c))))
@@ -38,7 +38,7 @@ COMMON_ASAN_OBJ := $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(COMMON_SRC)) $(BUILD)/
 EMBED_SRC := $(sort $(wildcard schemas/avro/*.avsc schemas/sql/*.sql))
 
 .PHONY: all deps test unit integration run lint clean format bins unit-bins asan-bins test-asan \
-        soak-leak fuzz fuzz-bins fuzz-seed soak
+        soak-leak fuzz fuzz-bins fuzz-seed soak bench bench-bins
 .DEFAULT_GOAL := all
 
 # ---- objects ---------------------------------------------------------------
@@ -130,6 +130,16 @@ BINS := $(foreach s,$(BUILT_SERVICES) $(TOOLS),$(BUILD)/bin/tb-$(s))
 # The same programs built with ASan+UBSan, for integration tests under the
 # sanitizers (TB_BIN_DIR=$(BUILD)/asan/bin; see tests/lib/harness.sh).
 ASAN_BINS := $(foreach s,$(BUILT_SERVICES) $(TOOLS),$(BUILD)/asan/bin/tb-$(s))
+
+# ---- benchmark programs: bench/NAME/*.c -> $(BUILD)/bin/tb-NAME (make bench) -
+# tb-aggload drives the aggregator's own sink code, so it links the
+# aggregator's objects (all but main.o) and sees its headers.
+BENCH_PROGS := $(patsubst bench/%/,%,$(sort $(dir $(wildcard bench/*/*.c))))
+aggload_EXTRA_DEPS := $(aggregator_LIBOBJ) $(BUILD)/obj/bench/loadgen/world.o
+aggload_LDLIBS := $(aggregator_LIBOBJ) $(BUILD)/obj/bench/loadgen/world.o $(BUILD)/libtb.a
+$(foreach b,$(BENCH_PROGS),$(eval $(call prog_template,bench,$(b))))
+$(aggload_OBJ): ALL_CFLAGS += -Iservices/aggregator -Ibench/loadgen
+BENCH_BINS := $(foreach b,$(BENCH_PROGS),$(BUILD)/bin/tb-$(b))
 
 # ---- unit tests: tests/unit/common/test_X.c and tests/unit/SERVICE/test_X.c --
 # A service's tests link that service's objects except main.o.
@@ -267,6 +277,13 @@ run: deps
 	$(MAKE) bins
 	BUILD=$(BUILD) tools/run-stack.sh
 
+# Benchmarks (bench/README.md): measurements, not pass/fail tests; not in `make test`.
+bench-bins: $(BENCH_BINS)
+
+bench: deps
+	$(MAKE) bins bench-bins
+	BUILD=$(BUILD) bench/run.sh
+
 lint: $(BPF_SKELS)
 	clang-tidy --quiet $(COMMON_SRC) $(foreach s,$(BUILT_SERVICES),$($(s)_SRC)) -- $(ALL_CFLAGS) -I$(BPF_GEN) -Ibpf
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
@@ -274,8 +291,8 @@ lint: $(BPF_SKELS)
 	  --suppress=ctuuninitvar:common/tb_hash.c -Icommon/include common services tools
 
 format:
-	clang-format -i $(wildcard common/*.c common/include/tb/*.h services/*/*.c services/*/*.h tools/*/*.c tests/unit/*/*.c \
-	  tests/fuzz/*.c tests/fuzz/*.h)
+	clang-format -i $(wildcard common/*.c common/include/tb/*.h services/*/*.c services/*/*.h tools/*/*.c \
+	  bench/*/*.c bench/*/*.h tests/unit/*/*.c tests/fuzz/*.c tests/fuzz/*.h)
 
 clean:
 	rm -rf $(BUILD)

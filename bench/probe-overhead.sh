@@ -21,6 +21,8 @@
 #   cpu ratio    its ratio to the baseline: the cost the workload pays inside
 #                its own time (interrupts, BPF), immune to hypervisor steal
 #   agent CPU    user+system time of the agent process, % of one CPU
+#   agent RSS    peak resident set of the agent (VmHWM), largest over rounds,
+#                and its resident set at the end of the run (VmRSS) after the slash
 #   overhead     CPU the agent costs per unit of work: (1 / cpu ratio - 1) +
 #                agent CPU spread over the workload's CPUs. The headline
 #                figure: wall-clock ratios swing by tens of percent in a VM
@@ -81,6 +83,8 @@ run_once() {
   done
   if [ -n "$agent_pid" ]; then
     c1=$(cpu_ticks "$agent_pid"); t1=$(date +%s.%N)
+    awk '/^VmHWM:/ { print $2 }' "/proc/$agent_pid/status" >>"$TMP/rss.$freq"
+    awk '/^VmRSS:/ { print $2 }' "/proc/$agent_pid/status" >>"$TMP/rssnow.$freq"
     kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null; agent_pid=""
     echo "$total $percpu $(awk -v c="$((c1 - c0))" -v hz="$CLK_TCK" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", 100 * c / hz / (b - a) }')"
   else
@@ -104,12 +108,13 @@ done
 base=$(median <"$TMP/thr.none")
 pbase=$(median <"$TMP/pc.none")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
-printf '\n%-10s %12s %8s %12s %10s %10s %10s\n' config "it/s" ratio "it/cpu-s" "cpu ratio" "agent CPU" overhead
-printf '%-10s %12s %8s %12s %10s %10s %10s\n' baseline "$base" "1.0000" "$pbase" "1.0000" "-" "-"
+printf '\n%-10s %12s %8s %12s %10s %10s %10s %16s\n' config "it/s" ratio "it/cpu-s" "cpu ratio" "agent CPU" overhead "agent RSS peak/end"
+printf '%-10s %12s %8s %12s %10s %10s %10s %10s\n' baseline "$base" "1.0000" "$pbase" "1.0000" "-" "-" "-"
 for f in 99 999; do
   thr=$(median <"$TMP/thr.$f")
   pc=$(median <"$TMP/pc.$f")
   cpu=$(median <"$TMP/cpu.$f")
   ov=$(awk -v p="$pc" -v b="$pbase" -v c="$cpu" -v n="$NCPU" 'BEGIN { printf "%.2f", 100 * (b / p - 1) + c / n }')
-  printf '%-10s %12s %8s %12s %10s %9s%% %9s%%\n' "$f Hz" "$thr" "$(ratio "$thr" "$base")" "$pc" "$(ratio "$pc" "$pbase")" "$cpu" "$ov"
+  rss=$(sort -n "$TMP/rss.$f" | tail -1 | awk '{ printf "%.1fMB", $1 / 1024 }')/$(sort -n "$TMP/rssnow.$f" | tail -1 | awk '{ printf "%.1fMB", $1 / 1024 }')
+  printf '%-10s %12s %8s %12s %10s %9s%% %9s%% %10s\n' "$f Hz" "$thr" "$(ratio "$thr" "$base")" "$pc" "$(ratio "$pc" "$pbase")" "$cpu" "$ov" "$rss"
 done

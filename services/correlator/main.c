@@ -34,11 +34,11 @@
 #define VERSION "0.1.0"
 
 static const tb_option_t options[] = {
-	{"group", TB_OPT_STRING, "tb-correlator", "Kafka consumer group for events", NULL},
-	{"index-wait", TB_OPT_DURATION_MS, "60s",
-	 "how long to wait at start for the artifact/finding topics to be read", NULL},
-	{"batch-max", TB_OPT_INT, "1000", "messages per batch", NULL},
-	{NULL, 0, NULL, NULL, NULL},
+    {"group", TB_OPT_STRING, "tb-correlator", "Kafka consumer group for events", NULL},
+    {"index-wait", TB_OPT_DURATION_MS, "60s",
+     "how long to wait at start for the artifact/finding topics to be read", NULL},
+    {"batch-max", TB_OPT_INT, "1000", "messages per batch", NULL},
+    {NULL, 0, NULL, NULL, NULL},
 };
 
 typedef struct app {
@@ -248,18 +248,43 @@ static int index_rebalance(void *opaque, int assigned, tb_kafka_tp_t *tps, size_
 	return 0;
 }
 
+/* The index consumer checks the topics' high watermarks before every batch
+ * of events (ListOffsets). A broker answers a connection's requests in
+ * order, so that check waits behind the consumer's own long-polling Fetch
+ * on the (usually empty) index partitions: up to fetch.wait.max.ms (500 ms
+ * by default) per batch, which capped the correlator at ~1000 events/s
+ * (bench/README.md). Its fetches therefore wait at most 10 ms; a -X
+ * fetch.wait.max.ms given by the operator still wins. */
+static const char *const index_defaults[] = {"fetch.wait.max.ms", "10"};
+
 static tb_kafka_consumer_t *open_index_consumer(tb_service_t *svc, tb_err_t *err)
 {
 	const char *topics[] = {TB_TOPIC_ARTIFACTS, TB_TOPIC_FINDINGS};
 	char host[128] = "host", group[256];
+	size_t n_pairs = 0;
+	const char *const *props = tb_config_kafka_props(svc->cfg, &n_pairs);
+	const char **all = calloc(2 * n_pairs + 2, sizeof(*all));
 	tb_kafka_consumer_t *c = NULL;
 
+	if (!all) {
+		tb_err(err, "index consumer: out of memory");
+		return NULL;
+	}
+	memcpy(all, index_defaults, sizeof(index_defaults));
+	memcpy(all + 2, props, 2 * n_pairs * sizeof(*all)); /* later pairs win */
 	gethostname(host, sizeof(host) - 1);
 	/* A group per process: every instance reads the whole index. */
-	snprintf(group, sizeof(group), "%s-index-%s-%d", tb_config_str(svc->cfg, "group"), host, (int)getpid());
-	if (tb_stage_kafka_open(svc, group, topics, 2, NULL, 0, &c, NULL, err) < 0)
-		return NULL;
-	tb_kafka_consumer_set_rebalance_hook(c, index_rebalance, NULL);
+	snprintf(group, sizeof(group), "%s-index-%s-%d", tb_config_str(svc->cfg, "group"), host,
+		 (int)getpid());
+	c = tb_kafka_consumer_new(&(tb_kafka_conf_t){.bootstrap = tb_config_str(svc->cfg, "brokers"),
+						     .props = all,
+						     .n_pairs = n_pairs + 1,
+						     .client_id = svc->name,
+						     .metrics = svc->metrics},
+				  group, topics, 2, err);
+	free(all);
+	if (c)
+		tb_kafka_consumer_set_rebalance_hook(c, index_rebalance, NULL);
 	return c;
 }
 
@@ -284,17 +309,21 @@ int main(int argc, char **argv)
 	app.reg = tb_avro_registry_new(&err);
 	if (!app.idx || !app.reg)
 		goto fail;
-	app.artifacts = tb_metrics_counter(svc.metrics, "index_artifacts_total", "artifact records applied", NULL);
-	app.findings = tb_metrics_counter(svc.metrics, "index_findings_total", "finding records applied", NULL);
-	app.index_errors = tb_metrics_counter(svc.metrics, "index_errors_total", "index records not applied", NULL);
-	app.status[0] = tb_metrics_counter(svc.metrics, "events_total", "events by correlation", "status=\"correlated\"");
-	app.status[1] = tb_metrics_counter(svc.metrics, "events_total", "events by correlation", "status=\"partial\"");
+	app.artifacts =
+	    tb_metrics_counter(svc.metrics, "index_artifacts_total", "artifact records applied", NULL);
+	app.findings =
+	    tb_metrics_counter(svc.metrics, "index_findings_total", "finding records applied", NULL);
+	app.index_errors =
+	    tb_metrics_counter(svc.metrics, "index_errors_total", "index records not applied", NULL);
+	app.status[0] =
+	    tb_metrics_counter(svc.metrics, "events_total", "events by correlation", "status=\"correlated\"");
+	app.status[1] =
+	    tb_metrics_counter(svc.metrics, "events_total", "events by correlation", "status=\"partial\"");
 	app.status[2] = tb_metrics_counter(svc.metrics, "events_total", "events by correlation",
 					   "status=\"uncorrelated\"");
 	app.index_consumer = open_index_consumer(&svc, &err);
-	if (!app.index_consumer ||
-	    tb_stage_kafka_open(&svc, tb_config_str(svc.cfg, "group"), in_topics, 1, out_topics, 2, &consumer,
-				&producer, &err) < 0) {
+	if (!app.index_consumer || tb_stage_kafka_open(&svc, tb_config_str(svc.cfg, "group"), in_topics, 1,
+						       out_topics, 2, &consumer, &producer, &err) < 0) {
 		tb_error("%s", err.msg);
 		rc = TB_EXIT_UNREACHABLE;
 		goto out;
@@ -308,8 +337,14 @@ int main(int argc, char **argv)
 		stats.findings);
 	dlq = tb_dlq_new(producer, "correlator", app.reg);
 	tb_service_set_ready(&svc, true, NULL);
-	tb_stage_opts_t so = {.svc = &svc, .consumer = consumer, .producer = producer, .dlq = dlq,
-			      .fn = correlate, .before_batch = before_batch, .idle = idle, .ctx = &app,
+	tb_stage_opts_t so = {.svc = &svc,
+			      .consumer = consumer,
+			      .producer = producer,
+			      .dlq = dlq,
+			      .fn = correlate,
+			      .before_batch = before_batch,
+			      .idle = idle,
+			      .ctx = &app,
 			      .batch_max = (size_t)tb_config_int(svc.cfg, "batch-max")};
 	if (tb_stage_run(&so, &err) < 0)
 		goto fail;

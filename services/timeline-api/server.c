@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -863,7 +865,12 @@ static int listen_socket(const char *addr, int *fd_out, int *port_out, tb_err_t 
 	if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0)
 		return tb_err(err, "--listen %s: %s", addr, gai_strerror(rc));
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* TCP_NODELAY (inherited by the accepted connections): evhttp writes a
+	 * large answer in several segments, and with Nagle the last one waited
+	 * for the client's delayed ACK, ~40 ms on every keep-alive request after
+	 * the first (make bench: timeline page p50 44 ms -> see README). */
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
 		tb_err(err, "cannot listen on %s: %s", addr, strerror(errno));

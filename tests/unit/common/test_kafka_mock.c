@@ -261,6 +261,43 @@ static void committed_batches_are_not_redelivered_to_the_group(void **state)
 	tb_kafka_producer_free(p);
 }
 
+static int64_t behind_of(tb_kafka_consumer_t *c)
+{
+	tb_err_t err = {{0}};
+	int64_t behind = -2;
+
+	if (tb_kafka_consumer_behind(c, 10000, &behind, &err) < 0)
+		fail_msg("expected the watermarks, got: %s", err.msg);
+	return behind;
+}
+
+static void behind_counts_unread_messages_over_every_partition(void **state)
+{
+	struct fixture *f = *state;
+	tb_kafka_producer_t *p;
+	tb_kafka_consumer_t *c;
+	char *got[12] = {0};
+	int n;
+
+	create_topic(f, "behind", 3);
+	p = producer(f, "behind");
+	produce_n(p, "behind", "a", 0, 12);
+	c = consumer(f, "g-behind", "behind");
+	assert_int_equal(behind_of(c), -1); /* not assigned before the first poll */
+	n = consume_n(c, 12, got);
+	assert_int_equal(n, 12);
+	free_strs(got, n);
+	assert_int_equal(behind_of(c), 0);
+	produce_n(p, "behind", "b", 0, 5); /* acknowledged: the high watermarks moved */
+	assert_int_equal(behind_of(c), 5);
+	n = consume_n(c, 5, got);
+	assert_int_equal(n, 5);
+	free_strs(got, n);
+	assert_int_equal(behind_of(c), 0);
+	assert_int_equal(tb_kafka_consumer_close(c, NULL, NULL), 0);
+	tb_kafka_producer_free(p);
+}
+
 struct hook_state {
 	int64_t start_at;
 	int assigned_calls;
@@ -514,6 +551,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(flush_reports_a_failed_delivery_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(retriable_errors_are_retried_without_duplicates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(committed_batches_are_not_redelivered_to_the_group, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(behind_counts_unread_messages_over_every_partition, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(rebalance_hook_seeks_to_offsets_the_caller_stored, setup,
 					    teardown),
