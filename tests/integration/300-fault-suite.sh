@@ -232,6 +232,10 @@ api_get_page() { # PATH
   echo
   CURSOR=$(jq -r '.next_cursor // empty' "$TB_TMP/page" 2>/dev/null)
 }
+# Every route with a window gets an explicit one around the workload's times
+# (tools/gen/workload.c: from 2025-11-24T16:00Z): their defaults end at "now",
+# so a run on each side of an hour boundary answered different empty ranges.
+RANGE="from=2025-11-24T00:00:00Z&to=2025-11-25T00:00:00Z"
 api_answers() {
   local a digest f path
   for a in 0 1 2; do
@@ -241,18 +245,18 @@ api_answers() {
     path="/api/v1/runtime/timeline?artifact=$digest&bucket=1m&limit=1000"
     api_get_page "$path"
     while [ -n "$CURSOR" ]; do api_get_page "$path&cursor=$CURSOR"; done
-    api_get_page "/api/v1/runtime/hot-symbols?artifact=$digest&sort=hits&limit=100"
-    api_get_page "/api/v1/runtime/hot-symbols?artifact=$digest&sort=recency&limit=100"
+    api_get_page "/api/v1/runtime/hot-symbols?artifact=$digest&sort=hits&limit=100&$RANGE"
+    api_get_page "/api/v1/runtime/hot-symbols?artifact=$digest&sort=recency&limit=100&$RANGE"
     api_get_page "/api/v1/runtime/stacks.folded?artifact=$digest"
     for f in 0 1; do
-      api_get_page "/api/v1/findings/F-$a-$f/runtime/score"
+      api_get_page "/api/v1/findings/F-$a-$f/runtime/score?$RANGE"
       api_get_page "/api/v1/findings/F-$a-$f/runtime/traces?sort=hits"
       api_get_page "/api/v1/findings/F-$a-$f/runtime/traces?sort=recency"
-      api_get_page "/api/v1/findings/F-$a-$f/runtime/timeline?bucket=1h"
+      api_get_page "/api/v1/findings/F-$a-$f/runtime/timeline?bucket=1h&$RANGE"
     done
   done
   api_get_page "/api/v1/runtime/timeline?limit=1000"
-  api_get_page "/api/v1/runtime/hot-symbols?limit=1000"
+  api_get_page "/api/v1/runtime/hot-symbols?limit=1000&$RANGE"
 }
 
 # Dead letters as "source topic partition offset" lines, sorted and unique
