@@ -86,7 +86,7 @@ run_integration() { # TAG [ENV=VALUE...]: every selected tests/integration/*.sh
     name="$tag/$(basename "$t" .sh)"
     log="$logdir/$tag-$(basename "$t" .sh).log"
     t0=$SECONDS
-    env BUILD="$BUILD" "$@" timeout 900 bash "$t" >"$log" 2>&1
+    env BUILD="$BUILD" TB_FAIL_LOGS="${log%.log}.d" "$@" timeout 900 bash "$t" >"$log" 2>&1
     rc=$?
     TB_T=$((SECONDS - t0)) count "$name" "$log" "$rc"
   done

@@ -52,7 +52,10 @@ CHUNKS=${TB_FAULT_CHUNKS:-12}
 WAIT=${TB_FAULT_WAIT:-150}
 CONSUMERS="adapter canonicalizer correlator aggregator"
 SERVICES="$CONSUMERS timeline-api"
-SHAPE=(--seed 6 --bad-every 1000)
+# The workload's clock: its first event at START_S (2025-11-24T16:00Z), 50
+# Tetragon events per second (tools/gen/workload.c), so 26000 lines span ~9 min.
+START_S=1764000000
+SHAPE=(--seed 6 --bad-every 1000 --start-ns "${START_S}000000000")
 T0=$SECONDS
 declare -A PID KILLED INPUT
 INPUT[adapter]="tb.tetragon.raw.v1 tb.probe.raw.v1"
@@ -233,9 +236,10 @@ api_get_page() { # PATH
   CURSOR=$(jq -r '.next_cursor // empty' "$TB_TMP/page" 2>/dev/null)
 }
 # Every route with a window gets an explicit one around the workload's times
-# (tools/gen/workload.c: from 2025-11-24T16:00Z): their defaults end at "now",
-# so a run on each side of an hour boundary answered different empty ranges.
-RANGE="from=2025-11-24T00:00:00Z&to=2025-11-25T00:00:00Z"
+# (the day of START_S): their defaults end at "now", so a run on each side of
+# an hour boundary answered different empty ranges.
+DAY0=$(date -u -d "@$START_S" +%Y-%m-%d)
+RANGE="from=${DAY0}T00:00:00Z&to=$(date -u -d "$DAY0 + 1 day" +%Y-%m-%d)T00:00:00Z"
 api_answers() {
   local a digest f path
   for a in 0 1 2; do
@@ -331,6 +335,14 @@ wait_ready ref-adapter-a ref-canonicalizer-a ref-correlator-a ref-aggregator-a r
   tb_fail "run 1: every service ready"
 for ((k = 0; k < CHUNKS; k++)); do produce_chunk $k || tb_fail "run 1: chunk $k produced"; done
 run_end ref
+# The windowed answers compared below must hold the workload, not two empty
+# ranges: some finding has hits in its score and the hot symbols are listed.
+if awk '/^GET .*\/runtime\/score\?/ {s = 1; next} s && /"hits":[1-9]/ {n++} {s = 0} END {exit !(n > 0)}' \
+  "$TB_TMP/ref.api" && grep -A1 '^GET /api/v1/runtime/hot-symbols?limit=1000' "$TB_TMP/ref.api" | grep -q '"self_count"'; then
+  tb_ok "ref: the windowed answers (finding scores, hot symbols) hold the workload"
+else
+  tb_fail "ref: the windowed answers (finding scores, hot symbols) hold the workload"
+fi
 REF_IN=$EVENTS_IN
 REF_DUPS=$(metric ref-aggregator-a tb_aggregator_duplicates_skipped_total)
 stop_all ref
@@ -390,6 +402,18 @@ fault_broker() { # SECONDS
   sleep "$1"
   tb_broker_ctl up 1 >/dev/null || tb_diag "broker up failed"
   BROKER_OUT=$((BROKER_OUT + 1))
+  broker_alive
+}
+# The dev broker holds every topic in memory: when it dies (once in CI, an
+# abort inside the librdkafka mock cluster while it toggled its listener) the
+# run cannot go on. Stop at once with its last words instead of timing out
+# chunk after chunk.
+broker_alive() {
+  kill -0 "$TB_BROKER_PID" 2>/dev/null && return 0
+  tb_fail "the dev broker is alive after its outage"
+  tb_diag "tb-devbroker (pid $TB_BROKER_PID) died; the end of its log:"
+  tail -15 "$TB_TMP/devbroker.log" | cut -c1-400 | sed 's/^/#   /'
+  tb_finish
 }
 fault_postgres() { # SECONDS
   "$PGCTL" stop "$TB_PG_DATADIR" >>"$TB_TMP/pgctl.log" 2>&1 || tb_diag "pgctl stop failed"

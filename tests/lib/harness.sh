@@ -45,6 +45,13 @@ tb_cleanup() {
     wait "$pid" 2>/dev/null || true
   done
   tb_sanitizer_check || san=1
+  # A failed test keeps the logs of the processes it ran (tests/run.sh sets
+  # TB_FAIL_LOGS next to the test's own output), so a crash of a service or
+  # of the dev broker can be read after $TB_TMP is gone.
+  if [ "$TB_FAILED" != 0 ] && [ -n "${TB_FAIL_LOGS:-}" ] && compgen -G "$TB_TMP/*.log" >/dev/null; then
+    mkdir -p "$TB_FAIL_LOGS" && cp "$TB_TMP"/*.log "$TB_FAIL_LOGS/" 2>/dev/null &&
+      echo "# process logs kept in $TB_FAIL_LOGS"
+  fi
   if [ "${TB_KEEP_TMP:-0}" = 1 ]; then
     echo "# kept $TB_TMP"
   else
