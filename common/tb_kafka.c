@@ -865,13 +865,8 @@ static rd_kafka_resp_err_t list_offsets(rd_kafka_t *rk, rd_kafka_topic_partition
 	return e;
 }
 
-int tb_kafka_consumer_behind(tb_kafka_consumer_t *c, int timeout_ms, int64_t *behind, tb_err_t *err)
-{
-	return tb_kafka_consumer_behind_via(c, NULL, timeout_ms, behind, err);
-}
-
-int tb_kafka_consumer_behind_via(tb_kafka_consumer_t *c, tb_kafka_producer_t *via, int timeout_ms,
-				 int64_t *behind, tb_err_t *err)
+int tb_kafka_consumer_behind(tb_kafka_consumer_t *c, tb_kafka_producer_t *via, int timeout_ms,
+			     int64_t *behind, tb_err_t *err)
 {
 	rd_kafka_t *ask = via ? via->k.rk : c->k.rk;
 	rd_kafka_topic_partition_list_t *asg = NULL, *hi = NULL, *lo = NULL;

@@ -151,7 +151,7 @@ static int catch_up(app_t *app, int wait_ms, tb_err_t *err)
 		int n;
 
 		/* over the producer's connection: no Fetch long-poll to wait behind */
-		if (tb_kafka_consumer_behind_via(app->index_consumer, app->producer, 5000, &behind, err) < 0) {
+		if (tb_kafka_consumer_behind(app->index_consumer, app->producer, 5000, &behind, err) < 0) {
 			waited += (int)(mono_ms() - t0);
 			if (waited >= wait_ms)
 				return tb_err_wrap(err, "index not caught up after %d ms", waited);

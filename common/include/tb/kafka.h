@@ -216,17 +216,16 @@ int tb_kafka_assignment(tb_kafka_consumer_t *c, tb_kafka_tp_t *out, size_t cap, 
  * timeout_ms each): the sum of high watermark - position, where a partition with no
  * position yet counts from its low watermark. *behind = -1 when nothing is
  * assigned yet (the group is still joining: keep polling). Used to read a
- * compacted topic "to the end" before acting on it. */
-int tb_kafka_consumer_behind(tb_kafka_consumer_t *c, int timeout_ms, int64_t *behind, tb_err_t *err);
-
-/* The same, asking the watermarks over the connections of `via` (NULL: the
+ * compacted topic "to the end" before acting on it.
+ *
+ * The watermarks are asked over the connections of `via` (NULL: the
  * consumer's own). A consumer's broker connection carries its long-polling
  * Fetch requests (fetch.wait.max.ms), and the broker answers a connection's
  * requests in order, so a ListOffsets sent behind one waits for it; a
  * producer's connection has no such wait. Used by the correlator before
  * every batch. */
-int tb_kafka_consumer_behind_via(tb_kafka_consumer_t *c, tb_kafka_producer_t *via, int timeout_ms,
-				 int64_t *behind, tb_err_t *err);
+int tb_kafka_consumer_behind(tb_kafka_consumer_t *c, tb_kafka_producer_t *via, int timeout_ms,
+			     int64_t *behind, tb_err_t *err);
 
 /* Find header `name` (last occurrence) of a consumed message. 0 and the value
  * when present, -1 when absent. */

@@ -261,15 +261,15 @@ static void committed_batches_are_not_redelivered_to_the_group(void **state)
 	tb_kafka_producer_free(p);
 }
 
-/* tb_kafka_consumer_behind, the consumer's own connection */
-static int64_t behind_own(tb_kafka_consumer_t *c)
+/* behind(c, via) over the consumer's own connection and over a producer's. */
+static int64_t behind_of(tb_kafka_consumer_t *c, tb_kafka_producer_t *via)
 {
 	tb_err_t err = {{0}};
-	int64_t behind = -2;
+	int64_t n = -2;
 
-	if (tb_kafka_consumer_behind(c, 10000, &behind, &err) < 0)
+	if (tb_kafka_consumer_behind(c, via, 10000, &n, &err) < 0)
 		fail_msg("expected the watermarks, got: %s", err.msg);
-	return behind;
+	return n;
 }
 
 static void behind_counts_unread_messages_over_every_partition(void **state)
@@ -284,17 +284,17 @@ static void behind_counts_unread_messages_over_every_partition(void **state)
 	p = producer(f, "behind");
 	produce_n(p, "behind", "a", 0, 12);
 	c = consumer(f, "g-behind", "behind");
-	assert_int_equal(behind_own(c), -1); /* not assigned before the first poll */
+	assert_int_equal(behind_of(c, NULL), -1); /* not assigned before the first poll */
 	n = consume_n(c, 12, got);
 	assert_int_equal(n, 12);
 	free_strs(got, n);
-	assert_int_equal(behind_own(c), 0);
+	assert_int_equal(behind_of(c, NULL), 0);
 	produce_n(p, "behind", "b", 0, 5); /* acknowledged: the high watermarks moved */
-	assert_int_equal(behind_own(c), 5);
+	assert_int_equal(behind_of(c, NULL), 5);
 	n = consume_n(c, 5, got);
 	assert_int_equal(n, 5);
 	free_strs(got, n);
-	assert_int_equal(behind_own(c), 0);
+	assert_int_equal(behind_of(c, NULL), 0);
 	assert_int_equal(tb_kafka_consumer_close(c, NULL, NULL), 0);
 	tb_kafka_producer_free(p);
 }
@@ -420,17 +420,6 @@ static void paused_consumer_fetches_nothing_until_resumed(void **state)
 	tb_kafka_batch_clear(&b, 1);
 	assert_int_equal(tb_kafka_consumer_close(c, NULL, NULL), 0);
 	tb_kafka_producer_free(p);
-}
-
-/* behind(c, via) over the consumer's own connection and over a producer's. */
-static int64_t behind_of(tb_kafka_consumer_t *c, tb_kafka_producer_t *via)
-{
-	tb_err_t err = {{0}};
-	int64_t n = -2;
-
-	if (tb_kafka_consumer_behind_via(c, via, 10000, &n, &err) < 0)
-		fail_msg("expected the watermarks, got: %s", err.msg);
-	return n;
 }
 
 /* The correlator asks this before every batch: the count of unread messages
