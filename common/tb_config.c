@@ -24,6 +24,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "tb/config.h"
+#include "tb/tool.h"
 
 #define ORIGIN_MAX 256
 
@@ -573,11 +574,8 @@ static int apply_env(tb_config_t *cfg, char **envp, tb_err_t *err)
 		}
 		if (matched || klen <= 9 || strncmp(*p, "TB_KAFKA_", 9) != 0)
 			continue;
-		if (klen - 9 >= sizeof(key))
+		if (tb_tool_env_prop(*p, klen, key, sizeof(key)) < 0)
 			return tb_err(err, "%s: the variable name is too long", origin);
-		for (size_t i = 9; i < klen; i++)
-			key[i - 9] = (*p)[i] == '_' ? '.' : (char)tolower((unsigned char)(*p)[i]);
-		key[klen - 9] = '\0';
 		if (set_prop(cfg, key, value, origin, err) < 0)
 			return -1;
 	}

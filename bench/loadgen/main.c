@@ -33,9 +33,8 @@
 #include "loadgen.h"
 #include "tb/kafka.h"
 #include "tb/log.h"
+#include "tb/tool.h"
 #include "tb/topics.h"
-
-#define MAX_PROPS 64
 
 typedef struct cli {
 	const char *format;
@@ -46,8 +45,7 @@ typedef struct cli {
 	double rate; /* events per second; 0 = flat out */
 	int batch_samples;
 	int to_stdout;
-	const char *props[2 * MAX_PROPS];
-	size_t n_pairs;
+	tb_tool_props_t props; /* TB_KAFKA_<PROP>, then -X key=value */
 	lg_opts_t o;
 } cli_t;
 
@@ -101,21 +99,6 @@ static void defaults(cli_t *c)
 			   .pool = 4096};
 }
 
-static int add_prop(cli_t *c, char *kv)
-{
-	char *eq = strchr(kv, '=');
-
-	if (!eq || eq == kv || c->n_pairs >= MAX_PROPS) {
-		fprintf(stderr, "tb-loadgen: -X wants key=value (at most %d), got %s\n", MAX_PROPS, kv);
-		return -1;
-	}
-	*eq = '\0';
-	c->props[2 * c->n_pairs] = kv;
-	c->props[2 * c->n_pairs + 1] = eq + 1;
-	c->n_pairs++;
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, cli_t *c)
 {
 	static const struct option lo[] = {{"brokers", required_argument, NULL, 'b'},
@@ -137,9 +120,14 @@ static int parse_args(int argc, char **argv, cli_t *c)
 					   {"stdout", no_argument, NULL, 11},
 					   {"help", no_argument, NULL, 'h'},
 					   {NULL, 0, NULL, 0}};
+	tb_err_t err = {{0}};
 	int ch;
 
 	defaults(c);
+	if (tb_tool_props_env(&c->props, NULL, &err) < 0) {
+		fprintf(stderr, "tb-loadgen: %s\n", err.msg);
+		return -1;
+	}
 	while ((ch = getopt_long(argc, argv, "b:t:n:d:r:f:X:h", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'b':
@@ -194,8 +182,10 @@ static int parse_args(int argc, char **argv, cli_t *c)
 			c->to_stdout = 1;
 			break;
 		case 'X':
-			if (add_prop(c, optarg) < 0)
+			if (tb_tool_props_add(&c->props, optarg, &err) < 0) {
+				fprintf(stderr, "tb-loadgen: -X: %s\n", err.msg);
 				return -1;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -333,8 +323,8 @@ out:
 static tb_kafka_producer_t *open_producer(const cli_t *c, tb_err_t *err)
 {
 	tb_kafka_conf_t kc = {.bootstrap = c->brokers,
-			      .props = c->props,
-			      .n_pairs = c->n_pairs,
+			      .props = c->props.kv,
+			      .n_pairs = c->props.n,
 			      .client_id = "tb-loadgen",
 			      .timeout_ms = 15000};
 	const char *topics[] = {c->topic};
@@ -359,8 +349,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	tb_tool_signals(on_signal);
 	tb_err_clear(&err);
 	if (lg_world_new(&w, &c.o, &err) < 0) {
 		fprintf(stderr, "tb-loadgen: %s\n", err.msg);

@@ -37,20 +37,18 @@
 #include "tb/hash.h"
 #include "tb/kafka.h"
 #include "tb/log.h"
+#include "tb/tool.h"
 #include "tb/topics.h"
 
-#define MAX_PROPS 128
 #define MAX_HEADERS 16
 
 static volatile sig_atomic_t g_stop;
 
 typedef struct globals {
 	const char *bootstrap;
-	const char *props[2 * MAX_PROPS];
-	size_t n_pairs;
+	tb_tool_props_t props; /* TB_KAFKA_<PROP>, then -X key=value */
 	int timeout_ms;
 	tb_avro_registry_t *reg;
-	char envbuf[16384]; /* TB_KAFKA_* properties, split */
 } globals_t;
 
 static void on_signal(int sig)
@@ -72,53 +70,12 @@ static void usage(FILE *f)
 		"-b defaults to $TB_BROKERS; `tb-gen COMMAND --help` for details.\n");
 }
 
-static int add_prop(globals_t *g, char *kv)
-{
-	char *eq = strchr(kv, '=');
-
-	if (!eq || eq == kv || g->n_pairs >= MAX_PROPS) {
-		fprintf(stderr, "tb-gen: -X wants key=value (at most %d), got %s\n", MAX_PROPS, kv);
-		return -1;
-	}
-	*eq = '\0';
-	g->props[2 * g->n_pairs] = kv;
-	g->props[2 * g->n_pairs + 1] = eq + 1;
-	g->n_pairs++;
-	return 0;
-}
-
-/* TB_KAFKA_<PROP>=v -> prop=v (lower case, '_' -> '.'), as the services do;
- * the strings live in g->envbuf. */
-static int env_props(globals_t *g)
-{
-	size_t used = 0;
-
-	for (char **e = environ; e && *e; e++) {
-		char *kv, *eq;
-		size_t len;
-
-		if (strncmp(*e, "TB_KAFKA_", 9) != 0 || !strchr(*e, '='))
-			continue;
-		len = strlen(*e + 9) + 1;
-		if (used + len > sizeof(g->envbuf))
-			return -1;
-		kv = memcpy(g->envbuf + used, *e + 9, len);
-		used += len;
-		eq = strchr(kv, '=');
-		for (char *p = kv; p < eq; p++)
-			*p = *p == '_' ? '.' : (*p >= 'A' && *p <= 'Z') ? (char)(*p + 32) : *p;
-		if (add_prop(g, kv) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 static void kafka_conf(const globals_t *g, tb_kafka_conf_t *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->bootstrap = g->bootstrap;
-	c->props = g->props;
-	c->n_pairs = g->n_pairs;
+	c->props = g->props.kv;
+	c->n_pairs = g->props.n;
 	c->client_id = "tb-gen";
 	c->timeout_ms = g->timeout_ms;
 }
@@ -985,15 +942,14 @@ int main(int argc, char **argv)
 					   {"log-level", required_argument, NULL, 'L'},
 					   {"help", no_argument, NULL, 'h'},
 					   {NULL, 0, NULL, 0}};
-	static globals_t g = {.timeout_ms = 10000}; /* large (envbuf): not on the stack */
-	struct sigaction sa = {.sa_handler = on_signal};
+	static globals_t g = {.timeout_ms = 10000}; /* large (props): not on the stack */
 	tb_log_level_t level = TB_LOG_WARN;
 	tb_err_t err;
 	const char *cmd;
 	int ch, rc;
 
-	if (env_props(&g) < 0) {
-		fprintf(stderr, "tb-gen: too many TB_KAFKA_* variables\n");
+	if (tb_tool_props_env(&g.props, NULL, &err) < 0) {
+		fprintf(stderr, "tb-gen: %s\n", err.msg);
 		return 2;
 	}
 	g.bootstrap = getenv("TB_BROKERS");
@@ -1005,8 +961,10 @@ int main(int argc, char **argv)
 			g.bootstrap = optarg;
 			break;
 		case 'X':
-			if (add_prop(&g, optarg) < 0)
+			if (tb_tool_props_add(&g.props, optarg, &err) < 0) {
+				fprintf(stderr, "tb-gen: -X: %s\n", err.msg);
 				return 2;
+			}
 			break;
 		case 'T':
 			g.timeout_ms = atoi(optarg);
@@ -1030,9 +988,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	tb_log_init("tb-gen", level);
-	signal(SIGPIPE, SIG_IGN);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	tb_tool_signals(on_signal);
 	g.reg = tb_avro_registry_new(&err);
 	if (!g.reg) {
 		fprintf(stderr, "tb-gen: %s\n", err.msg);

@@ -49,22 +49,14 @@ static void usage(FILE *f)
 	    "-b defaults to $TB_BROKERS; `tb-kafka COMMAND --help` for details.\n");
 }
 
-int tool_add_prop(tool_globals_t *g, char *kv)
+int tool_add_prop(tool_globals_t *g, const char *kv)
 {
-	char *eq = strchr(kv, '=');
+	tb_err_t err = {{0}};
 
-	if (!eq || eq == kv) {
-		fprintf(stderr, "tb-kafka: -X wants key=value, got %s\n", kv);
+	if (tb_tool_props_add(&g->props, kv, &err) < 0) {
+		fprintf(stderr, "tb-kafka: -X: %s\n", err.msg);
 		return -1;
 	}
-	if (g->n_pairs >= TOOL_MAX_PROPS) {
-		fprintf(stderr, "tb-kafka: more than %d -X properties\n", TOOL_MAX_PROPS);
-		return -1;
-	}
-	*eq = '\0';
-	g->props[2 * g->n_pairs] = kv;
-	g->props[2 * g->n_pairs + 1] = eq + 1;
-	g->n_pairs++;
 	return 0;
 }
 
@@ -72,47 +64,10 @@ void tool_conf(const tool_globals_t *g, tb_kafka_conf_t *conf)
 {
 	memset(conf, 0, sizeof(*conf));
 	conf->bootstrap = g->bootstrap;
-	conf->props = g->props;
-	conf->n_pairs = g->n_pairs;
+	conf->props = g->props.kv;
+	conf->n_pairs = g->props.n;
 	conf->client_id = "tb-kafka";
 	conf->timeout_ms = g->timeout_ms;
-}
-
-/* TB_KAFKA_<PROP>=value -> -X prop=value (PROP lower-cased, '_' -> '.'), as
- * the services read them (tb/config.h); -X given later wins. */
-static int env_props(tool_globals_t *g, char **envp, char *store, size_t cap)
-{
-	size_t used = 0;
-
-	for (char **e = envp; e && *e; e++) {
-		size_t len;
-
-		if (strncmp(*e, "TB_KAFKA_", 9) != 0 || !strchr(*e, '='))
-			continue;
-		len = strlen(*e + 9) + 1;
-		if (used + len > cap)
-			return -1;
-		for (size_t i = 0; i < len; i++) {
-			char ch = (*e)[9 + i];
-			int in_key = !memchr(store + used, '=', i);
-
-			store[used + i] = in_key && ch == '_'		     ? '.'
-					  : in_key && ch >= 'A' && ch <= 'Z' ? ch + 32
-									     : ch;
-		}
-		if (tool_add_prop(g, store + used) < 0)
-			return -1;
-		used += len;
-	}
-	return 0;
-}
-
-static int install_signals(void)
-{
-	struct sigaction sa = {.sa_handler = on_signal};
-
-	signal(SIGPIPE, SIG_IGN);
-	return sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -124,13 +79,15 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	tool_globals_t g = {.stop = &g_stop, .timeout_ms = 10000};
-	static char envbuf[16384];
 	tb_log_level_t level = TB_LOG_WARN;
 	const char *cmd;
 	int ch;
 
-	if (env_props(&g, environ, envbuf, sizeof(envbuf)) < 0) {
-		fprintf(stderr, "tb-kafka: too many or too long TB_KAFKA_* variables\n");
+	tb_err_t err = {{0}};
+	int rc;
+
+	if (tb_tool_props_env(&g.props, NULL, &err) < 0) {
+		fprintf(stderr, "tb-kafka: %s\n", err.msg);
 		return 2;
 	}
 	g.bootstrap = getenv("TB_BROKERS");
@@ -167,7 +124,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	tb_log_init("tb-kafka", level);
-	if (install_signals() < 0) {
+	if (tb_tool_signals(on_signal) < 0) {
 		perror("tb-kafka: sigaction");
 		return 1;
 	}
@@ -176,14 +133,17 @@ int main(int argc, char **argv)
 	argv += optind;
 	optind = 0; /* reinitialise getopt for the subcommand's argv */
 	if (strcmp(cmd, "produce") == 0)
-		return cmd_produce(&g, argc, argv);
-	if (strcmp(cmd, "consume") == 0)
-		return cmd_consume(&g, argc, argv);
-	if (strcmp(cmd, "metadata") == 0)
-		return cmd_metadata(&g, argc, argv);
-	if (strcmp(cmd, "topics") == 0)
-		return cmd_topics(&g, argc, argv);
-	fprintf(stderr, "tb-kafka: unknown command %s\n", cmd);
-	usage(stderr);
-	return 2;
+		rc = cmd_produce(&g, argc, argv);
+	else if (strcmp(cmd, "consume") == 0)
+		rc = cmd_consume(&g, argc, argv);
+	else if (strcmp(cmd, "metadata") == 0)
+		rc = cmd_metadata(&g, argc, argv);
+	else if (strcmp(cmd, "topics") == 0)
+		rc = cmd_topics(&g, argc, argv);
+	else {
+		fprintf(stderr, "tb-kafka: unknown command %s\n", cmd);
+		usage(stderr);
+		rc = 2;
+	}
+	return rc;
 }

@@ -52,7 +52,7 @@ static rd_kafka_t *handle(const tool_globals_t *g, const char *group)
 
 	if ((g->bootstrap && tb_kafka_conf_apply(rc, boot, 1, &err) < 0) ||
 	    (group && tb_kafka_conf_apply(rc, grp, 2, &err) < 0) ||
-	    tb_kafka_conf_apply(rc, g->props, g->n_pairs, &err) < 0) {
+	    tb_kafka_conf_apply(rc, g->props.kv, g->props.n, &err) < 0) {
 		fprintf(stderr, "tb-kafka metadata: %s\n", err.msg);
 		rd_kafka_conf_destroy(rc);
 		return NULL;

@@ -9,20 +9,18 @@
 #include <stddef.h>
 
 #include "tb/kafka.h"
-
-#define TOOL_MAX_PROPS 128
+#include "tb/tool.h"
 
 typedef struct tool_globals {
-	const char *bootstrap;		       /* -b, else $TB_BROKERS */
-	const char *props[2 * TOOL_MAX_PROPS]; /* -X key=value, split */
-	size_t n_pairs;
+	const char *bootstrap;	     /* -b, else $TB_BROKERS */
+	tb_tool_props_t props;	     /* TB_KAFKA_<PROP>, then -X key=value */
 	int timeout_ms;		     /* --timeout MS (broker reach, flush) */
 	volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT */
 } tool_globals_t;
 
-/* Add "-X key=value" to g (key and value point into kv, which is modified).
- * Returns -1 (after printing why) when kv has no '=' or the table is full. */
-int tool_add_prop(tool_globals_t *g, char *kv);
+/* Add "-X key=value" to g. Returns -1 (after printing why) when kv has no
+ * '=' or the table is full. */
+int tool_add_prop(tool_globals_t *g, const char *kv);
 
 /* Fill a tb_kafka_conf_t from the globals. */
 void tool_conf(const tool_globals_t *g, tb_kafka_conf_t *conf);

@@ -36,14 +36,12 @@
 #include "tb/avro.h"
 #include "tb/kafka.h"
 #include "tb/log.h"
+#include "tb/tool.h"
 #include "tb/topics.h"
-
-#define MAX_PROPS 64
 
 typedef struct opts {
 	const char *bootstrap;
-	const char *props[2 * MAX_PROPS];
-	size_t n_pairs;
+	tb_tool_props_t props; /* TB_KAFKA_<PROP>, then -X key=value */
 	const char *topic;
 	const char *key;
 	const char *group;
@@ -77,50 +75,12 @@ static void usage(FILE *f)
 		   "                                                 print RuntimeEvents as JSON lines\n");
 }
 
-/* Environment TB_KAFKA_<PROP> -> librdkafka property, as tb/config.h does. */
-static void env_props(opts_t *o)
-{
-	extern char **environ;
-	static char keys[MAX_PROPS][128];
-
-	for (char **e = environ; *e && o->n_pairs < MAX_PROPS; e++) {
-		const char *eq = strchr(*e, '=');
-		size_t n;
-
-		if (strncmp(*e, "TB_KAFKA_", 9) != 0 || !eq || eq[1] == '\0')
-			continue;
-		n = (size_t)(eq - (*e + 9));
-		if (n == 0 || n >= sizeof(keys[0]))
-			continue;
-		for (size_t i = 0; i < n; i++)
-			keys[o->n_pairs][i] =
-			    (*e)[9 + i] == '_' ? '.' : (char)tolower((unsigned char)(*e)[9 + i]);
-		keys[o->n_pairs][n] = '\0';
-		o->props[2 * o->n_pairs] = keys[o->n_pairs];
-		o->props[2 * o->n_pairs + 1] = eq + 1;
-		o->n_pairs++;
-	}
-}
-
-static int add_prop(opts_t *o, char *kv)
-{
-	char *eq = strchr(kv, '=');
-
-	if (!eq || eq == kv || o->n_pairs >= MAX_PROPS) {
-		fprintf(stderr, "tb-rtevent: -X wants key=value (at most %d)\n", MAX_PROPS);
-		return -1;
-	}
-	*eq = '\0';
-	o->props[2 * o->n_pairs] = kv;
-	o->props[2 * o->n_pairs + 1] = eq + 1;
-	o->n_pairs++;
-	return 0;
-}
-
 static tb_kafka_conf_t conf_of(const opts_t *o)
 {
-	tb_kafka_conf_t c = {
-	    .bootstrap = o->bootstrap, .props = o->props, .n_pairs = o->n_pairs, .client_id = "tb-rtevent"};
+	tb_kafka_conf_t c = {.bootstrap = o->bootstrap,
+			     .props = o->props.kv,
+			     .n_pairs = o->props.n,
+			     .client_id = "tb-rtevent"};
 
 	return c;
 }
@@ -304,6 +264,7 @@ static int parse(opts_t *o, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	tb_err_t err = {{0}};
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "+b:X:t:k:G:h", longopts, NULL)) != -1) {
@@ -312,8 +273,10 @@ static int parse(opts_t *o, int argc, char **argv)
 			o->bootstrap = optarg;
 			break;
 		case 'X':
-			if (add_prop(o, optarg) < 0)
+			if (tb_tool_props_add(&o->props, optarg, &err) < 0) {
+				fprintf(stderr, "tb-rtevent: -X: %s\n", err.msg);
 				return -1;
+			}
 			break;
 		case 't':
 			o->topic = optarg;
@@ -350,7 +313,10 @@ int main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	tb_log_init("rtevent", TB_LOG_WARN);
-	env_props(&o);
+	if (tb_tool_props_env(&o.props, NULL, &err) < 0) {
+		fprintf(stderr, "tb-rtevent: %s\n", err.msg);
+		return 2;
+	}
 	o.bootstrap = getenv("TB_BROKERS");
 	/* global options, the command, then its options (getopt restarted) */
 	if (parse(&o, argc, argv) < 0 || optind >= argc) {
@@ -372,8 +338,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tb-rtevent: %s\n", err.msg);
 		return 1;
 	}
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
+	tb_tool_signals(on_signal);
 	if (strcmp(cmd, "probe-batch") == 0)
 		rc = cmd_probe_batch(&o, reg);
 	else if (strcmp(cmd, "raw") == 0)
