@@ -23,96 +23,10 @@
 source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/../lib/broker.sh"
 source "$(dirname "$0")/../lib/pg.sh"
+source "$(dirname "$0")/../lib/aggregator.sh"
 
 DATA="$TB_ROOT/tests/data/aggregator"
-KAFKA="$TB_BIN/tb-kafka"
 GEN="$TB_BIN/tb-gen"
-AGG="$TB_BIN/tb-aggregator"
-TOPICS="tb.events.correlated.v1 tb.artifacts.v1 tb.findings.v1"
-WAIT=180
-
-psql_db() { # DB ARGS...: psql on another database of our server
-  local db=$1; shift
-  "$TB_PG_BINDIR/psql" -X -q -A -t -v ON_ERROR_STOP=1 "$(tb_pg_url "$db")" "$@"
-}
-
-# start_agg NAME DB GROUP [ARGS...]: an aggregator; sets LAST_PID.
-start_agg() {
-  local name=$1 db=$2 group=$3; shift 3
-  tb_start "$name" "$AGG" --brokers "$TB_BROKERS" --pg "$(tb_pg_url "$db")" --group "$group" \
-    --admin-port-file "$TB_TMP/$name.port" --batch-wait-ms 50 "$@" >/dev/null
-  LAST_PID=${TB_PIDS[${#TB_PIDS[@]}-1]}
-}
-
-admin() { curl -s --max-time 5 "http://127.0.0.1:$(cat "$TB_TMP/$1.port" 2>/dev/null)$2"; }
-readyz_code() { curl -s -o /dev/null --max-time 5 -w '%{http_code}' "http://127.0.0.1:$(cat "$TB_TMP/$1.port" 2>/dev/null)/readyz"; }
-is_ready() { [ "$(readyz_code "$1")" = 200 ]; }
-metric() { admin "$1" /metrics | awk -v m="tb_aggregator_$2" '$1 == m {print $2}'; }
-
-# The end offsets of the input topics ("topic partition high", non-empty partitions).
-ends() {
-  local t
-  for t in $TOPICS; do "$KAFKA" metadata -t "$t" --watermarks 2>/dev/null; done |
-    awk '$4 > 0 {print $1, $2, $4}' | sort
-}
-stored() { # DB GROUP
-  psql_db "$1" -c "SELECT topic, partition, next_offset FROM sink_offsets WHERE consumer_group = '$2'" 2>/dev/null |
-    tr '|' ' ' | sort
-}
-caught_up() { [ "$(ends)" = "$(stored "$1" "$2")" ]; }
-wait_caught_up() { # DB GROUP WHAT
-  tb_wait_for "$WAIT" caught_up "$1" "$2" && return 0
-  tb_diag "$3: not caught up within ${WAIT}s"
-  tb_diag "ends:   $(ends | tr '\n' ',')"
-  tb_diag "stored: $(stored "$1" "$2" | tr '\n' ',')"
-  return 1
-}
-
-# wait_exit PID SECONDS -> exit status in STATUS (124 on timeout)
-wait_exit() {
-  local deadline=$((SECONDS + $2))
-  STATUS=0
-  while kill -0 "$1" 2>/dev/null; do
-    [ $SECONDS -gt "$deadline" ] && { STATUS=124; return; }
-    sleep 0.1
-  done
-  wait "$1" 2>/dev/null || STATUS=$?
-}
-
-# Everything the aggregator writes, in a canonical order (times in UTC, no
-# updated_at: wall-clock bookkeeping), plus where each observation lives.
-dump() { # DB GROUP
-  psql_db "$1" <<SQL
-SET TIME ZONE 'UTC';
-\echo == observations
-COPY (SELECT tableoid::regclass, ts, stack_id, leaf_symbol_id, count, encode(event_id, 'hex'), tenant, kind,
-             source, node, namespace, workload, image_digest, artifact_digest, purl, correlation
-        FROM observations ORDER BY tenant, ts, event_id) TO STDOUT;
-\echo == symbols
-COPY (SELECT * FROM symbols ORDER BY tenant, symbol_id) TO STDOUT;
-\echo == frames
-COPY (SELECT * FROM frames ORDER BY tenant, frame_id) TO STDOUT;
-\echo == stacks
-COPY (SELECT * FROM stacks ORDER BY tenant, stack_id) TO STDOUT;
-\echo == hot_symbols
-COPY (SELECT * FROM hot_symbols ORDER BY tenant, artifact_digest, width, window_start, symbol_id) TO STDOUT;
-\echo == artifacts
-COPY (SELECT tenant, digest, name, version, sbom_format, sbom_sha256, registered_at FROM artifacts
-       ORDER BY tenant, digest) TO STDOUT;
-\echo == artifact_components
-COPY (SELECT * FROM artifact_components ORDER BY tenant, artifact_digest, purl) TO STDOUT;
-\echo == artifact_binaries
-COPY (SELECT * FROM artifact_binaries ORDER BY tenant, artifact_digest, path) TO STDOUT;
-\echo == findings
-COPY (SELECT tenant, finding_id, vuln_id, purl, artifact_digest, registered_at FROM findings
-       ORDER BY tenant, finding_id) TO STDOUT;
-\echo == finding_symbols
-COPY (SELECT * FROM finding_symbols ORDER BY tenant, finding_id, symbol) TO STDOUT;
-\echo == sink_offsets
-COPY (SELECT topic, partition, next_offset FROM sink_offsets WHERE consumer_group = '$2'
-       ORDER BY topic, partition) TO STDOUT;
-SQL
-}
 
 compare_dumps() { # NAME FILE_A FILE_B
   if cmp -s "$2" "$3"; then
@@ -265,18 +179,16 @@ tb_check "the clean run exits 0 on SIGTERM" 0 "$STATUS"
 dump clean clean >"$TB_TMP/clean.dump"
 
 # ---- a run killed with SIGKILL twice mid-stream -------------------------------------------------------
-killed_count() { psql_db killed -c 'SELECT count(*) FROM observations' 2>/dev/null || echo 0; }
-at_least() { [ "$(killed_count)" -ge "$1" ]; }
 start_agg killed1 killed killed --batch-max 100
-tb_wait_for "$WAIT" at_least 3000 || tb_diag "the first killed run did not reach 3000 events"
+tb_wait_for "$WAIT" at_least killed 3000 || tb_diag "the first killed run did not reach 3000 events"
 kill -KILL "$LAST_PID"
 wait_exit "$LAST_PID" 30
-first_kill=$(killed_count)
+first_kill=$(count_in killed)
 start_agg killed2 killed killed --batch-max 100
-tb_wait_for "$WAIT" at_least $((first_kill + 3000)) || tb_diag "the second killed run did not progress"
+tb_wait_for "$WAIT" at_least killed $((first_kill + 3000)) || tb_diag "the second killed run did not progress"
 kill -KILL "$LAST_PID"
 wait_exit "$LAST_PID" 30
-second_kill=$(killed_count)
+second_kill=$(count_in killed)
 if [ "$first_kill" -lt "$TOTAL" ] && [ "$second_kill" -lt "$TOTAL" ] && [ "$first_kill" -lt "$second_kill" ]; then
   tb_ok "both kills happened mid-stream ($first_kill and $second_kill of $TOTAL events stored)"
 else

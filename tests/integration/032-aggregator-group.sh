@@ -13,70 +13,12 @@
 source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/../lib/broker.sh"
 source "$(dirname "$0")/../lib/pg.sh"
+source "$(dirname "$0")/../lib/aggregator.sh"
 
-KAFKA="$TB_BIN/tb-kafka"
 GEN="$TB_BIN/tb-gen"
-AGG="$TB_BIN/tb-aggregator"
-TOPICS="tb.events.correlated.v1 tb.artifacts.v1 tb.findings.v1"
-WAIT=180
 SYN=(--tenants 2 --stacks 40 --symbols 100 --depth 5 --artifacts 3 --step-ns 3000000)
 
-psql_db() {
-  local db=$1; shift
-  "$TB_PG_BINDIR/psql" -X -q -A -t -v ON_ERROR_STOP=1 "$(tb_pg_url "$db")" "$@"
-}
-start_agg() { # NAME DB GROUP [ARGS...] -> LAST_PID
-  local name=$1 db=$2 group=$3; shift 3
-  tb_start "$name" "$AGG" --brokers "$TB_BROKERS" --pg "$(tb_pg_url "$db")" --group "$group" \
-    --admin-port-file "$TB_TMP/$name.port" --batch-wait-ms 50 "$@" >/dev/null
-  LAST_PID=${TB_PIDS[${#TB_PIDS[@]}-1]}
-}
-metric() {
-  curl -s --max-time 5 "http://127.0.0.1:$(cat "$TB_TMP/$1.port" 2>/dev/null)/metrics" |
-    awk -v m="tb_aggregator_$2" '$1 == m {print $2}'
-}
 assigned() { grep -q 'start at their stored offsets' "$TB_TMP/$1.log"; }
-ends() {
-  local t
-  for t in $TOPICS; do "$KAFKA" metadata -t "$t" --watermarks 2>/dev/null; done |
-    awk '$4 > 0 {print $1, $2, $4}' | sort
-}
-stored() {
-  psql_db "$1" -c "SELECT topic, partition, next_offset FROM sink_offsets WHERE consumer_group = '$2'" 2>/dev/null |
-    tr '|' ' ' | sort
-}
-caught_up() { [ "$(ends)" = "$(stored "$1" "$2")" ]; }
-wait_caught_up() {
-  tb_wait_for "$WAIT" caught_up "$1" "$2" && return 0
-  tb_diag "$3: not caught up within ${WAIT}s (ends: $(ends | tr '\n' ','); stored: $(stored "$1" "$2" | tr '\n' ','))"
-  return 1
-}
-wait_exit() {
-  local deadline=$((SECONDS + $2))
-  STATUS=0
-  while kill -0 "$1" 2>/dev/null; do
-    [ $SECONDS -gt "$deadline" ] && { STATUS=124; return; }
-    sleep 0.1
-  done
-  wait "$1" 2>/dev/null || STATUS=$?
-}
-count_in() { psql_db "$1" -c 'SELECT count(*) FROM observations' 2>/dev/null || echo 0; }
-at_least() { [ "$(count_in "$1")" -ge "$2" ]; }
-dump() { # DB GROUP
-  psql_db "$1" <<SQL
-SET TIME ZONE 'UTC';
-COPY (SELECT tableoid::regclass, ts, stack_id, leaf_symbol_id, count, encode(event_id, 'hex'), tenant, kind,
-             source, node, namespace, workload, image_digest, artifact_digest, purl, correlation
-        FROM observations ORDER BY tenant, ts, event_id) TO STDOUT;
-COPY (SELECT * FROM symbols ORDER BY tenant, symbol_id) TO STDOUT;
-COPY (SELECT * FROM frames ORDER BY tenant, frame_id) TO STDOUT;
-COPY (SELECT * FROM stacks ORDER BY tenant, stack_id) TO STDOUT;
-COPY (SELECT * FROM hot_symbols ORDER BY tenant, artifact_digest, width, window_start, symbol_id) TO STDOUT;
-COPY (SELECT topic, partition, next_offset FROM sink_offsets WHERE consumer_group = '$2'
-       ORDER BY topic, partition) TO STDOUT;
-SQL
-}
-
 if ! tb_broker_start || ! tb_pg_start; then
   tb_fail "dev broker and PostgreSQL start"
   tb_finish
