@@ -128,6 +128,19 @@ static int set_filters(tb_pa_bpf_t *b, const tb_pa_bpf_conf_t *c, tb_err_t *err)
 	return 0;
 }
 
+size_t tb_pa_bpf_ring_bytes(int freq_hz, int64_t drain_ms, int ncpus)
+{
+	const size_t lo = 256 << 10, hi = 8 << 20;
+	double need = (double)(freq_hz > 0 ? freq_hz : 0) * (double)(ncpus > 0 ? ncpus : 1) *
+		      (double)sizeof(struct tb_pev_sample) * (double)(drain_ms > 0 ? drain_ms : 1) / 1000.0 *
+		      4;
+	size_t bytes = lo;
+
+	while (bytes < hi && (double)bytes < need)
+		bytes <<= 1;
+	return bytes;
+}
+
 static struct probe_bpf *open_skel(const tb_pa_bpf_conf_t *c, int with_multi, tb_err_t *err)
 {
 	struct probe_bpf *s = probe_bpf__open();
@@ -139,8 +152,11 @@ static struct probe_bpf *open_skel(const tb_pa_bpf_conf_t *c, int with_multi, tb
 	}
 	s->rodata->filter_pids = c->n_pids > 0;
 	s->rodata->filter_cgroups = c->n_cgroups > 0;
-	if (c->sample_ring_bytes)
-		bpf_map__set_max_entries(s->maps.samples, (__u32)c->sample_ring_bytes);
+	bpf_map__set_max_entries(
+	    s->maps.samples,
+	    (__u32)(c->sample_ring_bytes
+			? c->sample_ring_bytes
+			: tb_pa_bpf_ring_bytes(c->freq_hz, c->drain_ms, libbpf_num_possible_cpus())));
 	if (with_multi)
 		bpf_program__set_expected_attach_type(s->progs.on_uprobe_multi,
 						      (enum bpf_attach_type)BPF_TRACE_UPROBE_MULTI_ATTACH);
@@ -325,6 +341,11 @@ int tb_pa_bpf_cpus(const tb_pa_bpf_t *b)
 int tb_pa_bpf_has_multi(const tb_pa_bpf_t *b)
 {
 	return b->has_multi;
+}
+
+size_t tb_pa_bpf_ring_size(const tb_pa_bpf_t *b)
+{
+	return bpf_map__max_entries(b->skel->maps.samples);
 }
 
 int tb_pa_bpf_uhits_fd(const tb_pa_bpf_t *b)

@@ -38,12 +38,22 @@ typedef struct tb_pa_bpf_conf {
 	size_t n_pids;
 	const uint64_t *cgroups; /* cgroup v2 id filter, n_cgroups == 0: all */
 	size_t n_cgroups;
-	size_t sample_ring_bytes; /* power of two >= 4096; 0 = 8 MiB */
+	size_t sample_ring_bytes; /* power of two >= 4096; 0 = tb_pa_bpf_ring_bytes */
+	int64_t drain_ms;	  /* how often the agent drains the rings (for the 0 above) */
 	int no_uprobe_multi;	  /* force the single-uprobe fallback */
 	tb_pa_record_fn on_sample;
 	tb_pa_record_fn on_event; /* exec, exit, mmap */
 	void *ctx;
 } tb_pa_bpf_conf_t;
+
+/* The samples ring for freq_hz on ncpus CPUs drained every drain_ms: room
+ * for four drain intervals of full-depth samples (user + kernel) from every
+ * CPU, as a power of two within 256 KiB..8 MiB. Sized to need because a ring
+ * costs resident memory once its pages have been written, twice over (the
+ * agent maps the data area twice, as every BPF ring buffer consumer does):
+ * a fixed 8 MiB ring was 16 MiB of the agent's RSS at 99 Hz on 2 CPUs, which
+ * fill ~40 KiB per 100 ms drain. */
+size_t tb_pa_bpf_ring_bytes(int freq_hz, int64_t drain_ms, int ncpus);
 
 /* Missing capabilities as text ("CAP_BPF, CAP_PERFMON"), "" when none is
  * missing. 0, or -1 if they cannot be read. */
@@ -69,6 +79,9 @@ void tb_pa_bpf_lost(tb_pa_bpf_t *b, uint64_t out[TB_LOST_MAX]);
 /* How many CPUs are sampled; whether mmap tracking and uprobe_multi work. */
 int tb_pa_bpf_cpus(const tb_pa_bpf_t *b);
 int tb_pa_bpf_has_multi(const tb_pa_bpf_t *b);
+
+/* The samples ring's size in bytes. */
+size_t tb_pa_bpf_ring_size(const tb_pa_bpf_t *b);
 
 /* Attach probes at n file offsets of `path`, probe ids in `ids`. With
  * uprobe_multi: one link; else n uprobes. Returns a handle (free with

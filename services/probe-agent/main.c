@@ -56,7 +56,8 @@ static const tb_option_t options[] = {
     {"flush-interval", TB_OPT_DURATION_MS, "5s", "how often a batch goes out", NULL},
     {"drain-interval", TB_OPT_DURATION_MS, "100ms", "how often the ring buffers are drained", NULL},
     {"node", TB_OPT_STRING, NULL, "node name (default: the host name)", NULL},
-    {"ring-size", TB_OPT_INT, "8", "sample ring buffer size in MiB (power of two)", NULL},
+    {"ring-size", TB_OPT_INT, "0",
+     "sample ring buffer size in MiB (power of two); 0 = sized to frequency, CPUs and drain interval", NULL},
     {"uprobe-multi", TB_OPT_BOOL, "true", "use uprobe_multi links where the kernel has them", NULL},
     {"initial-scan", TB_OPT_BOOL, "true", "read running processes at start (their loads, uprobe candidates)",
      NULL},
@@ -172,9 +173,10 @@ static int check_options(app_t *app, tb_err_t *err)
 
 	if (f < 0 || f > 100000)
 		return tb_err(err, "option 'frequency': %lld is not within 0..100000 Hz", (long long)f);
-	if (ring < 1 || ring > 1024 || (ring & (ring - 1)))
-		return tb_err(err, "option 'ring-size': %lld MiB is not a power of two in 1..1024",
-			      (long long)ring);
+	if (ring < 0 || ring > 1024 || (ring & (ring - 1)))
+		return tb_err(
+		    err, "option 'ring-size': %lld MiB is neither 0 (auto) nor a power of two in 1..1024",
+		    (long long)ring);
 	if (tb_config_duration_ms(c, "flush-interval") < 10 || tb_config_duration_ms(c, "drain-interval") < 1)
 		return tb_err(err, "flush-interval must be >= 10ms and drain-interval >= 1ms");
 	if (tb_config_int(c, "batch-bytes") < 4096 || tb_config_int(c, "batch-bytes") > 900000)
@@ -227,6 +229,7 @@ static tb_pa_bpf_t *load_bpf(app_t *app, tb_err_t *err)
 	    .cgroups = app->cgroups,
 	    .n_cgroups = app->n_cgroups,
 	    .sample_ring_bytes = (size_t)tb_config_int(app->svc.cfg, "ring-size") << 20,
+	    .drain_ms = tb_config_duration_ms(app->svc.cfg, "drain-interval"),
 	    .no_uprobe_multi = !tb_config_bool(app->svc.cfg, "uprobe-multi"),
 	    .on_sample = tb_pa_agent_on_sample,
 	    .on_event = tb_pa_agent_on_event,
@@ -399,12 +402,14 @@ static int setup_agent(app_t *app, tb_err_t *err)
 
 static void log_start(app_t *app)
 {
-	tb_info(
-	    "probe-agent on %s: sampling %d CPUs at %lld Hz, uprobes via %s, %zu watch entries, output %s",
-	    app->node, tb_pa_bpf_cpus(app->bpf), (long long)tb_config_int(app->svc.cfg, "frequency"),
-	    tb_pa_bpf_has_multi(app->bpf) ? "uprobe_multi" : "single uprobes",
-	    tb_pa_watch_count(app->agent.watch),
-	    tb_config_bool(app->svc.cfg, "dry-run") ? "stdout (dry-run)" : TB_TOPIC_PROBE_RAW);
+	tb_info("probe-agent on %s: sampling %d CPUs at %lld Hz (samples ring %zu KiB), uprobes via %s, %zu "
+		"watch "
+		"entries, output %s",
+		app->node, tb_pa_bpf_cpus(app->bpf), (long long)tb_config_int(app->svc.cfg, "frequency"),
+		tb_pa_bpf_ring_size(app->bpf) >> 10,
+		tb_pa_bpf_has_multi(app->bpf) ? "uprobe_multi" : "single uprobes",
+		tb_pa_watch_count(app->agent.watch),
+		tb_config_bool(app->svc.cfg, "dry-run") ? "stdout (dry-run)" : TB_TOPIC_PROBE_RAW);
 }
 
 static void cleanup(app_t *app)

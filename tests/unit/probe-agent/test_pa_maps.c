@@ -91,6 +91,42 @@ static void names_the_line_that_does_not_parse(void **state)
 	EXPECT_INT(0, m.n);
 }
 
+/* Every malformed shape is refused, line by line, and the fields around them
+ * (long perms, tabs before the path, "(deleted)") parse as the kernel writes them. */
+static void refuses_each_malformed_shape(void **state)
+{
+	static const char *const bad[] = {
+	    "2000-1000 r-xp 00000000 fd:01 1 /end-before-start",
+	    "1000-2000 r-xp 00000000 fd:01 /no-inode",
+	    "1000-2000 r-xp 00000000 fd01 1 /no-colon",
+	    "1000 r-xp 00000000 fd:01 1 /no-end",
+	    "1000-2000 r-x 00000000 fd:01 1 /short-perms",
+	    "1000-2000 r-xp 00000000 fd:01 12x /junk-after-inode",
+	    "11112222333344445-11112222333344446 r-xp 0 fd:01 1 /overflow",
+	    "1000-2000  r-xp 00000000 fd:01 1 /two-spaces",
+	};
+	const char *good = "1000-2000 r-xp 00000000 fd:01 7\t/tab/path (deleted)\n"
+			   "3000-4000 rw-s 00000000 00:05 8 /dev/zero\n";
+	tb_pa_maps_t m = {0};
+	tb_err_t err;
+	char text[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s\n", bad[i]);
+		if (tb_pa_maps_parse(text, strlen(text), &m, &err) != -1)
+			fail_msg("accepted malformed line: '%s'", bad[i]);
+		tb_pa_maps_clear(&m);
+	}
+	assert_int_equal(tb_pa_maps_parse(good, strlen(good), &m, &err), 0);
+	EXPECT_INT(1, m.n);
+	EXPECT_STR("/tab/path", m.v[0].path);
+	EXPECT_INT(1, m.v[0].deleted);
+	EXPECT_INT(0xfd, m.v[0].dev_major);
+	EXPECT_INT(7, m.v[0].ino);
+	tb_pa_maps_clear(&m);
+}
+
 static void reads_this_processs_maps(void **state)
 {
 	tb_pa_maps_t m = {0};
@@ -114,6 +150,7 @@ int main(void)
 	    cmocka_unit_test(classifies_files_and_keys_them_by_device_and_inode),
 	    cmocka_unit_test(finds_the_mapping_holding_an_address),
 	    cmocka_unit_test(names_the_line_that_does_not_parse),
+	    cmocka_unit_test(refuses_each_malformed_shape),
 	    cmocka_unit_test(reads_this_processs_maps),
 	};
 
