@@ -33,38 +33,16 @@ tb_ok "the pipeline starts"
 
 DA="sha256:$E2E_SHA_shopA" DB="sha256:$E2E_SHA_shopB"
 PA="pkg:generic/tb-e2e/shop-a@1.0.0" PB="pkg:generic/tb-e2e/shop-b@2.0.0"
-register() { # DIGEST NAME PURL BINARY-NAME
-  local mod="E2E_MODULE_$4" bid="E2E_BID_$4"
-  e2e_artifact "$1" "$2" "$3" "${!mod}" "${!bid}" >"$TB_TMP/artifact.json"
-  tb_api_post /api/v1/artifacts "$TB_TMP/artifact.json" >/dev/null
-  [ "$TB_HTTP_STATUS" = 202 ] || { tb_diag "POST /api/v1/artifacts: $TB_HTTP_STATUS $(cat "$TB_TMP/http.body")"; return 1; }
-  tb_wait_rows "SELECT count(*) FROM artifact_binaries WHERE artifact_digest = '$1' AND build_id = '${!bid}'" 1
-}
-# spec NAME TIME PID: a write(2) kprobe of binary NAME with a 4-frame user stack
-spec() {
-  local mod="E2E_MODULE_$1"
-  jq -n -c --arg m "${!mod}" --arg t "$2" --argjson pid "$3" '
-    {node: "e2e-node-2", time: $t, exec_id: "e2e-node-2:77:\($pid)", pid: $pid, binary: $m,
-     function: "__x64_sys_write",
-     kernel: [{symbol: "ksys_write", offset: 12}, {symbol: "__x64_sys_write", offset: 5}],
-     user: [{fn: "write_receipt", delta: 61, symbol: false}, {fn: "handle_checkout", delta: 40},
-            {fn: "serve_requests", delta: 33, symbol: false}, {fn: "main", delta: 100}]}'
-}
-item() { # EVENT_ID: the timeline item's link, as one line
-  tb_api_get '/api/v1/runtime/timeline?limit=1000' |
-    jq -r --arg e "$1" '.items[] | select(.event_id == $e) | [.artifact_digest, .purl, .correlation, .symbol, .stack_id] | map(. // "null") | join(" ")'
-}
-
 # ---- A: SBOM first, then traces -----------------------------------------------------------
-register "$DA" shop-a "$PA" shopA && tb_ok "artifact A registered (CycloneDX 1.5, binary path + build-id)" ||
+e2e_register "$DA" shop-a "$PA" shopA && tb_ok "artifact A registered (CycloneDX 1.5, binary path + build-id)" ||
   tb_fail "artifact A registered (CycloneDX 1.5, binary path + build-id)"
-{ spec shopA 2026-03-14T11:00:01Z 501; spec shopA 2026-03-14T11:00:02Z 502; } | e2e_kprobes shopA >"$TB_TMP/a.json"
+{ e2e_write_spec shopA 2026-03-14T11:00:01Z 501; e2e_write_spec shopA 2026-03-14T11:00:02Z 502; } | e2e_kprobes shopA >"$TB_TMP/a.json"
 e2e_post "$TB_TMP/a.json" || tb_fail "POST A's traces: 202"
 IDS_A=$E2E_IDS
 e2e_wait_obs 2 || tb_fail "A's events reach PostgreSQL"
 for e in $IDS_A; do
   tb_check "A's event $e: linked to artifact A and purl A, fully correlated" \
-    "$DA $PA correlated ksys_write" "$(item "$e" | cut -d' ' -f1-4)"
+    "$DA $PA correlated ksys_write" "$(e2e_item "$e" | cut -d' ' -f1-4)"
 done
 tb_check "timeline artifact=A and purl=A select A's events" "$(echo $IDS_A) $(echo $IDS_A)" \
   "$(echo $(tb_api_get "/api/v1/runtime/timeline?artifact=$DA" | jq -r '.items[].event_id') $(tb_api_get "/api/v1/runtime/timeline?purl=$(jq -rn --arg p "$PA" '$p | @uri')" | jq -r '.items[].event_id'))"
@@ -79,21 +57,21 @@ tb_check "symbols of A's binary carry the component purl" "4 $PA" \
   "$(tb_psql -F ' ' -c "SELECT count(*), min(purl) FROM symbols WHERE build_id = '$E2E_BID_shopA'")"
 
 # ---- B: trace first, SBOM later ------------------------------------------------------------
-spec shopB 2026-03-14T11:00:03Z 601 | e2e_kprobes shopB >"$TB_TMP/b.json"
+e2e_write_spec shopB 2026-03-14T11:00:03Z 601 | e2e_kprobes shopB >"$TB_TMP/b.json"
 e2e_post "$TB_TMP/b.json" || tb_fail "POST B's trace: 202"
 ID_B=$E2E_IDS
 e2e_wait_obs 3 || tb_fail "B's event reaches PostgreSQL"
 tb_check "B's event before B's SBOM: no artifact, no purl, uncorrelated" "null null uncorrelated ksys_write" \
-  "$(item "$ID_B" | cut -d' ' -f1-4)"
-register "$DB" shop-b "$PB" shopB && tb_ok "artifact B registered after its trace" || tb_fail "artifact B registered after its trace"
-tb_check "B's stored event is not rewritten by the SBOM alone" "null null uncorrelated" "$(item "$ID_B" | cut -d' ' -f1-3)"
+  "$(e2e_item "$ID_B" | cut -d' ' -f1-4)"
+e2e_register "$DB" shop-b "$PB" shopB && tb_ok "artifact B registered after its trace" || tb_fail "artifact B registered after its trace"
+tb_check "B's stored event is not rewritten by the SBOM alone" "null null uncorrelated" "$(e2e_item "$ID_B" | cut -d' ' -f1-3)"
 
 # A control event of B posted after the SBOM: the link a replay must reproduce.
-spec shopB 2026-03-14T11:00:04Z 602 | e2e_kprobes shopB >"$TB_TMP/b2.json"
+e2e_write_spec shopB 2026-03-14T11:00:04Z 602 | e2e_kprobes shopB >"$TB_TMP/b2.json"
 e2e_post "$TB_TMP/b2.json" || tb_fail "POST B's control trace: 202"
 ID_B2=$E2E_IDS
 e2e_wait_obs 4 || tb_fail "B's control event reaches PostgreSQL"
-want_b=$(item "$ID_B2" | cut -d' ' -f1-5)
+want_b=$(e2e_item "$ID_B2" | cut -d' ' -f1-5)
 tb_check "an event of B posted after its SBOM is linked to B" "$DB $PB correlated" "$(echo "$want_b" | cut -d' ' -f1-3)"
 
 # ---- the replay -----------------------------------------------------------------------------
@@ -129,17 +107,11 @@ tb_service_start aggregator
 tb_service_ready correlator && tb_service_ready aggregator || tb_fail "correlator and aggregator restart"
 e2e_wait_obs 4 || tb_fail "the rebuilt observations arrive"
 tb_wait_rows "SELECT count(*) FROM artifacts" 2 || tb_fail "the artifacts are rebuilt"
-tb_check "after the replay B's first event is linked exactly like the control event" "$want_b" "$(item "$ID_B" | cut -d' ' -f1-5)"
+tb_check "after the replay B's first event is linked exactly like the control event" "$want_b" "$(e2e_item "$ID_B" | cut -d' ' -f1-5)"
 tb_check "observations after the replay: 4 events, 4 correlated, 2 with artifact B" "4 4 2" \
   "$(tb_psql -F ' ' -c "SELECT count(*), count(*) FILTER (WHERE correlation = 'correlated'), count(*) FILTER (WHERE artifact_digest = '$DB') FROM observations")"
 # settle: the aggregator has stored everything the replayed correlator produced
-drained() {
-  local hw stored
-  hw=$("$TB_BIN/tb-kafka" metadata -t tb.events.correlated.v1 --watermarks 2>/dev/null | awk '{s += $4} END {print s + 0}')
-  stored=$(tb_psql -c "SELECT coalesce(sum(next_offset), 0) FROM sink_offsets WHERE topic = 'tb.events.correlated.v1'")
-  [ "$stored" = "$hw" ]
-}
-tb_wait_for 90 drained || tb_diag "the aggregator did not reach the end of tb.events.correlated.v1"
+tb_wait_for 90 e2e_drained || tb_diag "the aggregator did not reach the end of tb.events.correlated.v1"
 snapshot >"$TB_TMP/after.txt"
 if diff "$TB_TMP/before.txt" "$TB_TMP/after.txt" >"$TB_TMP/diff.txt"; then
   tb_ok "A's observations, hot symbols and the artifacts are identical after the replay (no double counts)"

@@ -28,6 +28,17 @@
  *     would otherwise win the event_id dedup with their stale tags), reads the
  *     correlator's new output, and reads artifacts and findings from the
  *     beginning (no row = the beginning).
+ * With --from TIME (a whole UTC hour) only the events from TIME on are
+ * rebuilt: the correlator group starts at the first canonical record written
+ * at or after TIME - --from-margin (records are stamped when written, which
+ * is after the event happened, give or take the nodes' clock skew: the
+ * margin), step 4 deletes the observations with ts >= TIME and the
+ * hot_symbols windows starting at or after TIME (an hour boundary is a window
+ * boundary of both widths) instead of truncating, and the catalog,
+ * dictionaries and the artifact/finding offsets are kept. Re-read records of
+ * events before TIME are duplicates of kept rows and are skipped by the
+ * event_id dedup, so they keep their old correlation.
+ *
  * Kafka is committed before PostgreSQL so that a failure in between leaves a
  * database that is still consistent (re-correlated duplicates are skipped by
  * the event_id dedup); running tb-replay again completes the replay. It is
@@ -64,6 +75,12 @@ static const tb_option_t options[] = {
      "killed ones after their session timeout)",
      NULL},
     {"pg-connect-wait", TB_OPT_DURATION_MS, "10s", "how long to wait for PostgreSQL", NULL},
+    {"from", TB_OPT_STRING, NULL,
+     "rebuild only the events from this UTC hour on (YYYY-MM-DDTHH:00:00Z); default: everything", NULL},
+    {"from-margin", TB_OPT_DURATION_MS, "15m",
+     "with --from: how much earlier than it a record of such an event may have been written (clock skew "
+     "of the nodes)",
+     NULL},
     {NULL, 0, NULL, NULL, NULL},
 };
 
@@ -270,6 +287,103 @@ static int add_watermarks(rd_kafka_t *rk, const char *topic, int parts, int high
 	return 0;
 }
 
+/* The first offset in [from, to) of topic/partition whose record was
+ * written at or after ts_ms, read record by record through `scan` (a
+ * consumer of its own, assigned here, never committing); `to` when none is. */
+static int scan_offset_at(rd_kafka_t *scan, const char *topic, int32_t partition, int64_t from, int64_t to,
+			  int64_t ts_ms, int64_t *out, tb_err_t *err)
+{
+	rd_kafka_topic_partition_list_t *a = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_resp_err_t e;
+	int64_t deadline = now_ms() + 120000;
+	int rc = 0;
+
+	rd_kafka_topic_partition_list_add(a, topic, partition)->offset = from;
+	e = rd_kafka_assign(scan, a);
+	rd_kafka_topic_partition_list_destroy(a);
+	if (e)
+		return tb_err(err, "read %s/%d: %s", topic, (int)partition, rd_kafka_err2str(e));
+	*out = to;
+	for (int64_t next = from; next < to;) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(scan, 500);
+
+		if (!m) {
+			if (now_ms() > deadline) {
+				rc = tb_err(err, "read %s/%d: no record at offset %" PRId64 " within 120 s",
+					    topic, (int)partition, next);
+				break;
+			}
+			continue;
+		}
+		if (m->err) {
+			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+				rc = tb_err(err, "read %s/%d: %s", topic, (int)partition,
+					    rd_kafka_message_errstr(m));
+				rd_kafka_message_destroy(m);
+				break;
+			}
+			rd_kafka_message_destroy(m);
+			continue;
+		}
+		next = m->offset + 1;
+		if (rd_kafka_message_timestamp(m, NULL) >= ts_ms) {
+			*out = m->offset;
+			rd_kafka_message_destroy(m);
+			break;
+		}
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_assign(scan, NULL);
+	return rc;
+}
+
+/* Append, for every partition of topic, the first offset whose record was
+ * written at or after ts_ms (its high watermark when there is none). The
+ * broker answers by its time index (ListOffsets with a timestamp); where it
+ * says "none" although the partition's last record is that late (the dev
+ * broker, librdkafka's mock cluster, has no time index and always says so),
+ * the partition is read record by record through `scan` instead. */
+static int add_offsets_at(rd_kafka_t *rk, rd_kafka_t *scan, const char *topic, int parts, int64_t ts_ms,
+			  rd_kafka_topic_partition_list_t *l, tb_err_t *err)
+{
+	rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_new(parts);
+	rd_kafka_topic_partition_list_t *low = rd_kafka_topic_partition_list_new(parts);
+	rd_kafka_topic_partition_list_t *high = rd_kafka_topic_partition_list_new(parts);
+	rd_kafka_resp_err_t e;
+	int rc = 0;
+
+	for (int p = 0; p < parts; p++)
+		rd_kafka_topic_partition_list_add(q, topic, p)->offset = ts_ms;
+	e = rd_kafka_offsets_for_times(rk, q, 10000);
+	for (int i = 0; !e && i < q->cnt; i++)
+		e = q->elems[i].err;
+	if (e)
+		rc = tb_err(err, "offsets of %s at %" PRId64 " ms: %s", topic, ts_ms, rd_kafka_err2str(e));
+	else if (add_watermarks(rk, topic, parts, 0, low, err) < 0 ||
+		 add_watermarks(rk, topic, parts, 1, high, err) < 0)
+		rc = -1;
+	for (int i = 0; rc == 0 && i < q->cnt; i++) {
+		int32_t p = q->elems[i].partition;
+		int64_t off = q->elems[i].offset, lo, hi, last;
+
+		if (off < 0) {
+			lo = rd_kafka_topic_partition_list_find(low, topic, p)->offset;
+			hi = rd_kafka_topic_partition_list_find(high, topic, p)->offset;
+			off = hi;
+			/* "none": true when the last record is older than ts_ms */
+			if (hi > lo &&
+			    (scan_offset_at(scan, topic, p, hi - 1, hi, ts_ms, &last, err) < 0 ||
+			     (last < hi && scan_offset_at(scan, topic, p, lo, hi, ts_ms, &off, err) < 0)))
+				rc = -1;
+		}
+		rd_kafka_topic_partition_list_add(l, topic, p)->offset = off;
+	}
+	rd_kafka_topic_partition_list_destroy(q);
+	rd_kafka_topic_partition_list_destroy(low);
+	rd_kafka_topic_partition_list_destroy(high);
+	return rc;
+}
+
 static int commit_sync(group_t *g, rd_kafka_topic_partition_list_t *l, tb_err_t *err)
 {
 	rd_kafka_resp_err_t e = rd_kafka_commit(g->rk, l, 0);
@@ -287,8 +401,42 @@ static int commit_sync(group_t *g, rd_kafka_topic_partition_list_t *l, tb_err_t 
 typedef struct pg_reset {
 	const char *group;
 	const rd_kafka_topic_partition_list_t *correlated; /* high watermarks */
+	const char *from;				   /* --from (timestamptz text), NULL: all */
 	char tables[4096];				   /* what was truncated, for the report */
 } pg_reset_t;
+
+/* --from: delete what the events from r->from on derived, keep the rest, and
+ * move (only) the correlated topic's stored offsets to its high watermarks. */
+static int pg_reset_from(tb_pg_t *pg, pg_reset_t *r, tb_err_t *err)
+{
+	static const char upd_sql[] =
+	    "INSERT INTO sink_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, "
+	    "$4) "
+	    "ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset";
+	const char *at[1] = {r->from};
+	long obs, hot;
+
+	obs = tb_pg_exec(pg, "delete observations from --from", "DELETE FROM observations WHERE ts >= $1", 1,
+			 at, err);
+	if (obs < 0)
+		return -1;
+	hot = tb_pg_exec(pg, "delete hot_symbols windows from --from",
+			 "DELETE FROM hot_symbols WHERE window_start >= $1", 1, at, err);
+	if (hot < 0)
+		return -1;
+	snprintf(r->tables, sizeof(r->tables), "%ld observations and %ld hot_symbols windows from %s", obs,
+		 hot, r->from);
+	for (int i = 0; i < r->correlated->cnt; i++) {
+		char part[16], off[32];
+		const char *params[4] = {r->group, r->correlated->elems[i].topic, part, off};
+
+		snprintf(part, sizeof(part), "%d", (int)r->correlated->elems[i].partition);
+		snprintf(off, sizeof(off), "%" PRId64, r->correlated->elems[i].offset);
+		if (tb_pg_exec(pg, "store sink_offsets", upd_sql, 4, params, err) < 0)
+			return -1;
+	}
+	return 0;
+}
 
 static int pg_reset_txn(tb_pg_t *pg, void *opaque, tb_err_t *err)
 {
@@ -299,9 +447,12 @@ static int pg_reset_txn(tb_pg_t *pg, void *opaque, tb_err_t *err)
 	    "AND NOT c.relispartition AND c.relname <> 'schema_migrations'";
 	static const char ins_sql[] = "INSERT INTO sink_offsets (consumer_group, topic, partition, "
 				      "next_offset) VALUES ($1, $2, $3, $4)";
-	PGresult *res = tb_pg_query(pg, "list the derived tables", list_sql, 0, NULL, err);
+	PGresult *res;
 	char sql[sizeof(r->tables) + 64];
 
+	if (r->from)
+		return pg_reset_from(pg, r, err);
+	res = tb_pg_query(pg, "list the derived tables", list_sql, 0, NULL, err);
 	if (!res)
 		return -1;
 	snprintf(r->tables, sizeof(r->tables), "%s", PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0));
@@ -328,7 +479,7 @@ static int pg_reset_txn(tb_pg_t *pg, void *opaque, tb_err_t *err)
 
 static void report(const pg_reset_t *r, const rd_kafka_topic_partition_list_t *canon, const char *cgroup)
 {
-	printf("truncated: %s\n", r->tables);
+	printf("%s: %s\n", r->from ? "deleted" : "truncated", r->tables);
 	printf("%s starts at:", cgroup);
 	for (int i = 0; i < canon->cnt; i++)
 		printf(" %s/%d@%" PRId64, canon->elems[i].topic, (int)canon->elems[i].partition,
@@ -337,8 +488,29 @@ static void report(const pg_reset_t *r, const rd_kafka_topic_partition_list_t *c
 	for (int i = 0; i < r->correlated->cnt; i++)
 		printf(" %s/%d@%" PRId64, r->correlated->elems[i].topic,
 		       (int)r->correlated->elems[i].partition, r->correlated->elems[i].offset);
-	printf(" (artifacts and findings from the beginning)\n");
+	printf(r->from ? " (artifacts and findings where they were)\n"
+		       : " (artifacts and findings from the beginning)\n");
 	printf("replay prepared: start the correlators and aggregators again\n");
+}
+
+/* --from: "YYYY-MM-DDTHH:00:00Z" (a whole UTC hour) -> seconds since the epoch. */
+static int parse_from(const char *s, int64_t *out, tb_err_t *err)
+{
+	struct tm tm;
+	const char *rest;
+
+	memset(&tm, 0, sizeof(tm));
+	rest = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!rest || *rest)
+		return tb_err(err, "option 'from': '%s' is not YYYY-MM-DDTHH:00:00Z (UTC)", s);
+	if (tm.tm_min || tm.tm_sec)
+		return tb_err(
+		    err,
+		    "option 'from': '%s' is not a whole hour (the hourly hot_symbols windows would be "
+		    "split)",
+		    s);
+	*out = (int64_t)timegm(&tm);
+	return 0;
 }
 
 static int run(const tb_config_t *cfg, tb_pg_t *pg, group_t *gs, tb_err_t *err)
@@ -346,18 +518,31 @@ static int run(const tb_config_t *cfg, tb_pg_t *pg, group_t *gs, tb_err_t *err)
 	rd_kafka_topic_partition_list_t *canon = rd_kafka_topic_partition_list_new(16);
 	rd_kafka_topic_partition_list_t *agg = rd_kafka_topic_partition_list_new(32);
 	rd_kafka_topic_partition_list_t *corr = rd_kafka_topic_partition_list_new(16);
-	pg_reset_t r = {.group = gs[1].name, .correlated = corr};
+	pg_reset_t r = {.group = gs[1].name, .correlated = corr, .from = tb_config_str(cfg, "from")};
+	int64_t from_s = 0;
+	rd_kafka_t *scan = NULL;
 	int rc = -1;
 
+	if (r.from && !r.from[0])
+		r.from = NULL;
+	if (r.from && parse_from(r.from, &from_s, err) < 0) {
+		rc = 2;
+		goto out;
+	}
 	if (join_all(gs, 2, tb_config_duration_ms(cfg, "join-wait"), err) < 0) {
 		rc = EXIT_BUSY;
 		goto out;
 	}
-	if (add_watermarks(gs[0].rk, TB_TOPIC_EVENTS_CANONICAL, gs[0].parts[0], 0, canon, err) < 0 ||
+	if (r.from && !(scan = consumer_new(cfg, "tb-replay-scan", err)))
+		goto out;
+	if ((r.from
+		 ? add_offsets_at(gs[0].rk, scan, TB_TOPIC_EVENTS_CANONICAL, gs[0].parts[0],
+				  from_s * 1000 - tb_config_duration_ms(cfg, "from-margin"), canon, err)
+		 : add_watermarks(gs[0].rk, TB_TOPIC_EVENTS_CANONICAL, gs[0].parts[0], 0, canon, err)) < 0 ||
 	    add_watermarks(gs[1].rk, TB_TOPIC_EVENTS_CORRELATED, gs[1].parts[0], 1, corr, err) < 0 ||
 	    add_watermarks(gs[1].rk, TB_TOPIC_EVENTS_CORRELATED, gs[1].parts[0], 1, agg, err) < 0 ||
-	    add_watermarks(gs[1].rk, TB_TOPIC_ARTIFACTS, gs[1].parts[1], 0, agg, err) < 0 ||
-	    add_watermarks(gs[1].rk, TB_TOPIC_FINDINGS, gs[1].parts[2], 0, agg, err) < 0)
+	    (!r.from && (add_watermarks(gs[1].rk, TB_TOPIC_ARTIFACTS, gs[1].parts[1], 0, agg, err) < 0 ||
+			 add_watermarks(gs[1].rk, TB_TOPIC_FINDINGS, gs[1].parts[2], 0, agg, err) < 0)))
 		goto out;
 	if (commit_sync(&gs[0], canon, err) < 0 || commit_sync(&gs[1], agg, err) < 0)
 		goto out;
@@ -366,6 +551,10 @@ static int run(const tb_config_t *cfg, tb_pg_t *pg, group_t *gs, tb_err_t *err)
 	report(&r, canon, gs[0].name);
 	rc = 0;
 out:
+	if (scan) {
+		rd_kafka_consumer_close(scan);
+		rd_kafka_destroy(scan);
+	}
 	rd_kafka_topic_partition_list_destroy(canon);
 	rd_kafka_topic_partition_list_destroy(agg);
 	rd_kafka_topic_partition_list_destroy(corr);
@@ -410,7 +599,7 @@ int main(int argc, char **argv)
 	rc = run(cfg, pg, gs, &err);
 	if (rc != 0)
 		tb_error("%s", err.msg);
-	code = rc == 0 ? 0 : rc == EXIT_BUSY ? EXIT_BUSY : 1;
+	code = rc == 0 ? 0 : rc == EXIT_BUSY ? EXIT_BUSY : rc == 2 ? 2 : 1;
 out:
 	for (size_t i = 0; i < 2; i++) {
 		if (!gs[i].rk)

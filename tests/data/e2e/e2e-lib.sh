@@ -19,6 +19,15 @@
 #       whose metadata component is the artifact and whose one application
 #       component (PURL) owns the binary MODULE with BUILD_ID through the
 #       tracebridge:path / tracebridge:build-id properties.
+#   e2e_register DIGEST ARTIFACT_NAME PURL NAME
+#       POST e2e_artifact for binary NAME (e2e_build_shop) and wait until
+#       PostgreSQL holds its binary row; 1 (with the answer) when not 202.
+#   e2e_write_spec NAME TIME PID    a spec for e2e_kprobes: a write(2) kprobe
+#       of binary NAME with a 4-frame user stack, two frames without symbol
+#   e2e_item EVENT_ID  the timeline item's link as one line: "artifact purl
+#       correlation leaf-symbol stack_id" (null for absent values)
+#   e2e_drained        the aggregator's stored offsets of tb.events.correlated.v1
+#       have reached that topic's ends (poll it with tb_wait_for)
 #   e2e_wait_obs N [SECONDS]  poll until observations holds >= N rows
 #   e2e_get PATH             GET PATH from the API: sets E2E_BODY and
 #                            TB_HTTP_STATUS (in this shell, not a subshell)
@@ -71,6 +80,36 @@ e2e_artifact() {
                           purl: $p,
                           properties: [{name: "tracebridge:path", value: $m},
                                        {name: "tracebridge:build-id", value: $b}]}]}}'
+}
+
+e2e_register() {
+  local mod="E2E_MODULE_$4" bid="E2E_BID_$4"
+  e2e_artifact "$1" "$2" "$3" "${!mod}" "${!bid}" >"$TB_TMP/artifact.json"
+  tb_api_post /api/v1/artifacts "$TB_TMP/artifact.json" >/dev/null
+  [ "$TB_HTTP_STATUS" = 202 ] || { tb_diag "POST /api/v1/artifacts: $TB_HTTP_STATUS $(cat "$TB_TMP/http.body")"; return 1; }
+  tb_wait_rows "SELECT count(*) FROM artifact_binaries WHERE artifact_digest = '$1' AND build_id = '${!bid}'" 1
+}
+
+e2e_write_spec() {
+  local mod="E2E_MODULE_$1"
+  jq -n -c --arg m "${!mod}" --arg t "$2" --argjson pid "$3" '
+    {node: "e2e-node-2", time: $t, exec_id: "e2e-node-2:77:\($pid)", pid: $pid, binary: $m,
+     function: "__x64_sys_write",
+     kernel: [{symbol: "ksys_write", offset: 12}, {symbol: "__x64_sys_write", offset: 5}],
+     user: [{fn: "write_receipt", delta: 61, symbol: false}, {fn: "handle_checkout", delta: 40},
+            {fn: "serve_requests", delta: 33, symbol: false}, {fn: "main", delta: 100}]}'
+}
+
+e2e_item() {
+  tb_api_get '/api/v1/runtime/timeline?limit=1000' |
+    jq -r --arg e "$1" '.items[] | select(.event_id == $e) | [.artifact_digest, .purl, .correlation, .symbol, .stack_id] | map(. // "null") | join(" ")'
+}
+
+e2e_drained() {
+  local hw stored
+  hw=$("$TB_BIN/tb-kafka" metadata -t tb.events.correlated.v1 --watermarks 2>/dev/null | awk '{s += $4} END {print s + 0}')
+  stored=$(tb_psql -c "SELECT coalesce(sum(next_offset), 0) FROM sink_offsets WHERE topic = 'tb.events.correlated.v1'")
+  [ "$stored" = "$hw" ]
 }
 
 e2e_wait_obs() {
