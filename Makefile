@@ -25,9 +25,9 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer \
 # Debian packages needed to build, test and run (idempotent; quick when present).
 DEB_PKGS := build-essential pkg-config clang llvm lld bpftool libbpf-dev libelf-dev \
             zlib1g-dev librdkafka-dev libavro-dev libpq-dev libevent-dev \
-            libjansson-dev libsodium-dev libiberty-dev libcmocka-dev \
+            libjansson-dev libsodium-dev libiberty-dev libcmocka-dev libdebuginfod-dev \
             postgresql postgresql-contrib curl jq procps iproute2 util-linux \
-            libclang-rt-14-dev wrk
+            libclang-rt-14-dev wrk python3
 
 SERVICES := adapter canonicalizer correlator aggregator timeline-api probe-agent
 TOOLS    := $(patsubst tools/%/,%,$(sort $(dir $(wildcard tools/*/*.c))))
@@ -107,6 +107,7 @@ $(PA_OBJ_ALL): $(BPF_SKELS)
 $(PA_OBJ_ALL): ALL_CFLAGS += -I$(BPF_GEN) -Ibpf
 probe-agent_EXTRA_DEPS := $(BPF_SKELS)
 probe-agent_LDLIBS := -lbpf -lelf -lz
+canonicalizer_LDLIBS := -ldebuginfod
 
 # ---- service and tool binaries: services/NAME/*.c -> $(BUILD)/bin/tb-NAME ---
 define prog_template

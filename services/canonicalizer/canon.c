@@ -29,6 +29,7 @@
 struct tb_canon {
 	tb_privacy_t *privacy;
 	tb_symstore_t *store;
+	tb_dbgd_t *dbgd;       /* NULL: no debuginfod */
 	const char *sysroot;   /* the symbol dir, for frames without build-id */
 	pthread_mutex_t lock;  /* guards sysroot_ids */
 	tb_map_t *sysroot_ids; /* module path -> malloc'd build-id ("" = none) */
@@ -59,6 +60,7 @@ tb_canon_t *tb_canon_new(const tb_canon_config_t *cfg, tb_err_t *err)
 	}
 	c->privacy = cfg->privacy;
 	c->store = cfg->symstore;
+	c->dbgd = cfg->symstore ? cfg->debuginfod : NULL;
 	if (cfg->symstore && cfg->sysroot && cfg->sysroot[0]) {
 		c->sysroot = cfg->sysroot;
 		c->sysroot_ids = tb_map_new(64);
@@ -238,6 +240,9 @@ static const char *raw_symbol(tb_canon_t *c, const tb_raw_frame_t *rf, const cha
 	if (kernel || !build_id[0] || !c->store)
 		return "";
 	tb_err_clear(&err);
+	if (c->dbgd && !tb_symstore_has(c->store, build_id) &&
+	    tb_dbgd_fetch(c->dbgd, c->store, build_id, &err) < 0)
+		tb_debug("debuginfod %s: %s", build_id, err.msg);
 	rc = tb_symbolize_frame(c->store, build_id, off, owned, &err);
 	if (rc == 1) {
 		inc(c->sym_found);

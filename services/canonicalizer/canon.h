@@ -63,6 +63,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "debuginfod.h"
 #include "privacy.h"
 #include "tb/err.h"
 #include "tb/metrics.h"
@@ -77,6 +78,7 @@ typedef struct tb_canon_config {
 	const char *sysroot;	 /* optional: the store's directory, for frames without build-id
 				  * (see build_id above); not owned, must outlive the canon */
 	tb_metrics_t *metrics;	 /* optional; counters are registered here */
+	tb_dbgd_t *debuginfod;	 /* optional: fetches build-ids the store lacks; not owned */
 } tb_canon_config_t;
 
 tb_canon_t *tb_canon_new(const tb_canon_config_t *cfg, tb_err_t *err);

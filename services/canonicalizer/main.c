@@ -20,14 +20,26 @@
 #define VERSION "0.1.0"
 
 static const tb_option_t options[] = {
-	{"group", TB_OPT_STRING, "tb-canonicalizer", "Kafka consumer group", NULL},
-	{"privacy-policy", TB_OPT_PATH, NULL, "privacy policy file (default: the built-in strict policy)", NULL},
-	{"hash-key-file", TB_OPT_PATH, NULL,
-	 "32-byte key for hashing uid/node names (overrides the policy's hash_key_file)", NULL},
-	{"symbol-dir", TB_OPT_PATH, NULL, "directory of ELF files (with symbols) indexed by build-id; also a sysroot: a user frame without build-id takes that of DIR/<module path>", NULL},
-	{"symbol-cache", TB_OPT_INT, "256", "symbol tables kept in memory (LRU)", NULL},
-	{"batch-max", TB_OPT_INT, "1000", "messages per batch", NULL},
-	{NULL, 0, NULL, NULL, NULL},
+    {"group", TB_OPT_STRING, "tb-canonicalizer", "Kafka consumer group", NULL},
+    {"privacy-policy", TB_OPT_PATH, NULL, "privacy policy file (default: the built-in strict policy)", NULL},
+    {"hash-key-file", TB_OPT_PATH, NULL,
+     "32-byte key for hashing uid/node names (overrides the policy's hash_key_file)", NULL},
+    {"symbol-dir", TB_OPT_PATH, NULL,
+     "directory of ELF files (with symbols) indexed by build-id; also a sysroot: a user frame without "
+     "build-id takes that of DIR/<module path>",
+     NULL},
+    {"symbol-cache", TB_OPT_INT, "256", "symbol tables kept in memory (LRU)", NULL},
+    {"debuginfod-urls", TB_OPT_STRING, NULL,
+     "debuginfod servers (space-separated URLs) asked for the ELF files of build-ids the symbol store lacks; "
+     "default: none",
+     NULL},
+    {"debuginfod-cache", TB_OPT_PATH, NULL, "where fetched files are kept (default: libdebuginfod's cache)",
+     NULL},
+    {"debuginfod-timeout", TB_OPT_DURATION_MS, "5s", "per debuginfod request", NULL},
+    {"debuginfod-miss-ttl", TB_OPT_DURATION_MS, "10m",
+     "a build-id no server had is not asked for again for this long", NULL},
+    {"batch-max", TB_OPT_INT, "1000", "messages per batch", NULL},
+    {NULL, 0, NULL, NULL, NULL},
 };
 
 typedef struct app {
@@ -100,6 +112,8 @@ int main(int argc, char **argv)
 	tb_privacy_policy_t pol;
 	tb_privacy_t *privacy = NULL;
 	tb_symstore_t *store = NULL;
+	tb_dbgd_t *dbgd = NULL;
+	const char *dbgd_urls;
 	tb_kafka_consumer_t *consumer = NULL;
 	tb_kafka_producer_t *producer = NULL;
 	tb_dlq_t *dlq = NULL;
@@ -118,7 +132,10 @@ int main(int argc, char **argv)
 	privacy = tb_privacy_new(&pol, svc.metrics, &err);
 	if (!privacy)
 		goto fail;
-	if (tb_config_str(svc.cfg, "symbol-dir")) {
+	dbgd_urls = tb_config_str(svc.cfg, "debuginfod-urls");
+	if (dbgd_urls && !dbgd_urls[strspn(dbgd_urls, " ")])
+		dbgd_urls = NULL;
+	if (tb_config_str(svc.cfg, "symbol-dir") || dbgd_urls) {
 		tb_symstore_config_t sc = {.dir = tb_config_str(svc.cfg, "symbol-dir"),
 					   .cache_entries = (size_t)tb_config_int(svc.cfg, "symbol-cache")};
 		tb_symstore_stats_t stats;
@@ -130,18 +147,36 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		tb_symstore_stats(store, &stats);
-		tb_info("symbol store %s: %zu build-ids in %zu files (%zu skipped)", sc.dir, stats.build_ids,
-			stats.files, stats.skipped);
+		tb_info("symbol store %s: %zu build-ids in %zu files (%zu skipped)",
+			sc.dir ? sc.dir : "(none)", stats.build_ids, stats.files, stats.skipped);
 	}
-	app.canon = tb_canon_new(&(tb_canon_config_t){.privacy = privacy,
-						       .symstore = store,
-						       .sysroot = store ? tb_config_str(svc.cfg, "symbol-dir") : NULL,
-						       .metrics = svc.metrics},
-				 &err);
+	if (dbgd_urls) {
+		tb_dbgd_config_t dc = {.urls = dbgd_urls,
+				       .cache_dir = tb_config_str(svc.cfg, "debuginfod-cache"),
+				       .timeout_ms = tb_config_duration_ms(svc.cfg, "debuginfod-timeout"),
+				       .miss_ttl_ms = tb_config_duration_ms(svc.cfg, "debuginfod-miss-ttl"),
+				       .metrics = svc.metrics};
+
+		dbgd = tb_dbgd_new(&dc, &err);
+		if (!dbgd) {
+			tb_error("%s", err.msg);
+			rc = TB_EXIT_CONFIG;
+			goto out;
+		}
+		tb_info("debuginfod: %s", dbgd_urls);
+	}
+	app.canon =
+	    tb_canon_new(&(tb_canon_config_t){.privacy = privacy,
+					      .symstore = store,
+					      .sysroot = store ? tb_config_str(svc.cfg, "symbol-dir") : NULL,
+					      .metrics = svc.metrics,
+					      .debuginfod = dbgd},
+			 &err);
 	app.reg = tb_avro_registry_new(&err);
 	if (!app.canon || !app.reg)
 		goto fail;
-	app.out_events = tb_metrics_counter(svc.metrics, "events_out_total", "canonical events produced", NULL);
+	app.out_events =
+	    tb_metrics_counter(svc.metrics, "events_out_total", "canonical events produced", NULL);
 	if (tb_stage_kafka_open(&svc, tb_config_str(svc.cfg, "group"), in_topics, 1, out_topics, 2, &consumer,
 				&producer, &err) < 0) {
 		tb_error("%s", err.msg);
@@ -150,8 +185,12 @@ int main(int argc, char **argv)
 	}
 	dlq = tb_dlq_new(producer, "canonicalizer", app.reg);
 	tb_service_set_ready(&svc, true, NULL);
-	tb_stage_opts_t so = {.svc = &svc, .consumer = consumer, .producer = producer, .dlq = dlq,
-			      .fn = canonicalize, .ctx = &app,
+	tb_stage_opts_t so = {.svc = &svc,
+			      .consumer = consumer,
+			      .producer = producer,
+			      .dlq = dlq,
+			      .fn = canonicalize,
+			      .ctx = &app,
 			      .batch_max = (size_t)tb_config_int(svc.cfg, "batch-max")};
 	if (tb_stage_run(&so, &err) < 0)
 		goto fail;
@@ -168,6 +207,7 @@ out:
 	tb_kafka_producer_free(producer);
 	tb_avro_registry_free(app.reg);
 	tb_canon_free(app.canon);
+	tb_dbgd_free(dbgd);
 	tb_symstore_close(store);
 	tb_privacy_free(privacy);
 	tb_service_shutdown(&svc);
