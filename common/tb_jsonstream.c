@@ -25,6 +25,8 @@ enum state {
 	ST_SKIP,    /* inside an object that passed max_size: scan, do not keep */
 };
 
+#define KIND_LEVELS 1024
+
 struct tb_jsonstream {
 	char *buf;
 	size_t cap, len;
@@ -36,6 +38,11 @@ struct tb_jsonstream {
 	size_t max;
 	enum state state;
 	int depth;
+	/* The kind of every open bracket up to KIND_LEVELS deep, one bit a level
+	 * (1 = '['), so that a '}' closing a '[' (or a ']' a '{') ends the object
+	 * at once instead of swallowing the objects after it. Deeper levels are
+	 * counted, not checked. */
+	unsigned char kinds[KIND_LEVELS / 8];
 	int in_str;
 	int esc; /* the last byte seen was a backslash inside a string */
 	int eof;
@@ -205,6 +212,7 @@ static int scan_idle(tb_jsonstream_t *s)
 		if (c == '{') {
 			begin_item(s, ST_OBJECT);
 			s->depth = 1;
+			s->kinds[0] &= (unsigned char)~1u; /* level 0 is the object's '{' */
 			s->in_str = s->esc = 0;
 			s->pos++;
 		} else {
@@ -326,12 +334,26 @@ static int step_struct(tb_jsonstream_t *s, tb_jsonstream_item_t *it)
 			/* Leave pos on the '{': the idle scan starts the next object. */
 			return r ? 1 : -1;
 		}
+		if (s->depth < KIND_LEVELS)
+			s->kinds[s->depth / 8] &= (unsigned char)~(1u << (s->depth % 8));
 		s->depth++;
 		break;
 	case '[':
+		if (s->depth < KIND_LEVELS)
+			s->kinds[s->depth / 8] |= (unsigned char)(1u << (s->depth % 8));
 		s->depth++;
 		break;
 	default: /* '}' or ']' */
+		if (s->depth <= KIND_LEVELS &&
+		    ((s->kinds[(s->depth - 1) / 8] >> ((s->depth - 1) % 8)) & 1) != (c == ']')) {
+			char where[96];
+			size_t end = s->pos + 1;
+
+			snprintf(where, sizeof(where), "'%c' closes a '%c' at line %llu", c,
+				 c == '}' ? '[' : '{', (unsigned long long)s->line);
+			s->pos++;
+			return truncated(s, it, end, where) ? 1 : -1;
+		}
 		if (--s->depth > 0)
 			break;
 		s->pos++;

@@ -15,7 +15,11 @@
  *   GARBAGE    bytes between objects that are not whitespace, up to (not
  *              including) the next '{'. Reported once per run, then skipped;
  *              the next object still arrives (also on the same line).
- *   TRUNCATED  an object that never closed. Three things end it:
+ *   TRUNCATED  an object that never closed. Four things end it:
+ *              - a closing bracket of the wrong kind ('}' for an open '[',
+ *                ']' for an open '{'; checked up to 1024 levels deep): the
+ *                item ends with that byte and scanning resumes after it, so
+ *                the objects that follow still arrive.
  *              - a '{' at column 1 outside a string while the object is open
  *                (a writer died mid-line and a new object began on the next
  *                line; pretty-printers indent nested values, so a column-1

@@ -336,6 +336,43 @@ static void reset_restarts_positions(void **state)
 	tb_jsonstream_free(s);
 }
 
+/* A closing bracket of the wrong kind ends the object there (reported with
+ * why), and the objects after it on the same line still arrive; valid
+ * nesting of both kinds, also deeper than the kinds are tracked, is fine. */
+static void a_mismatched_bracket_ends_the_object_at_once(void **state)
+{
+	static char deep[12000];
+	run_t r;
+	size_t n = 0;
+
+	(void)state;
+	for (size_t chunk = 0; chunk <= 3; chunk++) {
+		split("{\"a\":[1}{\"b\":1} {\"c\":{\"d\":2]}{\"e\":[{\"f\":[3]}]}\n", chunk, 0, &r);
+		assert_int_equal(r.n, 5);
+		assert_int_equal(r.items[0].kind, TB_JSONSTREAM_TRUNCATED);
+		assert_string_equal(r.items[0].data, "{\"a\":[1}");
+		assert_non_null(strstr(r.items[0].reason, "'}' closes a '['"));
+		assert_int_equal(r.items[1].kind, TB_JSONSTREAM_OBJECT);
+		assert_string_equal(r.items[1].data, "{\"b\":1}");
+		assert_int_equal(r.items[2].kind, TB_JSONSTREAM_TRUNCATED);
+		assert_non_null(strstr(r.items[2].reason, "']' closes a '{'"));
+		assert_int_equal(r.items[3].kind, TB_JSONSTREAM_GARBAGE); /* the '}' left over */
+		assert_int_equal(r.items[4].kind, TB_JSONSTREAM_OBJECT);
+		assert_string_equal(r.items[4].data, "{\"e\":[{\"f\":[3]}]}");
+	}
+	/* 2000 levels: '{' then alternating '[' / '{' ..., closed in order */
+	deep[n++] = '{';
+	for (int i = 1; i < 2000; i++)
+		n += (size_t)snprintf(deep + n, sizeof(deep) - n, "%s", i % 2 ? "\"k\":[" : "{");
+	for (int i = 1999; i >= 1; i--)
+		deep[n++] = i % 2 ? ']' : '}';
+	deep[n++] = '}';
+	deep[n] = '\0';
+	split(deep, 0, 0, &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.items[0].kind, TB_JSONSTREAM_OBJECT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +391,7 @@ int main(void)
 	    cmocka_unit_test(skipping_a_huge_object_keeps_memory_bounded),
 	    cmocka_unit_test(any_chunking_gives_the_same_items),
 	    cmocka_unit_test(reset_restarts_positions),
+	    cmocka_unit_test(a_mismatched_bracket_ends_the_object_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
