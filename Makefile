@@ -232,7 +232,7 @@ deps:
 # whole pipeline with kprobe stacks, Tetragon samples with dead letters,
 # findings): 60-80 s.
 ASAN_IT    := 010 011 020 021 030 031 032 040 041 042 043 050 060 070 072 073 074 075 \
-              101 102 103 104 105 106 107 200 201
+              101 102 103 104 105 106 107 108 109 200 201
 ASAN_QUICK := 043 101 107 200
 
 test: deps
