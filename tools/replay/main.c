@@ -405,14 +405,31 @@ typedef struct pg_reset {
 	char tables[4096];				   /* what was truncated, for the report */
 } pg_reset_t;
 
+/* The aggregator group's stored offsets of the correlated topic := its high
+ * watermarks (the other topics' rows are left as they are). */
+static int store_correlated_offsets(tb_pg_t *pg, const pg_reset_t *r, tb_err_t *err)
+{
+	static const char sql[] =
+	    "INSERT INTO sink_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, "
+	    "$4) "
+	    "ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset";
+
+	for (int i = 0; i < r->correlated->cnt; i++) {
+		char part[16], off[32];
+		const char *params[4] = {r->group, r->correlated->elems[i].topic, part, off};
+
+		snprintf(part, sizeof(part), "%d", (int)r->correlated->elems[i].partition);
+		snprintf(off, sizeof(off), "%" PRId64, r->correlated->elems[i].offset);
+		if (tb_pg_exec(pg, "store sink_offsets", sql, 4, params, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* --from: delete what the events from r->from on derived, keep the rest, and
  * move (only) the correlated topic's stored offsets to its high watermarks. */
 static int pg_reset_from(tb_pg_t *pg, pg_reset_t *r, tb_err_t *err)
 {
-	static const char upd_sql[] =
-	    "INSERT INTO sink_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, "
-	    "$4) "
-	    "ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset";
 	const char *at[1] = {r->from};
 	long obs, hot;
 
@@ -426,16 +443,7 @@ static int pg_reset_from(tb_pg_t *pg, pg_reset_t *r, tb_err_t *err)
 		return -1;
 	snprintf(r->tables, sizeof(r->tables), "%ld observations and %ld hot_symbols windows from %s", obs,
 		 hot, r->from);
-	for (int i = 0; i < r->correlated->cnt; i++) {
-		char part[16], off[32];
-		const char *params[4] = {r->group, r->correlated->elems[i].topic, part, off};
-
-		snprintf(part, sizeof(part), "%d", (int)r->correlated->elems[i].partition);
-		snprintf(off, sizeof(off), "%" PRId64, r->correlated->elems[i].offset);
-		if (tb_pg_exec(pg, "store sink_offsets", upd_sql, 4, params, err) < 0)
-			return -1;
-	}
-	return 0;
+	return store_correlated_offsets(pg, r, err);
 }
 
 static int pg_reset_txn(tb_pg_t *pg, void *opaque, tb_err_t *err)
@@ -445,8 +453,6 @@ static int pg_reset_txn(tb_pg_t *pg, void *opaque, tb_err_t *err)
 	    "SELECT string_agg(format('%I', c.relname), ', ' ORDER BY c.relname) FROM pg_class c "
 	    "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') "
 	    "AND NOT c.relispartition AND c.relname <> 'schema_migrations'";
-	static const char ins_sql[] = "INSERT INTO sink_offsets (consumer_group, topic, partition, "
-				      "next_offset) VALUES ($1, $2, $3, $4)";
 	PGresult *res;
 	char sql[sizeof(r->tables) + 64];
 
@@ -463,16 +469,7 @@ static int pg_reset_txn(tb_pg_t *pg, void *opaque, tb_err_t *err)
 	snprintf(sql, sizeof(sql), "TRUNCATE %s", r->tables);
 	if (tb_pg_exec(pg, "truncate the derived tables", sql, 0, NULL, err) < 0)
 		return -1;
-	for (int i = 0; i < r->correlated->cnt; i++) {
-		char part[16], off[32];
-		const char *params[4] = {r->group, r->correlated->elems[i].topic, part, off};
-
-		snprintf(part, sizeof(part), "%d", (int)r->correlated->elems[i].partition);
-		snprintf(off, sizeof(off), "%" PRId64, r->correlated->elems[i].offset);
-		if (tb_pg_exec(pg, "store sink_offsets", ins_sql, 4, params, err) < 0)
-			return -1;
-	}
-	return 0;
+	return store_correlated_offsets(pg, r, err);
 }
 
 /* ---- main ------------------------------------------------------------------------- */
