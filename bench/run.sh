@@ -88,23 +88,26 @@ pg_postmaster() { head -1 "$TB_PG_DATADIR/postmaster.pid"; }
 # ---- 1. per service, one core, from a pre-filled input ---------------------
 # passthrough_ceiling TOPIC: the no-processing stage on TOPIC's N messages.
 passthrough_ceiling() {
-  local topic=$1 group="tb-bench-pass-$RANDOM" r
+  local topic=$1 group="tb-bench-pass-$RANDOM" r cpu
   bench_service passthrough 0 --group "$group" --in-topic "$topic" --out-topic "$BENCH_TOPIC"
   tb_service_ready passthrough || return 1
   r=$(bench_rate_until "$(bench_port passthrough)" tb_passthrough_kafka_delivered_total 0 "$N" 300)
+  cpu=$(bench_cpu_us "$TB_SVC_PID_passthrough" "$N")
   tb_service_kill passthrough TERM
-  echo "${r% *}"
+  echo "${r% *} $cpu"
 }
 
 # service_rate NAME METRIC [one|sum [COUNT]]: start NAME pinned to CPU 0, wait until
-# METRIC grew by COUNT (default N).
+# METRIC grew by COUNT (default N); prints "RATE CPU_US_PER_EVENT".
 service_rate() {
-  local name=$1 metric=$2 how=${3:-one} n=${4:-$N} r
+  local name=$1 metric=$2 how=${3:-one} n=${4:-$N} r cpu pidvar
   bench_service "$name" 0
   tb_service_ready "$name" || return 1
   r=$(bench_rate_until "$(bench_port "$name")" "$metric" 0 "$n" 600 "$how")
+  pidvar="TB_SVC_PID_${name//-/_}"
+  cpu=$(bench_cpu_us "${!pidvar}" "$n")
   tb_service_kill "$name" TERM
-  echo "${r% *}"
+  echo "${r% *} $cpu"
 }
 
 check_topic() { # TOPIC WANT: warn when the broker dropped messages of TOPIC
@@ -118,7 +121,7 @@ check_topic() { # TOPIC WANT: warn when the broker dropped messages of TOPIC
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f %%", 100 * a / b; else print "-" }'; }
 
 phase_services() {
-  local lg ceil rate t stage in_topic metric how
+  local lg ceil ceil_cpu rate cpu t stage in_topic metric how
   bench_log "services: broker and PostgreSQL on CPU 1, each service alone on CPU 0, $N events each"
   broker_start && pg_start || return 1
   bench_pin 1 "$TB_BROKER_PID"
@@ -135,13 +138,14 @@ phase_services() {
     "aggregator tb.events.correlated.v1 tb_aggregator_observations_inserted_total"; do
     read -r name in_topic metric <<<"$stage"
     check_topic "$in_topic" "$N"
-    ceil=$(passthrough_ceiling "$in_topic")
-    bench_log "ceiling on $in_topic: $ceil msg/s"
-    rate=$(service_rate "$name" "$metric")
-    bench_log "$name: $rate ev/s"
+    read -r ceil ceil_cpu <<<"$(passthrough_ceiling "$in_topic")"
+    bench_log "ceiling on $in_topic: $ceil msg/s, $ceil_cpu µs CPU/msg"
+    read -r rate cpu <<<"$(service_rate "$name" "$metric")"
+    bench_log "$name: $rate ev/s, $cpu µs CPU/event"
     t="-"
     case $name in adapter) t="≥ 100,000 (e2e)" ;; esac
-    bench_figure "$name, one core ($in_topic)" "$rate" "ev/s" "$t" "$ceil msg/s" "$(ratio "$rate" "$ceil")"
+    bench_figure "$name, one core ($in_topic)" "$rate" "ev/s ($cpu µs CPU/ev)" "$t" \
+      "$ceil msg/s ($ceil_cpu µs CPU/msg)" "$(ratio "$rate" "$ceil")"
   done
   # A quarter of N: probe batches are keyed by node (8 nodes, so 8 of the 32 partitions), and
   # the dev broker keeps ~5 MiB per partition.
@@ -150,9 +154,9 @@ phase_services() {
   check_topic tb.probe.raw.v1 "$(echo "$lg" | jq -r .messages)"
   bench_figure "load generator, ProbeBatch 64 × 16 frames (one core)" \
     "$(echo "$lg" | jq -r .events_per_s)" "ev/s" "≫ 100,000" "-" "-"
-  rate=$(service_rate adapter tb_adapter_events_out_total sum "$(echo "$lg" | jq -r .events)")
-  bench_log "adapter (probe): $rate ev/s"
-  bench_figure "adapter, one core (tb.probe.raw.v1, 64 samples/batch)" "$rate" "ev/s" "-" "-" "-"
+  read -r rate cpu <<<"$(service_rate adapter tb_adapter_events_out_total sum "$(echo "$lg" | jq -r .events)")"
+  bench_log "adapter (probe): $rate ev/s, $cpu µs CPU/event"
+  bench_figure "adapter, one core (tb.probe.raw.v1, 64 samples/batch)" "$rate" "ev/s ($cpu µs CPU/ev)" "-" "-" "-"
   tb_broker_stop
 }
 
