@@ -92,7 +92,7 @@ tb_jv_t *tb_jv_get(const tb_jv_t *v, const char *key)
 	if (!v || v->type != TB_JV_OBJECT)
 		return NULL;
 	for (size_t i = 0; i < v->n; i++)
-		if (strcmp(v->u.m[i].key, key) == 0)
+		if (v->u.m[i].key[0] == key[0] && strcmp(v->u.m[i].key, key) == 0)
 			return v->u.m[i].val;
 	return NULL;
 }

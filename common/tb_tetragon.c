@@ -824,7 +824,7 @@ typedef struct cbuf {
 	int oom;
 } cbuf_t;
 
-static void cb_put(cbuf_t *b, const char *s, size_t n)
+static void cb_grow_put(cbuf_t *b, const char *s, size_t n)
 {
 	if (b->oom)
 		return;
@@ -846,12 +846,32 @@ static void cb_put(cbuf_t *b, const char *s, size_t n)
 	b->len += n;
 }
 
+/* The common case inline: the buffer was sized for the input up front. */
+static inline void cb_put(cbuf_t *b, const char *s, size_t n)
+{
+	if (!b->oom && b->cap - b->len >= n) {
+		memcpy(b->p + b->len, s, n);
+		b->len += n;
+		return;
+	}
+	cb_grow_put(b, s, n);
+}
+
+static inline void cb_putc(cbuf_t *b, char c)
+{
+	if (!b->oom && b->cap > b->len) {
+		b->p[b->len++] = c;
+		return;
+	}
+	cb_grow_put(b, &c, 1);
+}
+
 static void cb_str(cbuf_t *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t run = 0;
 
-	cb_put(b, "\"", 1);
+	cb_putc(b, '"');
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[6] = {'\\', 0, 0, 0, 0, 0};
@@ -892,46 +912,43 @@ static void cb_str(cbuf_t *b, const char *s, size_t n)
 		cb_put(b, esc, elen);
 	}
 	cb_put(b, s + run, n - run);
-	cb_put(b, "\"", 1);
-}
-
-static int cmp_keys(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	cb_putc(b, '"');
 }
 
 static void canon(cbuf_t *b, const tb_jv_t *v);
 
+static int cmp_members(const void *a, const void *b)
+{
+	return strcmp((*(const tb_jmember_t *const *)a)->key, (*(const tb_jmember_t *const *)b)->key);
+}
+
+/* Members sorted by key (unique: duplicates are refused), absent-like ones left out. */
 static void canon_object(cbuf_t *b, const tb_jv_t *v)
 {
-	const char *stack_keys[64];
-	const char **keys = stack_keys, *k;
+	const tb_jmember_t *stack_mems[64];
+	const tb_jmember_t **mems = stack_mems;
 	size_t n = 0, cap = jv_object_size(v);
-	tb_jv_t *m;
-	int first = 1;
 
-	if (cap > 64 && !(keys = malloc(cap * sizeof(*keys)))) {
+	if (cap > 64 && !(mems = malloc(cap * sizeof(*mems)))) {
 		b->oom = 1;
 		return;
 	}
-	jv_object_foreach((tb_jv_t *)v, k, m)
-	{
-		if (!absent_like(m))
-			keys[n++] = k;
-	}
-	qsort(keys, n, sizeof(*keys), cmp_keys);
-	cb_put(b, "{", 1);
+	for (size_t i = 0; i < cap; i++)
+		if (!absent_like(v->u.m[i].val))
+			mems[n++] = &v->u.m[i];
+	if (n > 1)
+		qsort(mems, n, sizeof(*mems), cmp_members);
+	cb_putc(b, '{');
 	for (size_t i = 0; i < n; i++) {
-		if (!first)
-			cb_put(b, ",", 1);
-		first = 0;
-		cb_str(b, keys[i], strlen(keys[i]));
-		cb_put(b, ":", 1);
-		canon(b, jv_object_get(v, keys[i]));
+		if (i)
+			cb_putc(b, ',');
+		cb_str(b, mems[i]->key, strlen(mems[i]->key));
+		cb_putc(b, ':');
+		canon(b, mems[i]->val);
 	}
-	cb_put(b, "}", 1);
-	if (keys != stack_keys)
-		free(keys);
+	cb_putc(b, '}');
+	if (mems != stack_mems)
+		free(mems);
 }
 
 static void canon(cbuf_t *b, const tb_jv_t *v)
@@ -946,14 +963,14 @@ static void canon(cbuf_t *b, const tb_jv_t *v)
 		canon_object(b, v);
 		return;
 	case TB_JV_ARRAY:
-		cb_put(b, "[", 1);
+		cb_putc(b, '[');
 		jv_array_foreach((tb_jv_t *)v, i, el)
 		{
 			if (i)
-				cb_put(b, ",", 1);
+				cb_putc(b, ',');
 			canon(b, el);
 		}
-		cb_put(b, "]", 1);
+		cb_putc(b, ']');
 		return;
 	case TB_JV_STRING:
 		cb_str(b, jv_string_value(v), jv_string_length(v));
