@@ -69,6 +69,16 @@ bench_cpu_us() {
     "/proc/$1/stat" 2>/dev/null || echo "-"
 }
 
+# bench_cpu_ticks PID...: the summed user + system clock ticks of the PIDs so far.
+bench_cpu_ticks() {
+  local p t=0 v
+  for p in "$@"; do
+    v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+
 # bench_pin CPUS PID: move every thread of PID (and its future children) to CPUS.
 bench_pin() { taskset -a -pc "$1" "$2" >/dev/null; }
 

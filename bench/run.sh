@@ -233,7 +233,7 @@ chain_ceiling() {
 }
 
 phase_e2e() {
-  local s t0 t1 rate lg wm retained r tr0 hot
+  local s t0 t1 rate lg wm retained r tr0 hot t us cpu_line cpu_total cpu_procs
   bench_log "end to end: every service, no pinning, $N events flat out"
   broker_start || return 1
   [ -n "${TB_PG_URL:-}" ] || pg_start || return 1
@@ -248,12 +248,35 @@ phase_e2e() {
   start_probe_agent
   for s in adapter canonicalizer correlator aggregator timeline-api; do tb_service_ready "$s" || return 1; done
   sleep 5 # let every group join while idle (~3 s on the dev broker)
+  # Where the CPU goes: ticks of each service, the broker and every PostgreSQL process
+  # before and after the run (the loadgen's own CPU is not counted).
+  cpu_procs=(adapter canonicalizer correlator aggregator broker postgres)
+  cpu_pids() {
+    local v
+    case $1 in
+    broker) echo "$TB_BROKER_PID" ;;
+    postgres) pg_postmaster; pgrep -P "$(pg_postmaster)" ;;
+    *) v="TB_SVC_PID_$1"; echo "${!v}" ;;
+    esac
+  }
+  declare -A cpu0
+  for s in "${cpu_procs[@]}"; do cpu0[$s]=$(bench_cpu_ticks $(cpu_pids "$s")); done
   t0=$(bench_now)
   lg=$("$TB_BIN/tb-loadgen" tetragon -b "$TB_BROKERS" --count "$N" "${LOADGEN_WORLD[@]}") || return 1
   wait_inserted "$N" 900 || return 1
   t1=$(bench_now)
   rate=$(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
   bench_log "e2e: $rate ev/s (loadgen $lg)"
+  cpu_line="" cpu_total=0
+  for s in "${cpu_procs[@]}"; do
+    t=$(( $(bench_cpu_ticks $(cpu_pids "$s")) - ${cpu0[$s]} ))
+    us=$(awk -v t="$t" -v hz="$(getconf CLK_TCK)" -v n="$N" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
+    cpu_total=$((cpu_total + us))
+    cpu_line+="${cpu_line:+, }$s $us"
+  done
+  bench_log "e2e CPU per event (µs): $cpu_line; total $cpu_total"
+  bench_figure "end to end: CPU per event (µs; PostgreSQL = all its processes)" "$cpu_line; total $cpu_total" "µs" \
+    "≤ 20 (100 k/s on 2 cores)" "-" "-"
   hot=$(bench_metric "$(bench_port aggregator)" tb_aggregator_hot_rows_upserted_total)
   bench_figure "aggregator: hot_symbols rows written per stored event (16-frame stacks)" \
     "$(awk -v h="$hot" -v n="$N" 'BEGIN { printf "%.1f", h / n }')" "rows" "-" "-" "-"
