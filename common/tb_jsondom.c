@@ -164,7 +164,7 @@ static void finish(tb_jdoc_t *d)
 		if (v->type == TB_JV_STRING)
 			v->u.s = d->strs + v->u.off;
 		else if (v->type == TB_JV_OBJECT || v->type == TB_JV_ARRAY)
-			v->u.m = d->mems + v->u.off;
+			v->u.m = d->mems ? d->mems + v->u.off : NULL; /* no member anywhere: all empty */
 	}
 }
 
