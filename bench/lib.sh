@@ -60,6 +60,25 @@ bench_rate_until() {
   return 1
 }
 
+# bench_cpu_us PID N: CPU time (user + system, all threads) PID used so far, in µs per
+# event for N events. On a shared machine the rates follow whatever else runs (the dev
+# broker on the other CPU, other engineers' jobs); the CPU a stage spends per event
+# does not, so both are printed.
+bench_cpu_us() {
+  awk -v n="$2" -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.0f", ($12 + $13) / hz * 1e6 / n }' \
+    "/proc/$1/stat" 2>/dev/null || echo "-"
+}
+
+# bench_cpu_ticks PID...: the summed user + system clock ticks of the PIDs so far.
+bench_cpu_ticks() {
+  local p t=0 v
+  for p in "$@"; do
+    v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+
 # bench_pin CPUS PID: move every thread of PID (and its future children) to CPUS.
 bench_pin() { taskset -a -pc "$1" "$2" >/dev/null; }
 

@@ -88,23 +88,26 @@ pg_postmaster() { head -1 "$TB_PG_DATADIR/postmaster.pid"; }
 # ---- 1. per service, one core, from a pre-filled input ---------------------
 # passthrough_ceiling TOPIC: the no-processing stage on TOPIC's N messages.
 passthrough_ceiling() {
-  local topic=$1 group="tb-bench-pass-$RANDOM" r
+  local topic=$1 group="tb-bench-pass-$RANDOM" r cpu
   bench_service passthrough 0 --group "$group" --in-topic "$topic" --out-topic "$BENCH_TOPIC"
   tb_service_ready passthrough || return 1
   r=$(bench_rate_until "$(bench_port passthrough)" tb_passthrough_kafka_delivered_total 0 "$N" 300)
+  cpu=$(bench_cpu_us "$TB_SVC_PID_passthrough" "$N")
   tb_service_kill passthrough TERM
-  echo "${r% *}"
+  echo "${r% *} $cpu"
 }
 
 # service_rate NAME METRIC [one|sum [COUNT]]: start NAME pinned to CPU 0, wait until
-# METRIC grew by COUNT (default N).
+# METRIC grew by COUNT (default N); prints "RATE CPU_US_PER_EVENT".
 service_rate() {
-  local name=$1 metric=$2 how=${3:-one} n=${4:-$N} r
+  local name=$1 metric=$2 how=${3:-one} n=${4:-$N} r cpu pidvar
   bench_service "$name" 0
   tb_service_ready "$name" || return 1
   r=$(bench_rate_until "$(bench_port "$name")" "$metric" 0 "$n" 600 "$how")
+  pidvar="TB_SVC_PID_${name//-/_}"
+  cpu=$(bench_cpu_us "${!pidvar}" "$n")
   tb_service_kill "$name" TERM
-  echo "${r% *}"
+  echo "${r% *} $cpu"
 }
 
 check_topic() { # TOPIC WANT: warn when the broker dropped messages of TOPIC
@@ -118,7 +121,7 @@ check_topic() { # TOPIC WANT: warn when the broker dropped messages of TOPIC
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f %%", 100 * a / b; else print "-" }'; }
 
 phase_services() {
-  local lg ceil rate t stage in_topic metric how
+  local lg ceil ceil_cpu rate cpu t stage in_topic metric how
   bench_log "services: broker and PostgreSQL on CPU 1, each service alone on CPU 0, $N events each"
   broker_start && pg_start || return 1
   bench_pin 1 "$TB_BROKER_PID"
@@ -135,13 +138,14 @@ phase_services() {
     "aggregator tb.events.correlated.v1 tb_aggregator_observations_inserted_total"; do
     read -r name in_topic metric <<<"$stage"
     check_topic "$in_topic" "$N"
-    ceil=$(passthrough_ceiling "$in_topic")
-    bench_log "ceiling on $in_topic: $ceil msg/s"
-    rate=$(service_rate "$name" "$metric")
-    bench_log "$name: $rate ev/s"
+    read -r ceil ceil_cpu <<<"$(passthrough_ceiling "$in_topic")"
+    bench_log "ceiling on $in_topic: $ceil msg/s, $ceil_cpu µs CPU/msg"
+    read -r rate cpu <<<"$(service_rate "$name" "$metric")"
+    bench_log "$name: $rate ev/s, $cpu µs CPU/event"
     t="-"
     case $name in adapter) t="≥ 100,000 (e2e)" ;; esac
-    bench_figure "$name, one core ($in_topic)" "$rate" "ev/s" "$t" "$ceil msg/s" "$(ratio "$rate" "$ceil")"
+    bench_figure "$name, one core ($in_topic)" "$rate" "ev/s ($cpu µs CPU/ev)" "$t" \
+      "$ceil msg/s ($ceil_cpu µs CPU/msg)" "$(ratio "$rate" "$ceil")"
   done
   # A quarter of N: probe batches are keyed by node (8 nodes, so 8 of the 32 partitions), and
   # the dev broker keeps ~5 MiB per partition.
@@ -150,9 +154,9 @@ phase_services() {
   check_topic tb.probe.raw.v1 "$(echo "$lg" | jq -r .messages)"
   bench_figure "load generator, ProbeBatch 64 × 16 frames (one core)" \
     "$(echo "$lg" | jq -r .events_per_s)" "ev/s" "≫ 100,000" "-" "-"
-  rate=$(service_rate adapter tb_adapter_events_out_total sum "$(echo "$lg" | jq -r .events)")
-  bench_log "adapter (probe): $rate ev/s"
-  bench_figure "adapter, one core (tb.probe.raw.v1, 64 samples/batch)" "$rate" "ev/s" "-" "-" "-"
+  read -r rate cpu <<<"$(service_rate adapter tb_adapter_events_out_total sum "$(echo "$lg" | jq -r .events)")"
+  bench_log "adapter (probe): $rate ev/s, $cpu µs CPU/event"
+  bench_figure "adapter, one core (tb.probe.raw.v1, 64 samples/batch)" "$rate" "ev/s ($cpu µs CPU/ev)" "-" "-" "-"
   tb_broker_stop
 }
 
@@ -229,7 +233,7 @@ chain_ceiling() {
 }
 
 phase_e2e() {
-  local s t0 t1 rate lg wm retained r tr0 hot
+  local s t0 t1 rate lg wm retained r tr0 hot t us cpu_line cpu_total cpu_procs
   bench_log "end to end: every service, no pinning, $N events flat out"
   broker_start || return 1
   [ -n "${TB_PG_URL:-}" ] || pg_start || return 1
@@ -244,12 +248,35 @@ phase_e2e() {
   start_probe_agent
   for s in adapter canonicalizer correlator aggregator timeline-api; do tb_service_ready "$s" || return 1; done
   sleep 5 # let every group join while idle (~3 s on the dev broker)
+  # Where the CPU goes: ticks of each service, the broker and every PostgreSQL process
+  # before and after the run (the loadgen's own CPU is not counted).
+  cpu_procs=(adapter canonicalizer correlator aggregator broker postgres)
+  cpu_pids() {
+    local v
+    case $1 in
+    broker) echo "$TB_BROKER_PID" ;;
+    postgres) pg_postmaster; pgrep -P "$(pg_postmaster)" ;;
+    *) v="TB_SVC_PID_$1"; echo "${!v}" ;;
+    esac
+  }
+  declare -A cpu0
+  for s in "${cpu_procs[@]}"; do cpu0[$s]=$(bench_cpu_ticks $(cpu_pids "$s")); done
   t0=$(bench_now)
   lg=$("$TB_BIN/tb-loadgen" tetragon -b "$TB_BROKERS" --count "$N" "${LOADGEN_WORLD[@]}") || return 1
   wait_inserted "$N" 900 || return 1
   t1=$(bench_now)
   rate=$(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
   bench_log "e2e: $rate ev/s (loadgen $lg)"
+  cpu_line="" cpu_total=0
+  for s in "${cpu_procs[@]}"; do
+    t=$(( $(bench_cpu_ticks $(cpu_pids "$s")) - ${cpu0[$s]} ))
+    us=$(awk -v t="$t" -v hz="$(getconf CLK_TCK)" -v n="$N" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
+    cpu_total=$((cpu_total + us))
+    cpu_line+="${cpu_line:+, }$s $us"
+  done
+  bench_log "e2e CPU per event (µs): $cpu_line; total $cpu_total"
+  bench_figure "end to end: CPU per event (µs; PostgreSQL = all its processes)" "$cpu_line; total $cpu_total" "µs" \
+    "≤ 20 (100 k/s on 2 cores)" "-" "-"
   hot=$(bench_metric "$(bench_port aggregator)" tb_aggregator_hot_rows_upserted_total)
   bench_figure "aggregator: hot_symbols rows written per stored event (16-frame stacks)" \
     "$(awk -v h="$hot" -v n="$N" 'BEGIN { printf "%.1f", h / n }')" "rows" "-" "-" "-"

@@ -2,7 +2,8 @@
  * tb_tetragon.c — Tetragon JSON event -> tb_runtime_event_t (see
  * tb/tetragon.h for the accepted shapes, the mapping and the event_id recipe).
  *
- * How it works: jansson parses the object; the envelope's single event key
+ * How it works: tb_jsondom.c parses the object (jansson for what is outside
+ * its fast subset: the same tree, jansson's error texts); the envelope's single event key
  * picks a per-type mapper; small typed accessors read fields with the
  * tolerance rules (null/""/[]/{} = absent, numbers or decimal strings,
  * lowerCamel fallback) and report type errors with the JSON path, which is
@@ -10,7 +11,7 @@
  * A bare integer that overflows int64 (jansson refuses it) is re-read after
  * quoting such numbers, so uint64 addresses written as numbers stay exact.
  * The event_id hashes the identity fields plus a canonical serialization of
- * the payload written straight from the jansson tree.
+ * the payload written straight from the tree.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -22,8 +23,32 @@
 
 #include "tb/hash.h"
 #include "tb/tetragon.h"
+#include "tb_jsondom.h"
 
 #define MAX_BUILD_ID 64
+
+/* ---- the tree (tb_jsondom.h), read with jansson's accessor names ----------- */
+
+#define jv_typeof(v) ((v)->type)
+#define jv_is_object(v) ((v) && (v)->type == TB_JV_OBJECT)
+#define jv_is_array(v) ((v) && (v)->type == TB_JV_ARRAY)
+#define jv_is_string(v) ((v) && (v)->type == TB_JV_STRING)
+#define jv_is_integer(v) ((v) && (v)->type == TB_JV_INTEGER)
+#define jv_is_real(v) ((v) && (v)->type == TB_JV_REAL)
+#define jv_is_null(v) ((v) && (v)->type == TB_JV_NULL)
+#define jv_string_value(v) ((v)->u.s)
+#define jv_string_length(v) ((v)->n)
+#define jv_integer_value(v) ((v)->u.i)
+#define jv_real_value(v) ((v)->u.d)
+#define jv_array_size(v) ((v)->n)
+#define jv_object_size(v) ((v)->n)
+#define jv_object_get(v, key) tb_jv_get((v), (key))
+/* Members in document order, like json_object_foreach. */
+#define jv_object_foreach(obj, k_, v_)                                                           \
+	for (size_t jv_i_ = 0; jv_i_ < (obj)->n && ((k_) = (obj)->u.m[jv_i_].key, (v_) = (obj)->u.m[jv_i_].val, 1); \
+	     jv_i_++)
+#define jv_array_foreach(arr, idx, value)                                                          \
+	for ((idx) = 0; (idx) < (arr)->n && ((value) = (arr)->u.m[(idx)].val, 1); (idx)++)
 
 /* ---- JSON paths for error messages -------------------------------------- */
 
@@ -50,33 +75,33 @@ static void path_render(const jpath_t *p, char *buf, size_t cap, size_t *len)
 		*len += (size_t)n;
 }
 
-static void describe(const json_t *v, char *buf, size_t cap)
+static void describe(const tb_jv_t *v, char *buf, size_t cap)
 {
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
+	switch (jv_typeof(v)) {
+	case TB_JV_OBJECT:
 		snprintf(buf, cap, "object");
 		break;
-	case JSON_ARRAY:
+	case TB_JV_ARRAY:
 		snprintf(buf, cap, "array");
 		break;
-	case JSON_TRUE:
+	case TB_JV_TRUE:
 		snprintf(buf, cap, "true");
 		break;
-	case JSON_FALSE:
+	case TB_JV_FALSE:
 		snprintf(buf, cap, "false");
 		break;
-	case JSON_NULL:
+	case TB_JV_NULL:
 		snprintf(buf, cap, "null");
 		break;
-	case JSON_INTEGER:
-		snprintf(buf, cap, "number %" JSON_INTEGER_FORMAT, json_integer_value(v));
+	case TB_JV_INTEGER:
+		snprintf(buf, cap, "number %" "lld", jv_integer_value(v));
 		break;
-	case JSON_REAL:
-		snprintf(buf, cap, "number %.17g", json_real_value(v));
+	case TB_JV_REAL:
+		snprintf(buf, cap, "number %.17g", jv_real_value(v));
 		break;
-	case JSON_STRING: {
-		const char *s = json_string_value(v);
-		size_t n = json_string_length(v);
+	case TB_JV_STRING: {
+		const char *s = jv_string_value(v);
+		size_t n = jv_string_length(v);
 
 		if (n > 40)
 			snprintf(buf, cap, "string \"%.40s...\"", s);
@@ -88,7 +113,7 @@ static void describe(const json_t *v, char *buf, size_t cap)
 }
 
 /* "PATH: expected WHAT, got DESCRIPTION" */
-static int bad(tb_err_t *err, const jpath_t *p, const char *expected, const json_t *got)
+static int bad(tb_err_t *err, const jpath_t *p, const char *expected, const tb_jv_t *got)
 {
 	char path[512] = "", desc[96];
 	size_t len = 0;
@@ -102,16 +127,16 @@ static int bad(tb_err_t *err, const jpath_t *p, const char *expected, const json
 
 /* ---- tolerant accessors -------------------------------------------------- */
 
-static int absent_like(const json_t *v)
+static int absent_like(const tb_jv_t *v)
 {
-	if (!v || json_is_null(v))
+	if (!v || jv_is_null(v))
 		return 1;
-	if (json_is_string(v))
-		return json_string_length(v) == 0;
-	if (json_is_array(v))
-		return json_array_size(v) == 0;
-	if (json_is_object(v))
-		return json_object_size(v) == 0;
+	if (jv_is_string(v))
+		return jv_string_length(v) == 0;
+	if (jv_is_array(v))
+		return jv_array_size(v) == 0;
+	if (jv_is_object(v))
+		return jv_object_size(v) == 0;
 	return 0;
 }
 
@@ -134,44 +159,44 @@ static int to_camel(const char *key, char *out, size_t cap)
 }
 
 /* Member `key` (snake_case, then lowerCamel), NULL when absent-like. */
-static json_t *get(const json_t *obj, const char *key)
+static tb_jv_t *get(const tb_jv_t *obj, const char *key)
 {
-	json_t *v = json_object_get(obj, key);
+	tb_jv_t *v = jv_object_get(obj, key);
 	char camel[64];
 
 	if (!v && strchr(key, '_') && to_camel(key, camel, sizeof(camel)) == 0)
-		v = json_object_get(obj, camel);
+		v = jv_object_get(obj, camel);
 	return absent_like(v) ? NULL : v;
 }
 
-static int get_str(const json_t *obj, const jpath_t *up, const char *key, char **out, tb_err_t *err)
+static int get_str(const tb_jv_t *obj, const jpath_t *up, const char *key, char **out, tb_err_t *err)
 {
-	json_t *v = get(obj, key);
+	tb_jv_t *v = get(obj, key);
 	jpath_t p = {up, key, 0};
 
 	*out = NULL;
 	if (!v)
 		return 0;
-	if (!json_is_string(v))
+	if (!jv_is_string(v))
 		return bad(err, &p, "string", v);
-	*out = strndup(json_string_value(v), json_string_length(v));
+	*out = strndup(jv_string_value(v), jv_string_length(v));
 	if (!*out)
 		return tb_err(err, "out of memory");
 	return 0;
 }
 
 /* The member as a borrowed C string, NULL when absent. */
-static int peek_str(const json_t *obj, const jpath_t *up, const char *key, const char **out, tb_err_t *err)
+static int peek_str(const tb_jv_t *obj, const jpath_t *up, const char *key, const char **out, tb_err_t *err)
 {
-	json_t *v = get(obj, key);
+	tb_jv_t *v = get(obj, key);
 	jpath_t p = {up, key, 0};
 
 	*out = NULL;
 	if (!v)
 		return 0;
-	if (!json_is_string(v))
+	if (!jv_is_string(v))
 		return bad(err, &p, "string", v);
-	*out = json_string_value(v);
+	*out = jv_string_value(v);
 	return 0;
 }
 
@@ -196,10 +221,10 @@ static int parse_decimal(const char *s, size_t n, uint64_t *out)
 }
 
 /* An unsigned integer: JSON number or decimal string. *present = 0 when absent. */
-static int value_u64(const json_t *v, const jpath_t *p, uint64_t max, uint64_t *out, tb_err_t *err)
+static int value_u64(const tb_jv_t *v, const jpath_t *p, uint64_t max, uint64_t *out, tb_err_t *err)
 {
-	if (json_is_integer(v)) {
-		json_int_t i = json_integer_value(v);
+	if (jv_is_integer(v)) {
+		long long i = jv_integer_value(v);
 
 		if (i < 0 || (uint64_t)i > max)
 			return bad(err, p, max == UINT32_MAX ? "unsigned 32-bit integer" : "unsigned integer",
@@ -207,19 +232,19 @@ static int value_u64(const json_t *v, const jpath_t *p, uint64_t max, uint64_t *
 		*out = (uint64_t)i;
 		return 0;
 	}
-	if (json_is_string(v)) {
-		if (parse_decimal(json_string_value(v), json_string_length(v), out) < 0 || *out > max)
+	if (jv_is_string(v)) {
+		if (parse_decimal(jv_string_value(v), jv_string_length(v), out) < 0 || *out > max)
 			return bad(err, p, max == UINT32_MAX ? "decimal string (32-bit)" : "decimal string",
 				   v);
 		return 0;
 	}
-	return bad(err, p, json_is_real(v) ? "integer" : "decimal string", v);
+	return bad(err, p, jv_is_real(v) ? "integer" : "decimal string", v);
 }
 
-static int get_uint(const json_t *obj, const jpath_t *up, const char *key, uint64_t max, uint64_t *out,
+static int get_uint(const tb_jv_t *obj, const jpath_t *up, const char *key, uint64_t max, uint64_t *out,
 		    int *present, tb_err_t *err)
 {
-	json_t *v = get(obj, key);
+	tb_jv_t *v = get(obj, key);
 	jpath_t p = {up, key, 0};
 
 	*out = 0;
@@ -230,29 +255,29 @@ static int get_uint(const json_t *obj, const jpath_t *up, const char *key, uint6
 	return value_u64(v, &p, max, out, err);
 }
 
-static int get_obj(const json_t *obj, const jpath_t *up, const char *key, json_t **out, tb_err_t *err)
+static int get_obj(const tb_jv_t *obj, const jpath_t *up, const char *key, tb_jv_t **out, tb_err_t *err)
 {
-	json_t *v = get(obj, key);
+	tb_jv_t *v = get(obj, key);
 	jpath_t p = {up, key, 0};
 
 	*out = NULL;
 	if (!v)
 		return 0;
-	if (!json_is_object(v))
+	if (!jv_is_object(v))
 		return bad(err, &p, "object", v);
 	*out = v;
 	return 0;
 }
 
-static int get_arr(const json_t *obj, const jpath_t *up, const char *key, json_t **out, tb_err_t *err)
+static int get_arr(const tb_jv_t *obj, const jpath_t *up, const char *key, tb_jv_t **out, tb_err_t *err)
 {
-	json_t *v = get(obj, key);
+	tb_jv_t *v = get(obj, key);
 	jpath_t p = {up, key, 0};
 
 	*out = NULL;
 	if (!v)
 		return 0;
-	if (!json_is_array(v))
+	if (!jv_is_array(v))
 		return bad(err, &p, "array", v);
 	*out = v;
 	return 0;
@@ -352,16 +377,16 @@ static int parse_rfc3339(const char *s, size_t n, int64_t *out)
 	return 0;
 }
 
-static int get_time(const json_t *obj, const jpath_t *up, const char *key, int64_t *out, int *present,
+static int get_time(const tb_jv_t *obj, const jpath_t *up, const char *key, int64_t *out, int *present,
 		    tb_err_t *err)
 {
-	json_t *v = get(obj, key);
+	tb_jv_t *v = get(obj, key);
 	jpath_t p = {up, key, 0};
 
 	*present = v != NULL;
 	if (!v)
 		return 0;
-	if (!json_is_string(v) || parse_rfc3339(json_string_value(v), json_string_length(v), out) < 0)
+	if (!jv_is_string(v) || parse_rfc3339(jv_string_value(v), jv_string_length(v), out) < 0)
 		return bad(err, &p, "RFC 3339 timestamp", v);
 	return 0;
 }
@@ -398,10 +423,10 @@ static char *image_digest(const char *image_id)
 	return NULL;
 }
 
-static int parse_container(const json_t *proc, const jpath_t *pp, tb_container_t *c, tb_err_t *err)
+static int parse_container(const tb_jv_t *proc, const jpath_t *pp, tb_container_t *c, tb_err_t *err)
 {
 	jpath_t podp = {pp, "pod", 0}, cp = {&podp, "container", 0}, ip = {&cp, "image", 0};
-	json_t *pod, *cont = NULL, *img = NULL;
+	tb_jv_t *pod, *cont = NULL, *img = NULL;
 	const char *id = NULL, *image_id = NULL;
 
 	if (get_obj(proc, pp, "pod", &pod, err) < 0)
@@ -428,25 +453,25 @@ static int parse_container(const json_t *proc, const jpath_t *pp, tb_container_t
 	return 0;
 }
 
-static int parse_env(const json_t *proc, const jpath_t *pp, tb_process_t *p, tb_err_t *err)
+static int parse_env(const tb_jv_t *proc, const jpath_t *pp, tb_process_t *p, tb_err_t *err)
 {
 	jpath_t ap = {pp, "environment_variables", 0};
-	json_t *arr, *el;
+	tb_jv_t *arr, *el;
 	size_t i;
 
 	if (get_arr(proc, pp, "environment_variables", &arr, err) < 0)
 		return -1;
 	if (!arr)
 		return 0;
-	p->env = calloc(json_array_size(arr), sizeof(char *));
+	p->env = calloc(jv_array_size(arr), sizeof(char *));
 	if (!p->env)
 		return tb_err(err, "out of memory");
-	json_array_foreach(arr, i, el)
+	jv_array_foreach(arr, i, el)
 	{
 		jpath_t ep = {&ap, NULL, i};
 		const char *k = NULL, *v = NULL;
 
-		if (!json_is_object(el))
+		if (!jv_is_object(el))
 			return bad(err, &ep, "object {Key, Value}", el);
 		if (peek_str(el, &ep, "Key", &k, err) < 0 || (!k && peek_str(el, &ep, "key", &k, err) < 0) ||
 		    peek_str(el, &ep, "Value", &v, err) < 0 ||
@@ -461,7 +486,7 @@ static int parse_env(const json_t *proc, const jpath_t *pp, tb_process_t *p, tb_
 	return 0;
 }
 
-static int parse_process(const json_t *proc, const jpath_t *pp, tb_runtime_event_t *ev, int64_t *start_ns,
+static int parse_process(const tb_jv_t *proc, const jpath_t *pp, tb_runtime_event_t *ev, int64_t *start_ns,
 			 int *has_start, tb_err_t *err)
 {
 	tb_process_t *p = &ev->process;
@@ -492,9 +517,9 @@ static int parse_process(const json_t *proc, const jpath_t *pp, tb_runtime_event
 
 /* ---- stack frames ---------------------------------------------------------- */
 
-static int parse_frame(const json_t *el, const jpath_t *fp, tb_raw_frame_t *f, tb_err_t *err)
+static int parse_frame(const tb_jv_t *el, const jpath_t *fp, tb_raw_frame_t *f, tb_err_t *err)
 {
-	if (!json_is_object(el))
+	if (!jv_is_object(el))
 		return bad(err, fp, "object (stack trace entry)", el);
 	if (get_uint(el, fp, "address", UINT64_MAX, &f->address, &f->has_address, err) < 0 ||
 	    get_uint(el, fp, "offset", UINT64_MAX, &f->offset, NULL, err) < 0 ||
@@ -503,18 +528,18 @@ static int parse_frame(const json_t *el, const jpath_t *fp, tb_raw_frame_t *f, t
 	return 0;
 }
 
-static int parse_stack(const json_t *payload, const jpath_t *up, const char *key, tb_raw_frame_t **out,
+static int parse_stack(const tb_jv_t *payload, const jpath_t *up, const char *key, tb_raw_frame_t **out,
 		       size_t *n_out, size_t *dropped, tb_err_t *err)
 {
 	jpath_t sp = {up, key, 0};
-	json_t *arr, *el;
+	tb_jv_t *arr, *el;
 	size_t i, n;
 
 	if (get_arr(payload, up, key, &arr, err) < 0)
 		return -1;
 	if (!arr)
 		return 0;
-	n = json_array_size(arr);
+	n = jv_array_size(arr);
 	if (n > TB_MAX_FRAMES) {
 		*dropped += n - TB_MAX_FRAMES;
 		n = TB_MAX_FRAMES;
@@ -522,7 +547,7 @@ static int parse_stack(const json_t *payload, const jpath_t *up, const char *key
 	*out = calloc(n, sizeof(**out));
 	if (!*out)
 		return tb_err(err, "out of memory");
-	json_array_foreach(arr, i, el)
+	jv_array_foreach(arr, i, el)
 	{
 		jpath_t fp = {&sp, NULL, i};
 
@@ -535,7 +560,7 @@ static int parse_stack(const json_t *payload, const jpath_t *up, const char *key
 	return 0;
 }
 
-static int parse_stacks(const json_t *payload, const jpath_t *pp, tb_runtime_event_t *ev, size_t *dropped,
+static int parse_stacks(const tb_jv_t *payload, const jpath_t *pp, tb_runtime_event_t *ev, size_t *dropped,
 			tb_err_t *err)
 {
 	const char *kkey = get(payload, "kernel_stack_trace") ? "kernel_stack_trace" : "stack_trace";
@@ -549,8 +574,8 @@ static int parse_stacks(const json_t *payload, const jpath_t *pp, tb_runtime_eve
 /* ---- per-type mappers --------------------------------------------------------- */
 
 typedef struct ctx {
-	const json_t *root;
-	const json_t *payload;
+	const tb_jv_t *root;
+	const tb_jv_t *payload;
 	const jpath_t *path; /* the event key */
 	size_t len;	     /* input size */
 	tb_runtime_event_t *ev;
@@ -610,7 +635,7 @@ static int map_loader(ctx_t *c)
 	jpath_t bp = {c->path, "buildid", 0};
 	unsigned char bin[MAX_BUILD_ID];
 	size_t n = 0;
-	json_t *v;
+	tb_jv_t *v;
 	const char *b64;
 
 	if (get_str(c->payload, c->path, "path", &c->ev->path, c->err) < 0)
@@ -618,12 +643,12 @@ static int map_loader(ctx_t *c)
 	v = get(c->payload, "buildid");
 	if (!v)
 		return 0;
-	if (!json_is_string(v))
+	if (!jv_is_string(v))
 		return bad(c->err, &bp, "base64 string", v);
-	b64 = json_string_value(v);
-	if (sodium_base642bin(bin, sizeof(bin), b64, json_string_length(v), NULL, &n, NULL,
+	b64 = jv_string_value(v);
+	if (sodium_base642bin(bin, sizeof(bin), b64, jv_string_length(v), NULL, &n, NULL,
 			      sodium_base64_VARIANT_ORIGINAL) != 0 &&
-	    sodium_base642bin(bin, sizeof(bin), b64, json_string_length(v), NULL, &n, NULL,
+	    sodium_base642bin(bin, sizeof(bin), b64, jv_string_length(v), NULL, &n, NULL,
 			      sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0)
 		return bad(c->err, &bp, "base64 string of at most 64 bytes", v);
 	if (n == 0)
@@ -723,14 +748,14 @@ static int is_envelope(const char *snake)
 }
 
 /* Append "k1, k2, ..." of obj to buf. */
-static void list_keys(const json_t *obj, char *buf, size_t cap)
+static void list_keys(const tb_jv_t *obj, char *buf, size_t cap)
 {
 	const char *k;
-	json_t *v;
+	tb_jv_t *v;
 	size_t len = 0;
 
 	buf[0] = '\0';
-	json_object_foreach((json_t *)obj, k, v)
+	jv_object_foreach((tb_jv_t *)obj, k, v)
 	{
 		int n = snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", k);
 
@@ -743,15 +768,15 @@ static void list_keys(const json_t *obj, char *buf, size_t cap)
 
 /* Find the event key. Returns 1 known type (*t, *payload), 0 skipped
  * (res->type set), -1 error. */
-static int dispatch(const json_t *root, const evtype_t **t, json_t **payload, tb_tetragon_result_t *res,
+static int dispatch(const tb_jv_t *root, const evtype_t **t, tb_jv_t **payload, tb_tetragon_result_t *res,
 		    tb_err_t *err)
 {
 	const char *k, *known_key = NULL, *unknown = NULL;
-	json_t *v;
+	tb_jv_t *v;
 	char snake[64], keys[256];
 
 	*t = NULL;
-	json_object_foreach((json_t *)root, k, v)
+	jv_object_foreach((tb_jv_t *)root, k, v)
 	{
 		const evtype_t *et;
 
@@ -760,7 +785,7 @@ static int dispatch(const json_t *root, const evtype_t **t, json_t **payload, tb
 			continue;
 		et = find_type(snake);
 		if (!et) {
-			if (!unknown && json_is_object(v))
+			if (!unknown && jv_is_object(v))
 				unknown = k;
 			continue;
 		}
@@ -780,10 +805,10 @@ static int dispatch(const json_t *root, const evtype_t **t, json_t **payload, tb
 		return 0;
 	}
 	list_keys(root, keys, sizeof(keys));
-	if (json_object_size(root) == 0)
+	if (jv_object_size(root) == 0)
 		return tb_err(err, "not a Tetragon event: empty object");
-	if (json_object_get(root, "offset") || json_object_get(root, "address") ||
-	    json_object_get(root, "module"))
+	if (jv_object_get(root, "offset") || jv_object_get(root, "address") ||
+	    jv_object_get(root, "module"))
 		return tb_err(err,
 			      "not a Tetragon event: no event key (keys: %s); this is a stack trace entry, "
 			      "an element of kernel_stack_trace/user_stack_trace, not a complete event",
@@ -799,7 +824,7 @@ typedef struct cbuf {
 	int oom;
 } cbuf_t;
 
-static void cb_put(cbuf_t *b, const char *s, size_t n)
+static void cb_grow_put(cbuf_t *b, const char *s, size_t n)
 {
 	if (b->oom)
 		return;
@@ -821,12 +846,32 @@ static void cb_put(cbuf_t *b, const char *s, size_t n)
 	b->len += n;
 }
 
+/* The common case inline: the buffer was sized for the input up front. */
+static inline void cb_put(cbuf_t *b, const char *s, size_t n)
+{
+	if (!b->oom && b->cap - b->len >= n) {
+		memcpy(b->p + b->len, s, n);
+		b->len += n;
+		return;
+	}
+	cb_grow_put(b, s, n);
+}
+
+static inline void cb_putc(cbuf_t *b, char c)
+{
+	if (!b->oom && b->cap > b->len) {
+		b->p[b->len++] = c;
+		return;
+	}
+	cb_grow_put(b, &c, 1);
+}
+
 static void cb_str(cbuf_t *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t run = 0;
 
-	cb_put(b, "\"", 1);
+	cb_putc(b, '"');
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[6] = {'\\', 0, 0, 0, 0, 0};
@@ -867,93 +912,90 @@ static void cb_str(cbuf_t *b, const char *s, size_t n)
 		cb_put(b, esc, elen);
 	}
 	cb_put(b, s + run, n - run);
-	cb_put(b, "\"", 1);
+	cb_putc(b, '"');
 }
 
-static int cmp_keys(const void *a, const void *b)
+static void canon(cbuf_t *b, const tb_jv_t *v);
+
+static int cmp_members(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return strcmp((*(const tb_jmember_t *const *)a)->key, (*(const tb_jmember_t *const *)b)->key);
 }
 
-static void canon(cbuf_t *b, const json_t *v);
-
-static void canon_object(cbuf_t *b, const json_t *v)
+/* Members sorted by key (unique: duplicates are refused), absent-like ones left out. */
+static void canon_object(cbuf_t *b, const tb_jv_t *v)
 {
-	const char *stack_keys[64];
-	const char **keys = stack_keys, *k;
-	size_t n = 0, cap = json_object_size(v);
-	json_t *m;
-	int first = 1;
+	const tb_jmember_t *stack_mems[64];
+	const tb_jmember_t **mems = stack_mems;
+	size_t n = 0, cap = jv_object_size(v);
 
-	if (cap > 64 && !(keys = malloc(cap * sizeof(*keys)))) {
+	if (cap > 64 && !(mems = malloc(cap * sizeof(*mems)))) {
 		b->oom = 1;
 		return;
 	}
-	json_object_foreach((json_t *)v, k, m)
-	{
-		if (!absent_like(m))
-			keys[n++] = k;
-	}
-	qsort(keys, n, sizeof(*keys), cmp_keys);
-	cb_put(b, "{", 1);
+	for (size_t i = 0; i < cap; i++)
+		if (!absent_like(v->u.m[i].val))
+			mems[n++] = &v->u.m[i];
+	if (n > 1)
+		qsort(mems, n, sizeof(*mems), cmp_members);
+	cb_putc(b, '{');
 	for (size_t i = 0; i < n; i++) {
-		if (!first)
-			cb_put(b, ",", 1);
-		first = 0;
-		cb_str(b, keys[i], strlen(keys[i]));
-		cb_put(b, ":", 1);
-		canon(b, json_object_get(v, keys[i]));
+		if (i)
+			cb_putc(b, ',');
+		cb_str(b, mems[i]->key, strlen(mems[i]->key));
+		cb_putc(b, ':');
+		canon(b, mems[i]->val);
 	}
-	cb_put(b, "}", 1);
-	if (keys != stack_keys)
-		free(keys);
+	cb_putc(b, '}');
+	if (mems != stack_mems)
+		free(mems);
 }
 
-static void canon(cbuf_t *b, const json_t *v)
+static void canon(cbuf_t *b, const tb_jv_t *v)
 {
 	char num[40];
 	size_t i;
-	json_t *el;
+	tb_jv_t *el;
 	int n;
 
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
+	switch (jv_typeof(v)) {
+	case TB_JV_OBJECT:
 		canon_object(b, v);
 		return;
-	case JSON_ARRAY:
-		cb_put(b, "[", 1);
-		json_array_foreach((json_t *)v, i, el)
+	case TB_JV_ARRAY:
+		cb_putc(b, '[');
+		jv_array_foreach((tb_jv_t *)v, i, el)
 		{
 			if (i)
-				cb_put(b, ",", 1);
+				cb_putc(b, ',');
 			canon(b, el);
 		}
-		cb_put(b, "]", 1);
+		cb_putc(b, ']');
 		return;
-	case JSON_STRING:
-		cb_str(b, json_string_value(v), json_string_length(v));
+	case TB_JV_STRING:
+		cb_str(b, jv_string_value(v), jv_string_length(v));
 		return;
-	case JSON_INTEGER:
-		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	case TB_JV_INTEGER:
+		n = snprintf(num, sizeof(num), "%" "lld", jv_integer_value(v));
 		cb_put(b, num, (size_t)n);
 		return;
-	case JSON_REAL:
-		n = snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+	case TB_JV_REAL:
+		n = snprintf(num, sizeof(num), "%.17g", jv_real_value(v));
 		cb_put(b, num, (size_t)n);
 		return;
-	case JSON_TRUE:
+	case TB_JV_TRUE:
 		cb_put(b, "true", 4);
 		return;
-	case JSON_FALSE:
+	case TB_JV_FALSE:
 		cb_put(b, "false", 5);
 		return;
-	case JSON_NULL:
+	case TB_JV_NULL:
 		cb_put(b, "null", 4);
 		return;
 	}
 }
 
-static int event_id(const evtype_t *t, const json_t *payload, size_t size_hint, tb_runtime_event_t *ev,
+static int event_id(const evtype_t *t, const tb_jv_t *payload, size_t size_hint, tb_runtime_event_t *ev,
 		    tb_err_t *err)
 {
 	cbuf_t b = {0};
@@ -1040,13 +1082,21 @@ static char *quote_big_ints(const char *json, size_t len, size_t *out_len)
 	return out;
 }
 
-static json_t *load(const char *json, size_t len, tb_err_t *err)
+/* The event's tree: the fast parser, or jansson for anything outside its
+ * subset (jansson's error texts and big-integer handling stay the reference). */
+static tb_jdoc_t *load(const char *json, size_t len, tb_err_t *err)
 {
 	json_error_t je;
-	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *root;
+	tb_jdoc_t *doc;
+	int fallback;
 	char *fixed;
 	size_t flen;
 
+	doc = tb_jdoc_parse(json, len, &fallback);
+	if (doc)
+		return doc;
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root && json_error_code(&je) == json_error_numeric_overflow &&
 	    (fixed = quote_big_ints(json, len, &flen)) != NULL) {
 		root = json_loadb(fixed, flen, JSON_REJECT_DUPLICATES, &je);
@@ -1057,12 +1107,18 @@ static json_t *load(const char *json, size_t len, tb_err_t *err)
 		       je.position, je.text);
 		return NULL;
 	}
-	if (!json_is_object(root)) {
-		bad(err, NULL, "a JSON object (one Tetragon event)", root);
-		json_decref(root);
+	doc = tb_jdoc_from_jansson(root);
+	json_decref(root);
+	if (!doc) {
+		tb_err(err, "out of memory");
 		return NULL;
 	}
-	return root;
+	if (!jv_is_object(tb_jdoc_root(doc))) {
+		bad(err, NULL, "a JSON object (one Tetragon event)", tb_jdoc_root(doc));
+		tb_jdoc_free(doc);
+		return NULL;
+	}
+	return doc;
 }
 
 /* ---- entry point -------------------------------------------------------------- */
@@ -1086,14 +1142,14 @@ static int resolve_time(ctx_t *c, int has_start, int64_t start_ns)
 static int fill(ctx_t *c, const evtype_t *t, const tb_tetragon_opts_t *opts)
 {
 	tb_runtime_event_t *ev = c->ev;
-	json_t *proc = NULL, *agg = NULL;
+	tb_jv_t *proc = NULL, *agg = NULL;
 	jpath_t procp = {c->path, "process", 0}, aggp = {NULL, "aggregation_info", 0};
 	int64_t start_ns = 0;
 	int has_start = 0;
 	uint64_t count;
 	int has_count;
 
-	if (!json_is_object(c->payload))
+	if (!jv_is_object(c->payload))
 		return bad(c->err, c->path, "object", c->payload);
 	ev->tenant = strdup(opts && opts->tenant && *opts->tenant ? opts->tenant : "default");
 	ev->source = strdup("tetragon");
@@ -1130,7 +1186,8 @@ tb_tetragon_status_t tb_tetragon_parse(const char *json, size_t len, const tb_te
 {
 	tb_tetragon_result_t local;
 	const evtype_t *t = NULL;
-	json_t *root, *payload = NULL;
+	tb_jdoc_t *doc;
+	tb_jv_t *root, *payload = NULL;
 	int r;
 
 	if (!res)
@@ -1138,12 +1195,13 @@ tb_tetragon_status_t tb_tetragon_parse(const char *json, size_t len, const tb_te
 	memset(res, 0, sizeof(*res));
 	memset(out, 0, sizeof(*out));
 	res->status = TB_TETRAGON_ERROR;
-	root = load(json, len, err);
-	if (!root)
+	doc = load(json, len, err);
+	if (!doc)
 		return TB_TETRAGON_ERROR;
+	root = (tb_jv_t *)tb_jdoc_root(doc);
 	r = dispatch(root, &t, &payload, res, err);
 	if (r <= 0 || !t) {
-		json_decref(root);
+		tb_jdoc_free(doc);
 		res->status = r == 0 ? TB_TETRAGON_SKIPPED : TB_TETRAGON_ERROR;
 		return res->status;
 	}
@@ -1153,7 +1211,7 @@ tb_tetragon_status_t tb_tetragon_parse(const char *json, size_t len, const tb_te
 
 		r = fill(&c, t, opts);
 	}
-	json_decref(root);
+	tb_jdoc_free(doc);
 	if (r < 0) {
 		tb_runtime_event_clear(out);
 		memset(out, 0, sizeof(*out));

@@ -233,17 +233,32 @@ static size_t unique_ids(int64_t *ids, size_t n)
 	return k;
 }
 
-static int add_hot(tb_agg_fold_t *f, const tb_event_t *ev, size_t n_ids, int64_t leaf_sid)
+/* The batch's pointer for text s (s itself when it is new and the table is
+ * full: still correct, only compared by strcmp). */
+static const char *intern(tb_agg_fold_t *f, const char *s)
+{
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < f->n_interned; i++)
+		if (f->interned[i] == s || strcmp(f->interned[i], s) == 0)
+			return f->interned[i];
+	if (f->n_interned < sizeof(f->interned) / sizeof(f->interned[0]))
+		f->interned[f->n_interned++] = s;
+	return s;
+}
+
+static int add_hot(tb_agg_fold_t *f, const tb_event_t *ev, const char *tenant, size_t n_ids,
+		   int64_t leaf_sid)
 {
 	int64_t ts_us = tb_agg_ts_us(ev->ts_ns);
-	const char *art = ev->artifact_digest ? ev->artifact_digest : "";
+	const char *art = intern(f, ev->artifact_digest ? ev->artifact_digest : "");
 
 	for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++) {
 		int64_t ws = tb_agg_window_start_us(ts_us, widths[w]);
 
 		for (size_t i = 0; i < n_ids; i++) {
 			tb_agg_hot_t h = {
-			    ev->tenant, art,	       widths[w],
+			    tenant,	art,	       widths[w],
 			    ws,		f->scratch[i], f->scratch[i] == leaf_sid ? ev->count : 0,
 			    ev->count,	ts_us,	       ts_us};
 
@@ -258,9 +273,11 @@ int tb_agg_fold_event(tb_agg_fold_t *f, const tb_event_t *ev, tb_err_t *err)
 {
 	long leaf = tb_agg_leaf_index(ev);
 	int64_t leaf_sid;
+	const char *tenant;
 
 	if (leaf < 0)
 		return 0; /* exec/exit/load: an observation, but no symbols */
+	tenant = intern(f, ev->tenant);
 	if (ev->n_frames > f->cap_scratch) {
 		int64_t *p = realloc(f->scratch, ev->n_frames * sizeof(*p));
 
@@ -272,26 +289,26 @@ int tb_agg_fold_event(tb_agg_fold_t *f, const tb_event_t *ev, tb_err_t *err)
 	for (size_t i = 0; i < ev->n_frames; i++) {
 		const tb_canon_frame_t *fr = &ev->frames[i];
 		int64_t sid = tb_agg_symbol_id(fr->build_id, fr->module, fr->symbol);
-		tb_agg_symbol_t s = {ev->tenant,
+		tb_agg_symbol_t s = {tenant,
 				     sid,
 				     fr->build_id ? fr->build_id : "",
 				     fr->module ? fr->module : "",
 				     fr->symbol ? fr->symbol : "",
 				     fr->purl && fr->purl[0] ? fr->purl : NULL};
-		tb_agg_frame_t fm = {ev->tenant, fr->frame_id, sid, fr->file_offset, fr->kernel != 0};
+		tb_agg_frame_t fm = {tenant, fr->frame_id, sid, fr->file_offset, fr->kernel != 0};
 
 		f->scratch[i] = sid;
 		if (PUSH(f, symbols, s) < 0 || PUSH(f, frames, fm) < 0)
 			return tb_err(err, "fold: out of memory");
 	}
 	if (ev->stack_id != 0) {
-		tb_agg_stack_t st = {ev->tenant, ev->stack_id, ev->frames, ev->n_frames};
+		tb_agg_stack_t st = {tenant, ev->stack_id, ev->frames, ev->n_frames};
 
 		if (PUSH(f, stacks, st) < 0)
 			return tb_err(err, "fold: out of memory");
 	}
 	leaf_sid = f->scratch[leaf];
-	if (add_hot(f, ev, unique_ids(f->scratch, ev->n_frames), leaf_sid) < 0)
+	if (add_hot(f, ev, tenant, unique_ids(f->scratch, ev->n_frames), leaf_sid) < 0)
 		return tb_err(err, "fold: out of memory");
 	return 0;
 }
@@ -300,6 +317,8 @@ int tb_agg_fold_event(tb_agg_fold_t *f, const tb_event_t *ev, tb_err_t *err)
 
 static int cmp_str(const char *a, const char *b)
 {
+	if (a == b)
+		return 0; /* interned (or the same event's) text */
 	return strcmp(a ? a : "", b ? b : "");
 }
 
@@ -393,7 +412,7 @@ static void merge_frames(tb_agg_fold_t *f)
 
 	sort(f->frames, f->n_frames, sizeof(*f->frames), cmp_frame);
 	for (size_t i = 0; i < f->n_frames; i++)
-		if (!k || strcmp(f->frames[k - 1].tenant, f->frames[i].tenant) != 0 ||
+		if (!k || cmp_str(f->frames[k - 1].tenant, f->frames[i].tenant) != 0 ||
 		    f->frames[k - 1].frame_id != f->frames[i].frame_id)
 			f->frames[k++] = f->frames[i];
 	f->n_frames = k;
@@ -443,6 +462,7 @@ void tb_agg_fold_finish(tb_agg_fold_t *f)
 void tb_agg_fold_reset(tb_agg_fold_t *f)
 {
 	f->n_symbols = f->n_frames = f->n_stacks = f->n_hot = 0;
+	f->n_interned = 0; /* they point into the previous batch's events */
 }
 
 void tb_agg_fold_free(tb_agg_fold_t *f)

@@ -9,7 +9,9 @@
  *   - every event emitted is one the Avro codec writes and reads back
  *     unchanged in its identity (what the adapter's Kafka output does next:
  *     an event we map but cannot encode would stop the input for good);
- *   - the adapter never reports a sink failure (our sink never fails).
+ *   - the adapter never reports a sink failure (our sink never fails);
+ *   - whatever the fast JSON parser (common/tb_jsondom.h) accepts, jansson
+ *     accepts too, with the same tree (types, values, member order).
  * The splitter's own limit is small (64 KiB) so TOO_LARGE is reachable.
  * The whole input also goes straight to tb_tetragon_parse (as the
  * timeline-api's POST /runtime/traces passes a body): libFuzzer's buffer
@@ -17,6 +19,7 @@
  */
 #include "fuzz.h"
 
+#include "../../common/tb_jsondom.h"
 #include "../../services/adapter/ingest.h"
 #include "tb/avro.h"
 #include "tb/jsonstream.h"
@@ -90,6 +93,50 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+static int same_tree(const tb_jv_t *a, const tb_jv_t *b)
+{
+	if (a->type != b->type || a->n != b->n)
+		return 0;
+	switch (a->type) {
+	case TB_JV_STRING:
+		return memcmp(a->u.s, b->u.s, a->n + 1) == 0;
+	case TB_JV_INTEGER:
+		return a->u.i == b->u.i;
+	case TB_JV_REAL:
+		return memcmp(&a->u.d, &b->u.d, sizeof(double)) == 0;
+	case TB_JV_OBJECT:
+	case TB_JV_ARRAY:
+		for (size_t i = 0; i < a->n; i++)
+			if ((a->u.m[i].key == NULL) != (b->u.m[i].key == NULL) ||
+			    (a->u.m[i].key && strcmp(a->u.m[i].key, b->u.m[i].key) != 0) ||
+			    !same_tree(a->u.m[i].val, b->u.m[i].val))
+				return 0;
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+/* The fast parser is a strict subset of jansson with the same answers. */
+static void check_fast_parser(const uint8_t *data, size_t size)
+{
+	int fallback;
+	tb_jdoc_t *fast = tb_jdoc_parse((const char *)data, size, &fallback), *ref;
+	json_error_t je;
+	json_t *root;
+
+	if (!fast)
+		return;
+	root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &je);
+	FUZZ_CHECK(root, "fast parser accepted what jansson refuses: %s", je.text);
+	ref = tb_jdoc_from_jansson(root);
+	json_decref(root);
+	FUZZ_CHECK(ref, "out of memory");
+	FUZZ_CHECK(same_tree(tb_jdoc_root(fast), tb_jdoc_root(ref)), "fast and jansson trees differ");
+	tb_jdoc_free(ref);
+	tb_jdoc_free(fast);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const tb_adapter_origin_t origin = {.input = "file", .name = "fuzz.json"};
@@ -108,6 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(tb_adapter_json_item(g_adapter, &origin, &it, &err) == 0, "json_item: %s",
 			   err.msg);
 	tb_jsonstream_free(s);
+	check_fast_parser(data, size);
 
 	st = tb_tetragon_parse((const char *)data, size, &opts, &ev, &res, &err);
 	FUZZ_CHECK(st == TB_TETRAGON_OK || st == TB_TETRAGON_SKIPPED ||
