@@ -44,10 +44,10 @@
 #define jv_object_size(v) ((v)->n)
 #define jv_object_get(v, key) tb_jv_get((v), (key))
 /* Members in document order, like json_object_foreach. */
-#define jv_object_foreach(obj, k_, v_)                                                           \
-	for (size_t jv_i_ = 0; jv_i_ < (obj)->n && ((k_) = (obj)->u.m[jv_i_].key, (v_) = (obj)->u.m[jv_i_].val, 1); \
-	     jv_i_++)
-#define jv_array_foreach(arr, idx, value)                                                          \
+#define jv_object_foreach(obj, k_, v_)                                                                       \
+	for (size_t jv_i_ = 0;                                                                               \
+	     jv_i_ < (obj)->n && ((k_) = (obj)->u.m[jv_i_].key, (v_) = (obj)->u.m[jv_i_].val, 1); jv_i_++)
+#define jv_array_foreach(arr, idx, value)                                                                    \
 	for ((idx) = 0; (idx) < (arr)->n && ((value) = (arr)->u.m[(idx)].val, 1); (idx)++)
 
 /* ---- JSON paths for error messages -------------------------------------- */
@@ -94,7 +94,10 @@ static void describe(const tb_jv_t *v, char *buf, size_t cap)
 		snprintf(buf, cap, "null");
 		break;
 	case TB_JV_INTEGER:
-		snprintf(buf, cap, "number %" "lld", jv_integer_value(v));
+		snprintf(buf, cap,
+			 "number %"
+			 "lld",
+			 jv_integer_value(v));
 		break;
 	case TB_JV_REAL:
 		snprintf(buf, cap, "number %.17g", jv_real_value(v));
@@ -673,6 +676,11 @@ static int map_rate_limit(ctx_t *c)
 	if (get_uint(c->payload, c->path, "number_of_dropped_process_events", INT64_MAX, &n, NULL, c->err) <
 	    0)
 		return -1;
+	/* Tetragon writes the summary only when it dropped events; one that says
+	 * 0 (or nothing: absent = zero) carries no fact and no observation can
+	 * hold count 0 (schemas/sql/007): skipped, counted by type. */
+	if (n == 0)
+		return 1;
 	c->ev->count = (int64_t)n;
 	return 0;
 }
@@ -807,8 +815,7 @@ static int dispatch(const tb_jv_t *root, const evtype_t **t, tb_jv_t **payload, 
 	list_keys(root, keys, sizeof(keys));
 	if (jv_object_size(root) == 0)
 		return tb_err(err, "not a Tetragon event: empty object");
-	if (jv_object_get(root, "offset") || jv_object_get(root, "address") ||
-	    jv_object_get(root, "module"))
+	if (jv_object_get(root, "offset") || jv_object_get(root, "address") || jv_object_get(root, "module"))
 		return tb_err(err,
 			      "not a Tetragon event: no event key (keys: %s); this is a stack trace entry, "
 			      "an element of kernel_stack_trace/user_stack_trace, not a complete event",
@@ -976,7 +983,10 @@ static void canon(cbuf_t *b, const tb_jv_t *v)
 		cb_str(b, jv_string_value(v), jv_string_length(v));
 		return;
 	case TB_JV_INTEGER:
-		n = snprintf(num, sizeof(num), "%" "lld", jv_integer_value(v));
+		n = snprintf(num, sizeof(num),
+			     "%"
+			     "lld",
+			     jv_integer_value(v));
 		cb_put(b, num, (size_t)n);
 		return;
 	case TB_JV_REAL:
@@ -1147,7 +1157,7 @@ static int fill(ctx_t *c, const evtype_t *t, const tb_tetragon_opts_t *opts)
 	int64_t start_ns = 0;
 	int has_start = 0;
 	uint64_t count;
-	int has_count;
+	int has_count, r;
 
 	if (!jv_is_object(c->payload))
 		return bad(c->err, c->path, "object", c->payload);
@@ -1170,8 +1180,9 @@ static int fill(ctx_t *c, const evtype_t *t, const tb_tetragon_opts_t *opts)
 	if (parse_stacks(c->payload, c->path, ev, &c->res->frames_dropped, c->err) < 0)
 		return -1;
 	ev->count = 1;
-	if (t->map(c) < 0)
-		return -1;
+	r = t->map(c);
+	if (r != 0)
+		return r < 0 ? -1 : 1; /* 1: nothing to record (skip) */
 	if (get_obj(c->root, NULL, "aggregation_info", &agg, c->err) < 0)
 		return -1;
 	if (agg && get_uint(agg, &aggp, "count", INT64_MAX, &count, &has_count, c->err) < 0)
@@ -1212,10 +1223,10 @@ tb_tetragon_status_t tb_tetragon_parse(const char *json, size_t len, const tb_te
 		r = fill(&c, t, opts);
 	}
 	tb_jdoc_free(doc);
-	if (r < 0) {
+	if (r != 0) {
 		tb_runtime_event_clear(out);
 		memset(out, 0, sizeof(*out));
-		return res->status = TB_TETRAGON_ERROR;
+		return res->status = r > 0 ? TB_TETRAGON_SKIPPED : TB_TETRAGON_ERROR;
 	}
 	return res->status = TB_TETRAGON_OK;
 }

@@ -92,7 +92,8 @@ typedef struct tb_tetragon_opts {
 typedef enum tb_tetragon_status {
 	TB_TETRAGON_ERROR = -1,	 /* malformed: err says what and where */
 	TB_TETRAGON_OK = 0,	 /* *out holds one event */
-	TB_TETRAGON_SKIPPED = 1, /* unknown/legacy/test event type: count it, no error */
+	TB_TETRAGON_SKIPPED = 1, /* unknown/legacy/test event type, or a rate_limit_info that
+				  * reports 0 dropped events: count it, no error */
 } tb_tetragon_status_t;
 
 typedef struct tb_tetragon_result {

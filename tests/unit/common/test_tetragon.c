@@ -701,6 +701,17 @@ static void unknown_legacy_and_test_types_are_skipped_with_their_name(void **sta
 	    "process_listen", TB_TETRAGON_SKIPPED,
 	    parse_str("{\"process_listen\":{\"process\":{\"pid\":1}},\"node_name\":\"n\"}", &ev, &res, &err));
 	eq_str("process_listen type", "process_listen", res.type);
+	/* a rate-limit summary without drops records nothing (count 0 is no observation) */
+	eq_int(
+	    "rate_limit_info with 0 dropped", TB_TETRAGON_SKIPPED,
+	    parse_str("{\"rate_limit_info\":{\"number_of_dropped_process_events\":\"0\"},\"node_name\":\"n\","
+		      "\"time\":\"2025-01-01T00:00:00Z\"}",
+		      &ev, &res, &err));
+	eq_str("its type", "rate_limit_info", res.type);
+	eq_int("rate_limit_info without the number (absent = zero)", TB_TETRAGON_SKIPPED,
+	       parse_str("{\"rate_limit_info\":{},\"node_name\":\"n\",\"time\":\"2025-01-01T00:00:00Z\"}",
+			 &ev, &res, &err));
+	eq_str("no error text", "", err.msg);
 	eq_int("kind lookup of a skipped type", 1, tb_tetragon_kind("process_connect") == NULL);
 	eq_str("kind lookup", "load", tb_tetragon_kind("process_loader"));
 }
