@@ -207,11 +207,12 @@ void tb_api_hot_plan(const tb_api_filter_t *f, tb_api_hot_plan_t *plan)
 static void hot_part(tb_api_sql_t *q, const tb_api_hot_req_t *r, int width, const tb_api_range_t *rg,
 		     int first)
 {
-	sql_add(
-	    q,
-	    "%sSELECT h.artifact_digest, h.symbol_id, h.self_count, h.total_count, h.first_seen, h.last_seen "
-	    "FROM hot_symbols h WHERE h.tenant = $1",
-	    first ? "" : " UNION ALL ");
+	/* With artifact=, every row has that artifact: it is not carried (nor
+	 * hashed) per row, the aggregate names it once (tb_api_sql_hot). */
+	sql_add(q,
+		"%sSELECT %sh.symbol_id, h.self_count, h.total_count, h.first_seen, h.last_seen "
+		"FROM hot_symbols h WHERE h.tenant = $1",
+		first ? "" : " UNION ALL ", r->f.artifact ? "" : "h.artifact_digest, ");
 	if (r->f.artifact)
 		sql_add(q, " AND h.artifact_digest = $%d", param(q, r->f.artifact));
 	sql_add(q, " AND h.width = %d", width);
@@ -247,10 +248,16 @@ void tb_api_sql_hot(const tb_api_hot_req_t *r, const char *tenant, tb_api_sql_t 
 		hot_part(q, r, 60, &plan.minutes[i], parts++ == 0);
 	if (parts == 0)
 		hot_part(q, r, 60, NULL, 1); /* an empty range: no window qualifies */
+	if (r->f.artifact)
+		sql_add(q, "), agg AS (SELECT $%d::text AS artifact_digest, ", param(q, r->f.artifact));
+	else
+		sql_add(q, "), agg AS (SELECT artifact_digest, ");
 	sql_add(q,
-		"), agg AS (SELECT artifact_digest, symbol_id, sum(self_count)::bigint AS self_count, "
+		"symbol_id, sum(self_count)::bigint AS self_count, "
 		"sum(total_count)::bigint AS total_count, min(first_seen) AS first_seen, max(last_seen) AS "
-		"last_seen FROM w GROUP BY artifact_digest, symbol_id) "
+		"last_seen FROM w GROUP BY %ssymbol_id) ",
+		r->f.artifact ? "" : "artifact_digest, ");
+	sql_add(q,
 		"SELECT a.artifact_digest, a.symbol_id, s.name, s.build_id, s.module, s.purl, a.self_count, "
 		"a.total_count, " TS_US("a.first_seen") ", " TS_US(
 		    "a.last_seen") " FROM (SELECT * FROM agg ORDER BY ");
