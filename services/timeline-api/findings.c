@@ -6,7 +6,8 @@
  * form TB_FND_GROUPED_CTE, findings.h): f is the finding row of the
  * caller's tenant, fs its symbols, m the observations that support it, each
  * with its observed symbol (the innermost user frame that matches, found by
- * a LATERAL walk over the stack's frames). $1 tenant, $2 finding id, $3/$4
+ * joining each stack's frame ids to the finding's candidate frames,
+ * TB_FND_CANDIDATES_AND_HITS). $1 tenant, $2 finding id, $3/$4
  * the time range [from, to). The handlers first look the finding up (404
  * when the tenant has no such finding), then run one query and render it.
  */
