@@ -36,6 +36,7 @@
 #define COPY_FLUSH_BYTES (64 << 10)
 #define CONNECT_TIMEOUT_S "5"
 #define DEFAULT_TXN_ATTEMPTS 5
+#define TB_PG_PREPARED_MAX 32
 
 struct tb_pg {
 	PGconn *conn;
@@ -44,6 +45,9 @@ struct tb_pg {
 	int wait_ms;	  /* how long reconnects wait (from tb_pg_connect) */
 	char sqlstate[6]; /* of the last failure, "" after a success */
 	tb_pg_buf_t copy; /* COPY rows not yet sent */
+	char *session_sql; /* tb_pg_session: run again after every reconnect */
+	char *prepared[TB_PG_PREPARED_MAX]; /* tb_pg_query_prepared: statement i is "tb_q<i>" */
+	int n_prepared;
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -184,10 +188,33 @@ static int connect_with_retries(tb_pg_t *pg, int max_wait_ms, tb_err_t *err)
 		      pg->target, (double)(now_ms() - start) / 1000.0, attempt + 1, reason);
 }
 
+/* The server forgets prepared statements with the session. */
+static void forget_prepared(tb_pg_t *pg)
+{
+	for (int i = 0; i < pg->n_prepared; i++)
+		free(pg->prepared[i]);
+	pg->n_prepared = 0;
+}
+
 /* Session settings every connection gets. */
 static int setup_session(tb_pg_t *pg, tb_err_t *err)
 {
-	return tb_pg_exec(pg, "set session time zone", "SET TIME ZONE 'UTC'", 0, NULL, err) < 0 ? -1 : 0;
+	if (tb_pg_exec(pg, "set session time zone", "SET TIME ZONE 'UTC'", 0, NULL, err) < 0)
+		return -1;
+	if (pg->session_sql && tb_pg_exec(pg, "session settings", pg->session_sql, 0, NULL, err) < 0)
+		return -1;
+	return 0;
+}
+
+int tb_pg_session(tb_pg_t *pg, const char *sql, tb_err_t *err)
+{
+	char *copy = strdup(sql);
+
+	if (!copy)
+		return tb_err(err, "out of memory");
+	free(pg->session_sql);
+	pg->session_sql = copy;
+	return tb_pg_exec(pg, "session settings", sql, 0, NULL, err) < 0 ? -1 : 0;
 }
 
 tb_pg_t *tb_pg_connect(const char *conninfo, int max_wait_ms, tb_err_t *err)
@@ -221,6 +248,8 @@ void tb_pg_close(tb_pg_t *pg)
 		return;
 	PQfinish(pg->conn);
 	free(pg->conninfo);
+	free(pg->session_sql);
+	forget_prepared(pg);
 	free(pg->copy.data);
 	free(pg);
 }
@@ -240,6 +269,7 @@ int tb_pg_reconnect(tb_pg_t *pg, int max_wait_ms, tb_err_t *err)
 	PQfinish(pg->conn);
 	pg->conn = NULL;
 	pg->copy.len = 0;
+	forget_prepared(pg);
 	if (connect_with_retries(pg, max_wait_ms > 0 ? max_wait_ms : 0, err) < 0)
 		return -1;
 	tb_info("reconnected to PostgreSQL at %s", pg->target);
@@ -347,6 +377,58 @@ PGresult *tb_pg_query(tb_pg_t *pg, const char *what, const char *sql, int n, con
 		/* Only a statement that ran outside a transaction may be repeated. */
 		int idle = PQtransactionStatus(pg->conn) == PQTRANS_IDLE;
 		PGresult *res = PQexecParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0);
+
+		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+			pg->sqlstate[0] = '\0';
+			return res;
+		}
+		fail_result(pg, res, what, NULL, err);
+		PQclear(res);
+		if (attempt > 0 || !idle || PQstatus(pg->conn) == CONNECTION_OK)
+			return NULL;
+		tb_warn("%s: connection to PostgreSQL lost; reconnecting and retrying once", what);
+		if (tb_pg_reconnect(pg, pg->wait_ms, err) < 0)
+			return NULL;
+	}
+}
+
+/* The name of sql's prepared statement in this session, preparing it first;
+ * 0 when it cannot be prepared (cache full, or the server refused: the caller
+ * runs it unprepared, which reports any error). */
+static int prepared_name(tb_pg_t *pg, const char *sql, int n, char *name, size_t cap)
+{
+	PGresult *res;
+	char *copy;
+	int i;
+
+	for (i = 0; i < pg->n_prepared; i++)
+		if (strcmp(pg->prepared[i], sql) == 0) {
+			snprintf(name, cap, "tb_q%d", i);
+			return 1;
+		}
+	if (pg->n_prepared == TB_PG_PREPARED_MAX || !(copy = strdup(sql)))
+		return 0;
+	snprintf(name, cap, "tb_q%d", i);
+	res = PQprepare(pg->conn, name, sql, n, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		PQclear(res);
+		free(copy);
+		return 0;
+	}
+	PQclear(res);
+	pg->prepared[pg->n_prepared++] = copy;
+	return 1;
+}
+
+PGresult *tb_pg_query_prepared(tb_pg_t *pg, const char *what, const char *sql, int n,
+			       const char *const *params, tb_err_t *err)
+{
+	for (int attempt = 0;; attempt++) {
+		int idle = PQtransactionStatus(pg->conn) == PQTRANS_IDLE;
+		char name[24];
+		PGresult *res = prepared_name(pg, sql, n, name, sizeof(name))
+				    ? PQexecPrepared(pg->conn, name, n, params, NULL, NULL, 0)
+				    : PQexecParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0);
 
 		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
 			pg->sqlstate[0] = '\0';

@@ -2,10 +2,12 @@
  * findings.c — finding-scoped GET routes (findings.h): path parsing, the
  * score formula, and the traces / timeline / score queries.
  *
- * All three queries share one CTE (TB_FND_MATCH_CTE): f is the finding row of the
+ * The queries share one CTE (TB_FND_MATCH_CTE; the score and traces its folded
+ * form TB_FND_GROUPED_CTE, findings.h): f is the finding row of the
  * caller's tenant, fs its symbols, m the observations that support it, each
  * with its observed symbol (the innermost user frame that matches, found by
- * a LATERAL walk over the stack's frames). $1 tenant, $2 finding id, $3/$4
+ * joining each stack's frame ids to the finding's candidate frames,
+ * TB_FND_CANDIDATES_AND_HITS). $1 tenant, $2 finding id, $3/$4
  * the time range [from, to). The handlers first look the finding up (404
  * when the tenant has no such finding), then run one query and render it.
  */
@@ -135,8 +137,8 @@ int tb_fnd_align(int64_t from_us, int64_t to_us, int64_t bucket_s, int64_t *a_fr
 /* ---- queries ---- */
 
 const char tb_fnd_traces_sql[] =
-    TB_FND_MATCH_CTE "SELECT symbol, build_id, artifact, purl, sum(count)::int8 AS hits, " TB_FND_US(
-	"min(ts)") ", " TB_FND_US("max(ts)") " AS last_us, count(DISTINCT stack_id)::int8 FROM m GROUP BY "
+    TB_FND_GROUPED_CTE "SELECT symbol, build_id, artifact, purl, sum(n)::int8 AS hits, " TB_FND_US(
+	"min(t0)") ", " TB_FND_US("max(t1)") " AS last_us, count(DISTINCT stack_id)::int8 FROM mg GROUP BY "
 					     "symbol, build_id, artifact, purl ";
 
 static const char order_hits[] = "ORDER BY hits DESC, last_us DESC, symbol, build_id, artifact LIMIT $5";
@@ -150,44 +152,22 @@ static const char timeline_sql[] = TB_FND_MATCH_CTE
 		   "count(DISTINCT m.symbol)::int8 FROM b LEFT JOIN m ON m.ts >= b.start "
 		   "AND m.ts < b.start + make_interval(secs => $5::float8) GROUP BY b.start ORDER BY b.start";
 
-const char tb_fnd_score_sql[] = TB_FND_MATCH_CTE
-    ", a AS (SELECT o.ts, o.count, o.kind, o.purl FROM f JOIN observations o ON o.tenant = f.tenant "
-    "AND o.ts >= $3 AND o.ts < $4 AND (f.artifact_digest IS NULL OR o.artifact_digest = "
-    "f.artifact_digest OR o.image_digest = f.artifact_digest)) "
-    "SELECT (SELECT COALESCE(sum(count), 0) FROM m WHERE kind = 'uprobe')::int8, "
-    "(SELECT COALESCE(sum(count), 0) FROM m WHERE kind <> 'uprobe')::int8, "
-    "(SELECT count(DISTINCT stack_id) FROM m)::int8, "
-    "(SELECT " TB_FND_US(
-	"max(ts)") " FROM m), "
-		   "(SELECT count(*) FROM a, f WHERE a.kind = 'load' AND a.purl = f.purl)::int8, "
-		   "(SELECT " TB_FND_US(
-		       "max(a.ts)") " FROM a, f WHERE a.kind = 'load' AND a.purl = f.purl), "
-				    "(SELECT COALESCE(sum(count), 0) FROM a WHERE kind = 'sample')::int8, "
-				    "(SELECT " TB_FND_US("min(ts)") " FROM a), (SELECT " TB_FND_US(
-					"max(ts)") " FROM a), "
-						   "(SELECT " TB_FND_US(
-						       "min(ts)") " FROM m), "
-								  "(SELECT count(*) FROM m WHERE kind = "
-								  "'uprobe' AND attached)::int8, "
-								  "(SELECT " TB_FND_US(
-								      "min(ts)") " FROM m WHERE kind = "
-										 "'uprobe' AND attached), "
-										 "(SELECT " TB_FND_US(
-										     "max(ts)") " FROM m "
-												"WHERE kind "
-												"= 'uprobe' "
-												"AND "
-												"attached), "
-												"(SELECT "
-												"count("
-												"DISTINCT "
-												"symbol) "
-												"FROM m "
-												"WHERE kind "
-												"= 'uprobe' "
-												"AND "
-												"attached)::"
-												"int8";
+/* Over the folded groups (TB_FND_GROUPED_CTE): g holds every observation of the
+ * window once (the load, sample and window terms), mg the supporting ones. */
+const char tb_fnd_score_sql[] =
+    TB_FND_GROUPED_CTE "SELECT (SELECT COALESCE(sum(n), 0) FROM mg WHERE kind = 'uprobe')::int8, "
+    "(SELECT COALESCE(sum(n), 0) FROM mg WHERE kind <> 'uprobe')::int8, "
+    "(SELECT count(DISTINCT stack_id) FROM mg)::int8, "
+    "(SELECT " TB_FND_US("max(t1)") " FROM mg), "
+    "(SELECT COALESCE(sum(g.rows), 0) FROM g, f WHERE g.kind = 'load' AND g.purl = f.purl)::int8, "
+    "(SELECT " TB_FND_US("max(g.t1)") " FROM g, f WHERE g.kind = 'load' AND g.purl = f.purl), "
+    "(SELECT COALESCE(sum(n), 0) FROM g WHERE kind = 'sample')::int8, "
+    "(SELECT " TB_FND_US("min(t0)") " FROM g), (SELECT " TB_FND_US("max(t1)") " FROM g), "
+    "(SELECT " TB_FND_US("min(t0)") " FROM mg), "
+    "(SELECT COALESCE(sum(rows), 0) FROM mg WHERE kind = 'uprobe' AND attached)::int8, "
+    "(SELECT " TB_FND_US("min(t0)") " FROM mg WHERE kind = 'uprobe' AND attached), "
+    "(SELECT " TB_FND_US("max(t1)") " FROM mg WHERE kind = 'uprobe' AND attached), "
+    "(SELECT count(DISTINCT symbol) FROM mg WHERE kind = 'uprobe' AND attached)::int8";
 
 const char tb_fnd_finding_sql[] = "SELECT vuln_id, purl, COALESCE(artifact_digest, ''), " TB_FND_US(
     "registered_at") " FROM findings WHERE tenant = $1 AND finding_id = $2";

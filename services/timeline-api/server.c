@@ -437,7 +437,7 @@ static PGresult *run_query(call_t *c, const char *what)
 		return NULL;
 	}
 	tb_err_clear(&err);
-	res = tb_pg_query(wk->pg, what, wk->sql.text, wk->sql.n, wk->sql.params, &err);
+	res = tb_pg_query_prepared(wk->pg, what, wk->sql.text, wk->sql.n, wk->sql.params, &err);
 	if (!res) {
 		tb_metric_inc(wk->srv->query_failed);
 		tb_warn("%s: %s", what, err.msg);
@@ -936,6 +936,11 @@ static int worker_deps(struct tb_api_server *s, worker_t *wk, int *unreachable, 
 		return 0;
 	*unreachable = 1;
 	if (!(wk->pg = tb_pg_connect(s->cfg.pg, s->cfg.pg_connect_wait_ms, err)))
+		return -1;
+	/* Read queries: the finding routes fold a window's observations (up to
+	 * millions of rows into ~10^4 groups) in hash tables rather than spilled
+	 * sorts; JIT compilation cost ~1.5 s per such query and saves less. */
+	if (tb_pg_session(wk->pg, "SELECT set_config('work_mem', '64MB', false), set_config('jit', 'off', false)", err) < 0)
 		return -1;
 	if (!(wk->producer = tb_kafka_producer_new(&s->cfg.kafka, topics, 3, err)))
 		return -1;

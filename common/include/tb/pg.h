@@ -40,6 +40,10 @@ typedef struct tb_pg tb_pg_t;
  * runs in UTC. NULL on error. */
 tb_pg_t *tb_pg_connect(const char *conninfo, int max_wait_ms, tb_err_t *err);
 
+/* Run sql (one statement, e.g. "SET work_mem = '64MB'") now and again after every reconnect,
+ * after the time zone: settings of one service's sessions. 0 or -1 + err. */
+int tb_pg_session(tb_pg_t *pg, const char *sql, tb_err_t *err);
+
 /* Close the connection and free. NULL is allowed. */
 void tb_pg_close(tb_pg_t *pg);
 
@@ -79,6 +83,13 @@ long tb_pg_exec(tb_pg_t *pg, const char *what, const char *sql, int n, const cha
  * not). Inside a transaction nothing is repeated. NULL on error. */
 PGresult *tb_pg_query(tb_pg_t *pg, const char *what, const char *sql, int n, const char *const *params,
 		      tb_err_t *err);
+
+/* tb_pg_query through a prepared statement of this session (named tb_qN;
+ * prepared on first use of the exact sql text, up to 32 texts a session,
+ * forgotten on reconnect): repeated reads skip parsing and, once PostgreSQL
+ * settles on a generic plan, planning. Same rows and errors as tb_pg_query. */
+PGresult *tb_pg_query_prepared(tb_pg_t *pg, const char *what, const char *sql, int n,
+			       const char *const *params, tb_err_t *err);
 
 /* Run a script of one or more statements without parameters (simple query
  * protocol), e.g. a migration. On error the message holds the line of the

@@ -251,6 +251,65 @@ static void a_read_inside_a_transaction_is_not_repeated_after_connection_loss(vo
 	assert_string_equal(value_of(pg, "SELECT 'ok'"), "ok");
 }
 
+/* The rows of a one-column prepared read as "a,b,c" (static buffer); fails on error. */
+static const char *prepared_rows(tb_pg_t *pg, const char *sql, int n, const char *const *params)
+{
+	static char out[256];
+	tb_err_t err = {{0}};
+	PGresult *res = tb_pg_query_prepared(pg, "prepared", sql, n, params, &err);
+	size_t len = 0;
+
+	if (!res)
+		fail_msg("expected \"%s\" to succeed, got: %s", sql, err.msg);
+	out[0] = '\0';
+	for (int i = 0; i < PQntuples(res); i++)
+		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
+	PQclear(res);
+	return out;
+}
+
+static void a_prepared_read_returns_what_an_unprepared_one_does(void **state)
+{
+	tb_pg_t *pg = *state;
+	const char *sql = "SELECT g::text FROM generate_series(1, $1::int) g ORDER BY g";
+	const char *three[] = {"3"}, *one[] = {"1"};
+	tb_err_t err = {{0}};
+
+	/* prepared on first use, reused with other parameters */
+	assert_string_equal(prepared_rows(pg, sql, 1, three), "1,2,3");
+	assert_string_equal(prepared_rows(pg, sql, 1, one), "1");
+	assert_string_equal(value_of(pg, "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'tb_q%'"),
+			    "1");
+	/* more texts than the cache holds still run (unprepared) */
+	for (int i = 0; i < 40; i++) {
+		char q[64], want[8];
+
+		snprintf(q, sizeof(q), "SELECT (%d + $1::int)::text", i);
+		snprintf(want, sizeof(want), "%d", i + 1);
+		assert_string_equal(prepared_rows(pg, q, 1, one), want);
+	}
+	/* errors are reported as by tb_pg_query */
+	assert_null(tb_pg_query_prepared(pg, "bad", "SELECT no_such_column FROM live_kv", 0, NULL, &err));
+	assert_contains(err.msg, "no_such_column");
+	/* a lost connection forgets the statements: the read reconnects, prepares again */
+	kill_backend(pg);
+	assert_string_equal(prepared_rows(pg, sql, 1, three), "1,2,3");
+	assert_string_equal(value_of(pg, "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'tb_q%'"),
+			    "1");
+}
+
+static void session_settings_survive_a_reconnect(void **state)
+{
+	tb_pg_t *pg = *state;
+	tb_err_t err = {{0}};
+
+	assert_int_equal(tb_pg_session(pg, "SELECT set_config('work_mem', '7MB', false)", &err), 0);
+	assert_string_equal(value_of(pg, "SHOW work_mem"), "7MB");
+	kill_backend(pg);
+	assert_string_equal(value_of(pg, "SHOW work_mem"), "7MB");
+	assert_string_equal(value_of(pg, "SHOW timezone"), "UTC");
+}
+
 /* ---- COPY ---------------------------------------------------------------------- */
 
 static void copy_loads_rows_with_special_characters_and_nulls(void **state)
@@ -530,6 +589,8 @@ int main(void)
 	    cmocka_unit_test(a_transaction_with_a_real_error_runs_once),
 	    cmocka_unit_test(an_idle_read_reconnects_once_after_connection_loss),
 	    cmocka_unit_test(a_read_inside_a_transaction_is_not_repeated_after_connection_loss),
+	    cmocka_unit_test(a_prepared_read_returns_what_an_unprepared_one_does),
+	    cmocka_unit_test(session_settings_survive_a_reconnect),
 	    cmocka_unit_test(copy_loads_rows_with_special_characters_and_nulls),
 	    cmocka_unit_test(copy_of_many_rows_is_sent_in_chunks),
 	    cmocka_unit_test(a_failed_copy_stores_nothing_and_leaves_the_connection_usable),
