@@ -37,7 +37,6 @@ ROUNDS=${2:-5}
 AGENT="$BUILD/bin/tb-probe-agent"
 NCPU=$(nproc)
 TMP=$(mktemp -d /tmp/tb-bench-probe.XXXXXX)
-CLK_TCK=$(getconf CLK_TCK)
 agent_pid=""
 work_pids=()
 
@@ -56,8 +55,11 @@ if ! check=$("$AGENT" --check --admin-addr 127.0.0.1:0 2>&1); then
   exit 4
 fi
 
-# cpu_ticks PID: utime + stime of a process, in clock ticks.
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+# cpu_ns PID: the time the process (all its threads) ran on a CPU, in ns
+# (/proc/PID/schedstat, summed over /proc/PID/task/*/schedstat). Not
+# utime + stime from /proc/PID/stat: those count clock ticks (10 ms here),
+# and an agent at 99 Hz runs ~10 ms in a 5 s round, so it read 0 or 0.2 %.
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'; }
 
 # run_once FREQ|none -> "THROUGHPUT PER_CPU_S AGENT_CPU_PERCENT"
 run_once() {
@@ -68,7 +70,7 @@ run_once() {
     agent_pid=$!
     for _ in $(seq 1 100); do grep -q '"msg":"ready"' "$TMP/agent.log" && break; sleep 0.1; done
     sleep 1 # let the initial scan and start-up settle before measuring
-    c0=$(cpu_ticks "$agent_pid"); t0=$(date +%s.%N)
+    c0=$(cpu_ns "$agent_pid"); t0=$(date +%s.%N)
   fi
   work_pids=()
   for i in $(seq 1 "$NCPU"); do
@@ -82,11 +84,11 @@ run_once() {
     percpu=$(awk -v a="$percpu" '{ printf "%.3f", a + $3 }' "$TMP/work.$i")
   done
   if [ -n "$agent_pid" ]; then
-    c1=$(cpu_ticks "$agent_pid"); t1=$(date +%s.%N)
+    c1=$(cpu_ns "$agent_pid"); t1=$(date +%s.%N)
     awk '/^VmHWM:/ { print $2 }' "/proc/$agent_pid/status" >>"$TMP/rss.$freq"
     awk '/^VmRSS:/ { print $2 }' "/proc/$agent_pid/status" >>"$TMP/rssnow.$freq"
     kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null; agent_pid=""
-    echo "$total $percpu $(awk -v c="$((c1 - c0))" -v hz="$CLK_TCK" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", 100 * c / hz / (b - a) }')"
+    echo "$total $percpu $(awk -v c="$((c1 - c0))" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", 100 * c / 1e9 / (b - a) }')"
   else
     echo "$total $percpu -"
   fi
