@@ -71,12 +71,15 @@ int tb_kafka_conf_apply(void *rd_conf, const char *const *props, size_t n_pairs,
  * queue holds CONSUMER_QUEUE_KB KiB or CONSUMER_QUEUE_MSGS messages, one
  * fetch bringing at most CONSUMER_FETCH_BYTES (PARTITION_FETCH_BYTES per
  * partition). A process with one consumer and one producer therefore holds
- * at most about 16 + 8 + 8 MiB of Kafka data (+ librdkafka's buffers for one
- * fetch response per broker): tests/integration/033-backpressure-rss.sh
- * derives its RSS bound from these numbers (docs/DLQ.md, Backpressure). */
+ * at most about 16 + 32 + 8 MiB of Kafka data (+ librdkafka's buffers for one
+ * fetch response per broker): tests/integration/052-backpressure-rss.sh
+ * derives its RSS bound from these numbers (docs/DLQ.md, Backpressure).
+ * The consumer queue is the throughput lever: with 8 MiB every stage's
+ * pass-through ceiling was ~8 k messages/s of 2.3 KB (make bench, 2026-11-25),
+ * with 32 MiB ~20 k and the adapter 8.3 k -> 14.4 k events/s. */
 #define TB_KAFKA_PRODUCER_QUEUE_KB "16384"
 #define TB_KAFKA_PRODUCER_QUEUE_MSGS "50000"
-#define TB_KAFKA_CONSUMER_QUEUE_KB "8192"
+#define TB_KAFKA_CONSUMER_QUEUE_KB "32768"
 #define TB_KAFKA_CONSUMER_QUEUE_MSGS "20000"
 #define TB_KAFKA_CONSUMER_FETCH_BYTES "8388608"
 #define TB_KAFKA_CONSUMER_PARTITION_FETCH_BYTES "1048576"
