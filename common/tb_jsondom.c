@@ -528,3 +528,29 @@ tb_jdoc_t *tb_jdoc_from_jansson(const json_t *root)
 	finish(d);
 	return d;
 }
+
+int tb_jv_equal(const tb_jv_t *a, const tb_jv_t *b)
+{
+	if (a->type != b->type || a->n != b->n)
+		return 0;
+	switch (a->type) {
+	case TB_JV_STRING:
+		return memcmp(a->u.s, b->u.s, a->n + 1) == 0;
+	case TB_JV_INTEGER:
+		return a->u.i == b->u.i;
+	case TB_JV_REAL:
+		return memcmp(&a->u.d, &b->u.d, sizeof(double)) == 0;
+	case TB_JV_OBJECT:
+	case TB_JV_ARRAY:
+		for (size_t i = 0; i < a->n; i++) {
+			const tb_jmember_t *ma = &a->u.m[i], *mb = &b->u.m[i];
+
+			if ((ma->key == NULL) != (mb->key == NULL) ||
+			    (ma->key && strcmp(ma->key, mb->key) != 0) || !tb_jv_equal(ma->val, mb->val))
+				return 0;
+		}
+		return 1;
+	default:
+		return 1;
+	}
+}

@@ -71,4 +71,9 @@ void tb_jdoc_free(tb_jdoc_t *d);
 /* The member `key` of an object, NULL when absent (or v is not an object). */
 tb_jv_t *tb_jv_get(const tb_jv_t *v, const char *key);
 
+/* 1 when a and b are the same tree: types, values (reals bit for bit),
+ * member order and keys. Used by the tests and the fuzz target to check
+ * that the fast parser answers exactly as jansson. */
+int tb_jv_equal(const tb_jv_t *a, const tb_jv_t *b);
+
 #endif

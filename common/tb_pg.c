@@ -42,10 +42,10 @@ struct tb_pg {
 	PGconn *conn;
 	char *conninfo;
 	char target[256];
-	int wait_ms;	  /* how long reconnects wait (from tb_pg_connect) */
-	char sqlstate[6]; /* of the last failure, "" after a success */
-	tb_pg_buf_t copy; /* COPY rows not yet sent */
-	char *session_sql; /* tb_pg_session: run again after every reconnect */
+	int wait_ms;			    /* how long reconnects wait (from tb_pg_connect) */
+	char sqlstate[6];		    /* of the last failure, "" after a success */
+	tb_pg_buf_t copy;		    /* COPY rows not yet sent */
+	char *session_sql;		    /* tb_pg_session: run again after every reconnect */
 	char *prepared[TB_PG_PREPARED_MAX]; /* tb_pg_query_prepared: statement i is "tb_q<i>" */
 	int n_prepared;
 };
@@ -370,28 +370,6 @@ long tb_pg_exec(tb_pg_t *pg, const char *what, const char *sql, int n, const cha
 	return rows;
 }
 
-PGresult *tb_pg_query(tb_pg_t *pg, const char *what, const char *sql, int n, const char *const *params,
-		      tb_err_t *err)
-{
-	for (int attempt = 0;; attempt++) {
-		/* Only a statement that ran outside a transaction may be repeated. */
-		int idle = PQtransactionStatus(pg->conn) == PQTRANS_IDLE;
-		PGresult *res = PQexecParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0);
-
-		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-			pg->sqlstate[0] = '\0';
-			return res;
-		}
-		fail_result(pg, res, what, NULL, err);
-		PQclear(res);
-		if (attempt > 0 || !idle || PQstatus(pg->conn) == CONNECTION_OK)
-			return NULL;
-		tb_warn("%s: connection to PostgreSQL lost; reconnecting and retrying once", what);
-		if (tb_pg_reconnect(pg, pg->wait_ms, err) < 0)
-			return NULL;
-	}
-}
-
 /* The name of sql's prepared statement in this session, preparing it first;
  * 0 when it cannot be prepared (cache full, or the server refused: the caller
  * runs it unprepared, which reports any error). */
@@ -420,13 +398,16 @@ static int prepared_name(tb_pg_t *pg, const char *sql, int n, char *name, size_t
 	return 1;
 }
 
-PGresult *tb_pg_query_prepared(tb_pg_t *pg, const char *what, const char *sql, int n,
-			       const char *const *params, tb_err_t *err)
+/* tb_pg_query and tb_pg_query_prepared: run (prepared when asked and
+ * possible), and repeat once after a reconnect when the connection was lost
+ * outside a transaction (only such a statement may be repeated). */
+static PGresult *query(tb_pg_t *pg, int prepare, const char *what, const char *sql, int n,
+		       const char *const *params, tb_err_t *err)
 {
 	for (int attempt = 0;; attempt++) {
 		int idle = PQtransactionStatus(pg->conn) == PQTRANS_IDLE;
 		char name[24];
-		PGresult *res = prepared_name(pg, sql, n, name, sizeof(name))
+		PGresult *res = prepare && prepared_name(pg, sql, n, name, sizeof(name))
 				    ? PQexecPrepared(pg->conn, name, n, params, NULL, NULL, 0)
 				    : PQexecParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0);
 
@@ -442,6 +423,18 @@ PGresult *tb_pg_query_prepared(tb_pg_t *pg, const char *what, const char *sql, i
 		if (tb_pg_reconnect(pg, pg->wait_ms, err) < 0)
 			return NULL;
 	}
+}
+
+PGresult *tb_pg_query(tb_pg_t *pg, const char *what, const char *sql, int n, const char *const *params,
+		      tb_err_t *err)
+{
+	return query(pg, 0, what, sql, n, params, err);
+}
+
+PGresult *tb_pg_query_prepared(tb_pg_t *pg, const char *what, const char *sql, int n,
+			       const char *const *params, tb_err_t *err)
+{
+	return query(pg, 1, what, sql, n, params, err);
 }
 
 int tb_pg_exec_script(tb_pg_t *pg, const char *what, const char *sql, tb_err_t *err)
