@@ -30,20 +30,24 @@ static const char *const rule_names[TB_PRIV_N_RULES] = {
     [TB_PRIV_EXEC_ID] = "exec_id", [TB_PRIV_POD_METADATA] = "pod_metadata",
 };
 
-/* Secret patterns: (regex, flags, group replaced). See privacy.h. may_match()
- * below holds a literal each one needs, by index: keep the two in step. */
+/* Secret patterns: (regex, flags, group replaced, literals). See privacy.h.
+ * Every match of a pattern contains one of its literals (case as written):
+ * a string holding none of them is not given to regexec (may_match). */
 static const struct {
 	const char *re;
 	int icase;
 	int group;
+	const char *literals[8]; /* NULL-terminated */
 } secret_patterns[] = {
     /* URL credentials */
-    {"(://)([^/@[:space:]]+)(@)", 0, 2},
+    {"(://)([^/@[:space:]]+)(@)", 0, 2, {"://", NULL}},
     /* NAME=VALUE with a secret-looking NAME */
     {"(^|[^[:alnum:]])([[:alnum:]_.-]*"
      "(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth|credential|private[_-]?key|session)"
      "[[:alnum:]_.-]*=)([^/&;,[:space:]]+)",
-     1, 4},
+     1,
+     4,
+     {"=", NULL}},
     /* well-known token shapes */
     {"(gh[pousr]_[[:alnum:]]{20,}"
      "|github_pat_[[:alnum:]_]{20,}"
@@ -52,7 +56,9 @@ static const struct {
      "|AKIA[0-9A-Z]{16}"
      "|eyJ[[:alnum:]_-]{8,}\\.[[:alnum:]_-]{8,}\\.[[:alnum:]_-]*"
      "|[sr]k_live_[[:alnum:]]{16,})",
-     0, 1},
+     0,
+     1,
+     {"gh", "github_pat_", "glpat-", "xox", "AKIA", "eyJ", "k_live_", NULL}},
 };
 #define N_SECRET_PATTERNS (sizeof(secret_patterns) / sizeof(secret_patterns[0]))
 
@@ -469,22 +475,15 @@ static char *rewrite_home(tb_privacy_t *p, const char *s)
 }
 
 /* A cheap necessary condition for secret pattern k to match somewhere in s:
- * a literal every match contains. regexec costs ~1 µs per call even when
+ * one of its literals is there. regexec costs ~1 µs per call even when
  * nothing matches, and the canonicalizer asks three patterns per module name
  * (16+ per event); most strings contain none of these literals. */
 static int may_match(size_t k, const char *s)
 {
-	switch (k) {
-	case 0:
-		return strstr(s, "://") != NULL;
-	case 1:
-		return strchr(s, '=') != NULL;
-	case 2:
-		return strstr(s, "gh") || strstr(s, "github_pat_") || strstr(s, "glpat-") || strstr(s, "xox") ||
-		       strstr(s, "AKIA") || strstr(s, "eyJ") || strstr(s, "k_live_");
-	default:
-		return 1;
-	}
+	for (const char *const *l = secret_patterns[k].literals; *l; l++)
+		if (strstr(s, *l))
+			return 1;
+	return 0;
 }
 
 static char *replace_pattern(tb_privacy_t *p, size_t k, const char *s)
