@@ -510,22 +510,17 @@ static int parse_from(const char *s, int64_t *out, tb_err_t *err)
 	return 0;
 }
 
-static int run(const tb_config_t *cfg, tb_pg_t *pg, group_t *gs, tb_err_t *err)
+/* from: --from (NULL: everything), from_s its time (parse_from). */
+static int run(const tb_config_t *cfg, tb_pg_t *pg, group_t *gs, const char *from, int64_t from_s,
+	       tb_err_t *err)
 {
 	rd_kafka_topic_partition_list_t *canon = rd_kafka_topic_partition_list_new(16);
 	rd_kafka_topic_partition_list_t *agg = rd_kafka_topic_partition_list_new(32);
 	rd_kafka_topic_partition_list_t *corr = rd_kafka_topic_partition_list_new(16);
-	pg_reset_t r = {.group = gs[1].name, .correlated = corr, .from = tb_config_str(cfg, "from")};
-	int64_t from_s = 0;
+	pg_reset_t r = {.group = gs[1].name, .correlated = corr, .from = from};
 	rd_kafka_t *scan = NULL;
 	int rc = -1;
 
-	if (r.from && !r.from[0])
-		r.from = NULL;
-	if (r.from && parse_from(r.from, &from_s, err) < 0) {
-		rc = 2;
-		goto out;
-	}
 	if (join_all(gs, 2, tb_config_duration_ms(cfg, "join-wait"), err) < 0) {
 		rc = EXIT_BUSY;
 		goto out;
@@ -536,10 +531,14 @@ static int run(const tb_config_t *cfg, tb_pg_t *pg, group_t *gs, tb_err_t *err)
 		 ? add_offsets_at(gs[0].rk, scan, TB_TOPIC_EVENTS_CANONICAL, gs[0].parts[0],
 				  from_s * 1000 - tb_config_duration_ms(cfg, "from-margin"), canon, err)
 		 : add_watermarks(gs[0].rk, TB_TOPIC_EVENTS_CANONICAL, gs[0].parts[0], 0, canon, err)) < 0 ||
-	    add_watermarks(gs[1].rk, TB_TOPIC_EVENTS_CORRELATED, gs[1].parts[0], 1, corr, err) < 0 ||
-	    add_watermarks(gs[1].rk, TB_TOPIC_EVENTS_CORRELATED, gs[1].parts[0], 1, agg, err) < 0 ||
-	    (!r.from && (add_watermarks(gs[1].rk, TB_TOPIC_ARTIFACTS, gs[1].parts[1], 0, agg, err) < 0 ||
-			 add_watermarks(gs[1].rk, TB_TOPIC_FINDINGS, gs[1].parts[2], 0, agg, err) < 0)))
+	    add_watermarks(gs[1].rk, TB_TOPIC_EVENTS_CORRELATED, gs[1].parts[0], 1, corr, err) < 0)
+		goto out;
+	/* the aggregator group starts the correlated topic at the same high watermarks */
+	for (int i = 0; i < corr->cnt; i++)
+		rd_kafka_topic_partition_list_add(agg, corr->elems[i].topic, corr->elems[i].partition)
+		    ->offset = corr->elems[i].offset;
+	if (!r.from && (add_watermarks(gs[1].rk, TB_TOPIC_ARTIFACTS, gs[1].parts[1], 0, agg, err) < 0 ||
+			add_watermarks(gs[1].rk, TB_TOPIC_FINDINGS, gs[1].parts[2], 0, agg, err) < 0))
 		goto out;
 	if (commit_sync(&gs[0], canon, err) < 0 || commit_sync(&gs[1], agg, err) < 0)
 		goto out;
@@ -564,6 +563,8 @@ int main(int argc, char **argv)
 	tb_err_t err = {{0}};
 	tb_log_level_t level = TB_LOG_INFO;
 	tb_pg_t *pg = NULL;
+	const char *from;
+	int64_t from_s = 0;
 	group_t gs[2] = {
 	    {.topics = {TB_TOPIC_EVENTS_CANONICAL}, .n_topics = 1},
 	    {.topics = {TB_TOPIC_EVENTS_CORRELATED, TB_TOPIC_ARTIFACTS, TB_TOPIC_FINDINGS}, .n_topics = 3},
@@ -584,6 +585,14 @@ int main(int argc, char **argv)
 		tb_config_free(cfg);
 		return 2;
 	}
+	from = tb_config_str(cfg, "from");
+	if (from && !from[0])
+		from = NULL;
+	if (from && parse_from(from, &from_s, &err) < 0) { /* before joining any group */
+		fprintf(stderr, "tb-replay: %s\n", err.msg);
+		tb_config_free(cfg);
+		return 2;
+	}
 	gs[0].name = tb_config_str(cfg, "correlator-group");
 	gs[1].name = tb_config_str(cfg, "aggregator-group");
 	pg =
@@ -593,10 +602,10 @@ int main(int argc, char **argv)
 		code = 3;
 		goto out;
 	}
-	rc = run(cfg, pg, gs, &err);
+	rc = run(cfg, pg, gs, from, from_s, &err);
 	if (rc != 0)
 		tb_error("%s", err.msg);
-	code = rc == 0 ? 0 : rc == EXIT_BUSY ? EXIT_BUSY : rc == 2 ? 2 : 1;
+	code = rc == 0 ? 0 : rc == EXIT_BUSY ? EXIT_BUSY : 1;
 out:
 	for (size_t i = 0; i < 2; i++) {
 		if (!gs[i].rk)
