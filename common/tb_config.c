@@ -555,7 +555,7 @@ static int apply_env(tb_config_t *cfg, char **envp, tb_err_t *err)
 	for (char **p = envp; p && *p; p++) {
 		const char *eq = strchr(*p, '='), *value;
 		size_t klen;
-		int matched = 0;
+		int matched = 0, r;
 
 		if (!eq || strncmp(*p, "TB_", 3) != 0)
 			continue;
@@ -572,9 +572,9 @@ static int apply_env(tb_config_t *cfg, char **envp, tb_err_t *err)
 			if (set_value(&cfg->e[i], value, TB_SRC_ENV, origin, err) < 0)
 				return -1;
 		}
-		if (matched || klen <= 9 || strncmp(*p, "TB_KAFKA_", 9) != 0)
+		if (matched || !(r = tb_tool_env_prop(*p, klen, key, sizeof(key))))
 			continue;
-		if (tb_tool_env_prop(*p, klen, key, sizeof(key)) < 0)
+		if (r < 0)
 			return tb_err(err, "%s: the variable name is too long", origin);
 		if (set_prop(cfg, key, value, origin, err) < 0)
 			return -1;

@@ -37,12 +37,14 @@ int tb_tool_props_add(tb_tool_props_t *p, const char *key_value, tb_err_t *err)
 
 int tb_tool_env_prop(const char *name, size_t len, char *out, size_t cap)
 {
-	if (len <= 9 || strncmp(name, "TB_KAFKA_", 9) != 0 || len - 9 >= cap)
+	if (len <= 9 || strncmp(name, "TB_KAFKA_", 9) != 0)
+		return 0;
+	if (len - 9 >= cap)
 		return -1;
 	for (size_t i = 9; i < len; i++)
 		out[i - 9] = name[i] == '_' ? '.' : (char)tolower((unsigned char)name[i]);
 	out[len - 9] = '\0';
-	return 0;
+	return 1;
 }
 
 int tb_tool_props_env(tb_tool_props_t *p, char *const *envp, tb_err_t *err)
@@ -51,10 +53,11 @@ int tb_tool_props_env(tb_tool_props_t *p, char *const *envp, tb_err_t *err)
 
 	for (char *const *e = envp ? envp : environ; e && *e; e++) {
 		const char *eq = strchr(*e, '=');
+		int r;
 
-		if (!eq || !eq[1] || (size_t)(eq - *e) <= 9 || strncmp(*e, "TB_KAFKA_", 9) != 0)
+		if (!eq || !eq[1] || !(r = tb_tool_env_prop(*e, (size_t)(eq - *e), key, sizeof(key))))
 			continue;
-		if (tb_tool_env_prop(*e, (size_t)(eq - *e), key, sizeof(key)) < 0)
+		if (r < 0)
 			return tb_err(err, "environment %.*s: the name is too long", 60, *e);
 		if (add_pair(p, key, strlen(key), eq + 1, err) < 0)
 			return tb_err_wrap(err, "environment %.*s", (int)(eq - *e), *e);

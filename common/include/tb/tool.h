@@ -39,8 +39,9 @@ int tb_tool_props_env(tb_tool_props_t *p, char *const *envp, tb_err_t *err);
 
 /* The property named by environment variable `name` (len bytes, without
  * "=value"): "TB_KAFKA_FETCH_WAIT_MAX_MS" -> "fetch.wait.max.ms" into out.
- * -1 when name is not TB_KAFKA_<something> or does not fit in cap. Also
- * used by tb/config.h, so services and tools read the same names. */
+ * 1 when converted, 0 when name is not TB_KAFKA_<something>, -1 when it does
+ * not fit in cap. Also used by tb/config.h, so services and tools read the
+ * same names. */
 int tb_tool_env_prop(const char *name, size_t len, char *out, size_t cap);
 
 /* SIGTERM and SIGINT call on_stop (which should only set a flag);
