@@ -16,6 +16,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "../tb_test.h"
+
 #include "../../../common/tb_jsondom.h"
 #include "tb/jsonstream.h"
 
@@ -115,25 +117,6 @@ static void deep_and_wide_objects_go_to_jansson(void **state)
 	}
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 /* Every object of every file in dir; returns how many the fast parser took. */
 static size_t check_dir(const char *dir, size_t *objects)
 {
@@ -158,7 +141,7 @@ static size_t check_dir(const char *dir, size_t *objects)
 		if (!strstr(de->d_name, ".json"))
 			continue;
 		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
-		if (!(text = read_all(file, &len)))
+		if (!(text = tb_test_read_file(file, &len)))
 			continue;
 		s = tb_jsonstream_new(1 << 20);
 		assert_non_null(s);

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "../tb_test.h"
+
 #include "tb/hash.h"
 #include "tb/jsonstream.h"
 #include "tb/tetragon.h"
@@ -49,21 +51,10 @@ static char *path_of(const char *dir, const char *name)
 
 static char *read_all(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
+	char *buf = tb_test_read_file(path, len);
 
-	if (!f)
+	if (!buf)
 		fail_msg("cannot open %s (is TB_SRCDIR the repo root?)", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
 	return buf;
 }
 

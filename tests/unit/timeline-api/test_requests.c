@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include "../tb_test.h"
 #include <jansson.h>
 
 #include "tb/hash.h"
@@ -29,26 +31,7 @@
 
 static char *read_fixture(const char *name, size_t *len)
 {
-	const char *src = getenv("TB_SRCDIR");
-	char path[1024];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/tests/data/sbom/%s", src ? src : ".", name);
-	f = fopen(path, "rb");
-	if (!f)
-		fail_msg("cannot open fixture %s (set TB_SRCDIR to the repository root)", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	return tb_test_repo_file("tests/data/sbom", name, len);
 }
 
 static void check_str(const char *what, const char *exp, const char *got)

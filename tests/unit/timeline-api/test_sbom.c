@@ -15,6 +15,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "../tb_test.h"
+
 #include "../../../services/timeline-api/sbom.h"
 
 /* sha256sum of the fixture files (computed with coreutils, not with us). */
@@ -33,26 +35,7 @@ typedef struct exp_bin {
 
 static char *read_fixture(const char *name, size_t *len)
 {
-	const char *src = getenv("TB_SRCDIR");
-	char path[1024];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/tests/data/sbom/%s", src ? src : ".", name);
-	f = fopen(path, "rb");
-	if (!f)
-		fail_msg("cannot open fixture %s (set TB_SRCDIR to the repository root)", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	return tb_test_repo_file("tests/data/sbom", name, len);
 }
 
 static void parse_fixture(const char *name, tb_artifact_t *a)
