@@ -240,8 +240,7 @@ static const char *raw_symbol(tb_canon_t *c, const tb_raw_frame_t *rf, const cha
 	if (kernel || !build_id[0] || !c->store)
 		return "";
 	tb_err_clear(&err);
-	if (c->dbgd && !tb_symstore_has(c->store, build_id) &&
-	    tb_dbgd_fetch(c->dbgd, c->store, build_id, &err) < 0)
+	if (c->dbgd && tb_dbgd_fetch(c->dbgd, c->store, build_id, &err) < 0)
 		tb_debug("debuginfod %s: %s", build_id, err.msg);
 	rc = tb_symbolize_frame(c->store, build_id, off, owned, &err);
 	if (rc == 1) {

@@ -142,8 +142,10 @@ int tb_dbgd_fetch(tb_dbgd_t *d, tb_symstore_t *store, const char *build_id, tb_e
 	if (!d || !store || !build_id || !build_id[0] ||
 	    strspn(build_id, "0123456789abcdefABCDEF") != strlen(build_id))
 		return 0;
+	if (tb_symstore_has(store, build_id))
+		return 1; /* the common case, without our lock */
 	pthread_mutex_lock(&d->lock);
-	if (tb_symstore_has(store, build_id)) {
+	if (tb_symstore_has(store, build_id)) { /* fetched meanwhile by another thread */
 		pthread_mutex_unlock(&d->lock);
 		return 1;
 	}
