@@ -94,10 +94,7 @@ static void describe(const tb_jv_t *v, char *buf, size_t cap)
 		snprintf(buf, cap, "null");
 		break;
 	case TB_JV_INTEGER:
-		snprintf(buf, cap,
-			 "number %"
-			 "lld",
-			 jv_integer_value(v));
+		snprintf(buf, cap, "number %lld", jv_integer_value(v));
 		break;
 	case TB_JV_REAL:
 		snprintf(buf, cap, "number %.17g", jv_real_value(v));
