@@ -65,8 +65,8 @@ bench_rate_until() {
 # broker on the other CPU, other engineers' jobs); the CPU a stage spends per event
 # does not, so both are printed.
 bench_cpu_us() {
-  awk -v n="$2" -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.0f", ($12 + $13) / hz * 1e6 / n }' \
-    "/proc/$1/stat" 2>/dev/null || echo "-"
+  [ -r "/proc/$1/stat" ] || { echo "-"; return; }
+  awk -v t="$(bench_cpu_ticks "$1")" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }'
 }
 
 # bench_cpu_ticks PID...: the summed user + system clock ticks of the PIDs so far.
