@@ -77,6 +77,10 @@ static void path_render(const jpath_t *p, char *buf, size_t cap, size_t *len)
 
 static void describe(const tb_jv_t *v, char *buf, size_t cap)
 {
+	if (!v) { /* callers pass present values; cppcheck cannot tell */
+		snprintf(buf, cap, "nothing");
+		return;
+	}
 	switch (jv_typeof(v)) {
 	case TB_JV_OBJECT:
 		snprintf(buf, cap, "object");
